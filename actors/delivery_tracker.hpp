@@ -1,0 +1,103 @@
+#pragma once
+// Tracks which records of one partition are finished: handled, and every
+// record they emitted acknowledged by the broker. Only finished records'
+// offsets may be stored (at-least-once without losing outputs on a crash).
+//
+// Threads: `begin`, `add_emit`, `end` and `advance` run on the partition
+// actor; `delivered` runs on the producer's poll thread. Entries live in a
+// deque, whose push_back/pop_front never move other elements, so a delivery
+// report can hold a pointer to its entry; an entry is popped only after its
+// last outstanding count is gone, and each pending emit holds a reference to
+// the tracker, so neither outlives a report that points at it.
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+#include <caf/actor_cast.hpp>
+#include <caf/atom.hpp>
+#include <caf/ref_counted.hpp>
+#include <caf/send.hpp>
+#include <caf/weak_intrusive_ptr.hpp>
+
+#include <kactor/types.hpp>
+
+namespace kactor::detail {
+
+using acked_atom = caf::atom_constant<caf::atom("kx_acked")>;
+
+class delivery_tracker : public caf::ref_counted {
+ public:
+  struct entry {
+    entry(delivery_tracker* t, kactor::offset o) : owner(t), source(o) {}
+    delivery_tracker* owner;
+    kactor::offset source;
+    /// 1 while the handler runs, +1 per unacknowledged emit.
+    std::atomic<int> outstanding{1};
+    std::atomic<bool> failed{false};
+  };
+
+  explicit delivery_tracker(caf::weak_actor_ptr owner) : actor_(std::move(owner)) {}
+
+  /// The handler starts on the record at `o`.
+  entry* begin(kactor::offset o) { return &entries_.emplace_back(this, o); }
+
+  /// The handler emitted one record for `e`; call before handing it to librdkafka.
+  void add_emit(entry* e) {
+    ref();
+    e->outstanding.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// librdkafka refused an emit synchronously: undo `add_emit`.
+  void cancel_emit(entry* e) {
+    e->outstanding.fetch_sub(1, std::memory_order_acq_rel);
+    deref();
+  }
+
+  /// The handler returned (or threw).
+  void end(entry* e) { e->outstanding.fetch_sub(1, std::memory_order_acq_rel); }
+
+  /// Producer poll thread: one emit of `e` was acknowledged (`ok`) or failed.
+  static void delivered(entry* e, bool ok) {
+    delivery_tracker* t = e->owner;
+    if (!ok) {
+      e->failed.store(true, std::memory_order_relaxed);
+      t->failures_.fetch_add(1, std::memory_order_relaxed);
+    }
+    e->outstanding.fetch_sub(1, std::memory_order_acq_rel);
+    // `e` may be gone from here on; `t` is kept alive by this emit's reference.
+    if (!t->wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+      if (auto a = t->actor_.lock()) caf::anon_send(caf::actor_cast<caf::actor>(a), acked_atom::value);
+    }
+    t->deref();
+  }
+
+  /// Actor: clears the wake flag before looking at entries, so no report is missed.
+  void acknowledge_wake() { wake_pending_.store(false, std::memory_order_release); }
+
+  /// Actor: pops finished entries; returns the next offset to store, if any moved.
+  std::optional<kactor::offset> advance() {
+    std::optional<kactor::offset> next;
+    while (!entries_.empty() && entries_.front().outstanding.load(std::memory_order_acquire) == 0) {
+      next = kactor::offset{entries_.front().source.value() + 1};
+      entries_.pop_front();
+    }
+    return next;
+  }
+
+  /// Records handled or emitting but not yet finished.
+  std::size_t pending() const { return entries_.size(); }
+
+  std::uint64_t delivery_failures() const { return failures_.load(std::memory_order_relaxed); }
+
+ private:
+  caf::weak_actor_ptr actor_;
+  std::deque<entry> entries_;
+  std::atomic<bool> wake_pending_{false};
+  std::atomic<std::uint64_t> failures_{0};
+};
+
+using delivery_tracker_ptr = caf::intrusive_ptr<delivery_tracker>;
+
+}  // namespace kactor::detail

@@ -1,0 +1,63 @@
+#pragma once
+// The bound on a partition actor's records and the pause/resume decisions it
+// implies. Plain code so that unit tests call it directly.
+
+#include <algorithm>
+#include <cstddef>
+
+namespace kactor::detail {
+
+class mailbox_bound {
+ public:
+  enum class action { none, pause, resume };
+
+  /// `capacity` is max_poll_records; a paused partition resumes once fewer
+  /// than `resume_below` records are held (0 means capacity / 2, at least 1).
+  mailbox_bound(std::size_t capacity, std::size_t resume_below)
+      : capacity_(std::max<std::size_t>(capacity, 1)),
+        resume_below_(resume_below == 0 ? std::max<std::size_t>(capacity_ / 2, 1)
+                                        : std::min(resume_below, capacity_)) {}
+
+  /// How many records the actor may take now.
+  std::size_t room() const { return capacity_ - in_flight_; }
+
+  /// `n` records were taken (n <= room()); `backlog` says whether more are
+  /// already waiting for this partition. A full actor with a backlog pauses.
+  action on_taken(std::size_t n, bool backlog) {
+    in_flight_ += n;
+    max_seen_ = std::max(max_seen_, in_flight_);
+    if (!paused_ && in_flight_ >= capacity_ && backlog) {
+      paused_ = true;
+      return action::pause;
+    }
+    return action::none;
+  }
+
+  /// `n` records were finished. A paused actor resumes below the low mark.
+  action on_finished(std::size_t n) {
+    in_flight_ -= std::min(n, in_flight_);
+    if (paused_ && in_flight_ < resume_below_) {
+      paused_ = false;
+      return action::resume;
+    }
+    return action::none;
+  }
+
+  /// Unfinished records were dropped (the partition is being revoked).
+  void on_dropped(std::size_t n) { in_flight_ -= std::min(n, in_flight_); }
+
+  std::size_t capacity() const { return capacity_; }
+  std::size_t resume_below() const { return resume_below_; }
+  std::size_t in_flight() const { return in_flight_; }
+  std::size_t max_seen() const { return max_seen_; }
+  bool paused() const { return paused_; }
+
+ private:
+  std::size_t capacity_;
+  std::size_t resume_below_;
+  std::size_t in_flight_ = 0;
+  std::size_t max_seen_ = 0;
+  bool paused_ = false;
+};
+
+}  // namespace kactor::detail

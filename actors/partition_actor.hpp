@@ -1,0 +1,99 @@
+#pragma once
+// The actor that owns one assigned partition: it takes records from the
+// partition's own librdkafka queue (never more than max_poll_records held),
+// runs the agent's behaviour on each, and stores offsets of finished records.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+
+#include <kactor/runtime.hpp>
+
+#include "actors/delivery_tracker.hpp"
+#include "src/kafka_handles.hpp"
+
+namespace kactor::detail {
+
+/// The partition's queue has records (sent from a librdkafka thread).
+using wake_atom = caf::atom_constant<caf::atom("kx_wake")>;
+/// Handle the next slice of held records (sent to self).
+using process_atom = caf::atom_constant<caf::atom("kx_proc")>;
+/// Revocation or shutdown: finish the record in hand, wait for acks, reply with
+/// the next offset to commit (-1 if none) and exit. Sent with high priority.
+using stop_atom = caf::atom_constant<caf::atom("kx_stop")>;
+
+/// A record taken from the partition, with the buffer its event points into.
+struct record_slot {
+  event ev;
+  message_ptr native;  // null for records that do not come from librdkafka
+};
+
+/// Where a partition actor's records come from; the seam tests replace.
+class partition_source {
+ public:
+  virtual ~partition_source() = default;
+  /// Appends up to `max` records without blocking; returns how many.
+  virtual std::size_t take(std::size_t max, std::deque<record_slot>& out) = 0;
+  /// Whether more records are already waiting.
+  virtual bool has_backlog() = 0;
+  virtual void pause() = 0;
+  virtual void resume() = 0;
+  /// Stores `next` as the offset to commit.
+  virtual void store(kactor::offset next) = 0;
+};
+
+/// Where emitted records go; the shared producer in production.
+class emit_sink {
+ public:
+  virtual ~emit_sink() = default;
+  /// Hands a record to the producer; `token` comes back through
+  /// `delivery_tracker::delivered`. Throws `kafka_exception` if refused at once.
+  virtual void emit(std::string_view topic, partition_id partition, std::string_view key,
+                    std::string_view value, const headers& hdrs,
+                    delivery_tracker::entry* token) = 0;
+};
+
+/// Counters a partition actor publishes; read by `runtime::stats` from any thread.
+struct partition_counters {
+  std::atomic<bool> assigned{false};
+  std::atomic<std::uint64_t> assignments{0};
+  std::atomic<std::uint64_t> revocations{0};
+  std::atomic<std::uint64_t> processed{0};
+  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> duplicates_dropped{0};
+  std::atomic<std::size_t> in_flight{0};
+  std::atomic<std::size_t> max_in_flight{0};
+  std::atomic<bool> paused{false};
+  std::atomic<std::uint64_t> pauses{0};
+  std::atomic<std::uint64_t> resumes{0};
+  std::atomic<std::int64_t> stored_offset{-1};
+  std::atomic<std::int64_t> last_processed_ms{-1};
+};
+
+struct partition_actor_config {
+  std::string agent;
+  topic_partition tp;
+  std::size_t max_poll_records = 500;
+  std::size_t resume_below = 0;
+  std::chrono::milliseconds tick_every{0};
+  behavior_factory factory;
+  std::shared_ptr<partition_source> source;
+  emit_sink* sink = nullptr;  // outlives every partition actor
+  std::shared_ptr<partition_counters> counters;
+  std::chrono::steady_clock::time_point epoch = std::chrono::steady_clock::now();
+  /// Longest slice of records handled in one actor turn before yielding to
+  /// other messages (stop, ticks, acks).
+  std::chrono::microseconds slice{2000};
+};
+
+/// Spawns a partition actor. It starts idle and takes records on `wake_atom`.
+caf::actor spawn_partition_actor(caf::actor_system& sys, partition_actor_config cfg);
+
+}  // namespace kactor::detail

@@ -1,0 +1,87 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <kactor/error.hpp>
+
+namespace kactor {
+
+/// How an agent's consumer group spreads partitions over its members.
+enum class assignor_kind {
+  /// KIP-429 incremental cooperative rebalancing: partitions that do not move
+  /// keep processing during a rebalance. The default.
+  cooperative_sticky,
+  /// Eager (stop-the-world) range assignment.
+  range,
+  /// Eager round-robin assignment.
+  roundrobin,
+};
+
+/// "cooperative-sticky", "range" or "roundrobin".
+const char* to_string(assignor_kind a) noexcept;
+
+/// One agent's settings. Defaults follow Kafka's consumer where one exists.
+struct agent_config {
+  /// Unique within a runtime; names the agent in logs, stats and the CLI.
+  std::string name;
+  /// Topics consumed; at least one.
+  std::vector<std::string> topics;
+  /// Consumer group id; defaults to `name`.
+  std::string group;
+  /// The bound on records a partition actor holds (taken from Kafka and not
+  /// yet finished). At the bound its partition is paused.
+  std::size_t max_poll_records = 500;
+  /// A paused partition resumes when its actor holds fewer records than this;
+  /// 0 means `max_poll_records / 2`.
+  std::size_t resume_below = 0;
+  assignor_kind assignor = assignor_kind::cooperative_sticky;
+  /// Static membership (`group.instance.id`) when not empty.
+  std::string group_instance_id;
+  /// librdkafka consumer properties for this agent only.
+  std::map<std::string, std::string> kafka;
+};
+
+/// A runtime's settings, from YAML (`load_config`) and/or code.
+struct runtime_config {
+  /// Bootstrap servers; empty starts librdkafka's embedded mock cluster.
+  std::string brokers;
+  std::string client_id = "kactor";
+  /// How often stored offsets are committed (also on revoke and shutdown).
+  std::chrono::milliseconds commit_interval{1000};
+  /// Worker threads of the CAF scheduler; 0 lets CAF choose (one per core).
+  std::size_t worker_threads = 0;
+  /// librdkafka properties for every client (consumers and producer).
+  std::map<std::string, std::string> kafka;
+  /// librdkafka properties for consumers only.
+  std::map<std::string, std::string> consumer;
+  /// librdkafka properties for the shared producer only.
+  std::map<std::string, std::string> producer;
+  /// Agents configured in the file; code-defined agents of the same name
+  /// start from these settings.
+  std::vector<agent_config> agents;
+};
+
+/// Reads and validates a YAML config file. Throws `config_error` naming the
+/// key (for example `agents[0].assignor`) and the allowed values.
+runtime_config load_config(const std::string& path);
+
+/// As `load_config`, from YAML text.
+runtime_config parse_config(const std::string& yaml);
+
+/// Applies one `key=value` override, as given by `--set` on the command line.
+/// Keys are the YAML paths: `brokers`, `commit_interval_ms`, `kafka.<prop>`,
+/// `agents.<name>.max_poll_records`, ... Throws `config_error` for unknown keys.
+void apply_override(runtime_config& cfg, const std::string& assignment);
+
+/// Checks the values kactor itself interprets (librdkafka checks its own
+/// properties when clients are created). Throws `config_error`.
+void validate(const runtime_config& cfg);
+
+/// As `validate`, for one agent; `where` prefixes the key in errors.
+void validate(const agent_config& cfg, const std::string& where);
+
+}  // namespace kactor

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <caf/fwd.hpp>
+
+#include <kactor/event.hpp>
+#include <kactor/types.hpp>
+
+namespace kactor {
+
+/// What a handler can do besides reading its record: emit, know where it runs,
+/// and reach its actor. One context exists per partition actor and lives as
+/// long as that actor; it is used only from that actor (never share it with
+/// another thread).
+class context {
+ public:
+  virtual ~context() = default;
+
+  /// Hands a record to the shared producer (the payload is copied once, into
+  /// librdkafka). `partition` -1 partitions by key. Delivery is acknowledged
+  /// asynchronously: the source record's offset is stored only after every
+  /// record it emitted is acknowledged, so a crash re-processes it rather than
+  /// losing an output. Throws `kafka_exception` when librdkafka refuses the
+  /// record at once (its class tells whether to retry).
+  virtual void emit(std::string_view topic, std::string_view key, std::string_view value,
+                    const headers& hdrs = {}, partition_id partition = partition_id{-1}) = 0;
+
+  /// Serializes a Protobuf message and emits it.
+  template <class Message>
+  void emit_message(std::string_view topic, std::string_view key, const Message& msg) {
+    std::string buf;
+    msg.SerializeToString(&buf);
+    emit(topic, key, buf);
+  }
+
+  /// The agent this partition actor belongs to.
+  virtual const std::string& agent() const = 0;
+
+  /// The partition this actor serves.
+  virtual const topic_partition& source() const = 0;
+
+  /// The partition actor itself: for timers (`delayed_send`), spawning helpers
+  /// and talking to other actors. Valid for the context's lifetime.
+  virtual caf::event_based_actor* self() = 0;
+};
+
+}  // namespace kactor

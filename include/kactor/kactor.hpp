@@ -1,0 +1,9 @@
+#pragma once
+
+/// The whole public API of kactor.
+#include <kactor/config.hpp>
+#include <kactor/context.hpp>
+#include <kactor/error.hpp>
+#include <kactor/event.hpp>
+#include <kactor/runtime.hpp>
+#include <kactor/types.hpp>

@@ -1,0 +1,172 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/behavior.hpp>
+#include <caf/fwd.hpp>
+
+#include <kactor/config.hpp>
+#include <kactor/context.hpp>
+#include <kactor/event.hpp>
+
+namespace kactor {
+namespace detail {
+struct agent_definition;
+}
+
+/// Sent to an agent's behaviour every `tick_every` interval, if set.
+using tick_atom = caf::atom_constant<caf::atom("kx_tick")>;
+
+/// Makes the behaviour of one partition actor. Called once per assigned
+/// partition, on that partition actor (so state captured by the returned
+/// handlers is per partition). Records arrive as `const kactor::event&`; a
+/// record is finished when its handler returns. A record no handler matches,
+/// or whose handler throws, is counted as failed and logged.
+using behavior_factory = std::function<caf::behavior(context&)>;
+
+/// A plain record handler; see `agent_builder::on`.
+using record_handler = std::function<void(const event&, context&)>;
+
+/// One partition actor's counters, as last published by that actor.
+struct partition_stats {
+  topic_partition tp;
+  bool assigned = false;
+  /// How often this process was given, and lost, the partition.
+  std::uint64_t assignments = 0;
+  std::uint64_t revocations = 0;
+  std::uint64_t processed = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t duplicates_dropped = 0;
+  /// Records held now, and the most ever held; never above max_poll_records.
+  std::size_t in_flight = 0;
+  std::size_t max_in_flight = 0;
+  bool paused = false;
+  std::uint64_t pauses = 0;
+  std::uint64_t resumes = 0;
+  /// The next offset to commit (-1 before the first finished record).
+  std::int64_t stored_offset = -1;
+  /// Milliseconds since the runtime started, of the last finished record.
+  std::int64_t last_processed_ms = -1;
+};
+
+struct agent_stats {
+  std::string name;
+  std::string group;
+  std::uint64_t rebalances = 0;
+  std::uint64_t emitted = 0;
+  std::uint64_t delivery_failures = 0;
+  std::vector<partition_stats> partitions;
+};
+
+struct runtime_stats {
+  std::vector<agent_stats> agents;
+};
+
+class runtime;
+
+/// Describes one agent; returned by `runtime::agent`. Each setter overrides
+/// what the config file said for this agent. Use before `runtime::start`.
+class agent_builder {
+ public:
+  agent_builder& consume(std::string topic);
+  agent_builder& group(std::string group_id);
+  agent_builder& max_poll_records(std::size_t n);
+  agent_builder& resume_below(std::size_t n);
+  agent_builder& assignor(assignor_kind a);
+  agent_builder& static_member(std::string group_instance_id);
+  /// Sends `tick_atom` to each partition actor's behaviour at this interval.
+  agent_builder& tick_every(std::chrono::milliseconds interval);
+  /// The primary API: the agent's behaviour as a CAF behaviour.
+  agent_builder& behavior(behavior_factory f);
+  /// Convenience: a behaviour that calls `h` for every record.
+  agent_builder& on(record_handler h);
+
+ private:
+  friend class runtime;
+  agent_builder(runtime& rt, std::size_t index) : rt_(&rt), index_(index) {}
+  detail::agent_definition& def() const;
+  runtime* rt_;
+  std::size_t index_;
+};
+
+/// One process's kactor: the CAF actor system, one consumer (and group thread)
+/// per agent, a shared idempotent producer, and, when no brokers are given,
+/// librdkafka's embedded mock cluster.
+///
+/// Thread-safety: configure and `start` from one thread; `stats`,
+/// `request_stop` and `bootstrap_servers` may be called from any thread.
+class runtime {
+ public:
+  /// Validates `cfg` (throws `config_error`) and starts the embedded cluster
+  /// if `cfg.brokers` is empty. No consumer exists before `start`.
+  explicit runtime(runtime_config cfg = {});
+  /// Stops (as `stop`) if still running.
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// Defines (or refines the config file's) agent `name`.
+  agent_builder agent(const std::string& name);
+
+  /// Creates a topic (no-op if it exists). On the embedded cluster this is the
+  /// only way to get a topic with more than the default partitions.
+  void create_topic(const std::string& name, int partitions);
+
+  /// Emits a record that belongs to no source record (feeding a pipeline,
+  /// replies from outside a handler). Copies the payload; delivery is
+  /// asynchronous (see `flush`). Usable after construction, from any thread.
+  void emit(std::string_view topic, std::string_view key, std::string_view value,
+            const headers& hdrs = {});
+
+  /// Waits until every record emitted so far is acknowledged; false on timeout.
+  bool flush(std::chrono::milliseconds timeout);
+
+  /// Validates every agent, creates the producer and the consumers and joins
+  /// the groups. Throws `config_error` for unusable settings (unknown
+  /// librdkafka properties included) and `kafka_exception` for clients that
+  /// cannot be created.
+  void start();
+
+  /// Graceful stop: partition actors finish the record in hand and wait for
+  /// their emits to be acknowledged, offsets are committed, consumers leave
+  /// their groups, the producer is flushed. Idempotent.
+  void stop();
+
+  /// Asks a running runtime to stop; safe from any thread (not from a signal
+  /// handler: `run_until_signal` handles signals).
+  void request_stop();
+
+  /// Starts (if needed), blocks until SIGINT/SIGTERM or `request_stop`, then
+  /// stops gracefully.
+  void run_until_signal();
+
+  /// Blocks until `request_stop` was called or `timeout` passed; returns
+  /// whether a stop was requested.
+  bool wait_for_stop_request(std::chrono::milliseconds timeout);
+
+  /// The brokers clients connect to (the embedded cluster's when embedded).
+  const std::string& bootstrap_servers() const;
+
+  /// Whether this runtime runs on librdkafka's embedded mock cluster.
+  bool embedded() const;
+
+  /// A snapshot of every agent's counters.
+  runtime_stats stats() const;
+
+  /// The CAF actor system hosting the partition actors.
+  caf::actor_system& system();
+
+  struct impl;
+
+ private:
+  friend class agent_builder;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace kactor

@@ -1,0 +1,351 @@
+#include <kactor/config.hpp>
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <sstream>
+#include <utility>
+
+namespace kactor {
+namespace {
+
+using properties = std::map<std::string, std::string>;
+using entry_list = std::vector<std::pair<std::string, YAML::Node>>;
+
+constexpr const char* kRuntimeKeys[] = {"brokers",        "client_id", "commit_interval_ms",
+                                        "worker_threads", "kafka",     "consumer",
+                                        "producer",       "agents"};
+constexpr const char* kAgentKeys[] = {
+    "name", "topics", "group", "max_poll_records", "resume_below", "assignor", "group_instance_id",
+    "kafka"};
+constexpr const char* kOverrideKeys[] = {
+    "brokers",          "client_id",           "commit_interval_ms",  "worker_threads",
+    "kafka.<property>", "consumer.<property>", "producer.<property>", "agents.<name>.<field>"};
+constexpr const char* kAgentOverrideKeys[] = {
+    "max_poll_records",  "resume_below", "assignor",        "group",
+    "group_instance_id", "topics",       "kafka.<property>"};
+
+struct managed_property {
+  const char* name;
+  const char* use_instead;
+};
+// librdkafka properties kactor sets itself; a user value would silently fight the runtime.
+constexpr managed_property kManagedProperties[] = {
+    {"group.id", "agents[i].group"},
+    {"group.instance.id", "agents[i].group_instance_id"},
+    {"partition.assignment.strategy", "agents[i].assignor"},
+    {"enable.auto.commit", "commit_interval_ms"},
+    {"enable.auto.offset.store", "commit_interval_ms"},
+    {"auto.commit.interval.ms", "commit_interval_ms"},
+    {"bootstrap.servers", "brokers"},
+    {"metadata.broker.list", "brokers"},
+};
+
+constexpr std::uint64_t kUnbounded = std::numeric_limits<std::int64_t>::max();
+constexpr std::uint64_t kMaxPollRecordsLimit = 1000000;
+
+template <class Range>
+std::string join(const Range& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + std::string(item);
+  return out;
+}
+
+config_error invalid(const std::string& key, const std::string& value, const std::string& allowed) {
+  return config_error(key, "invalid value '" + value + "'; allowed: " + allowed);
+}
+
+std::string range_text(std::uint64_t lo, std::uint64_t hi) {
+  return hi == kUnbounded ? "integers >= " + std::to_string(lo)
+                          : "integers " + std::to_string(lo) + ".." + std::to_string(hi);
+}
+
+// Plain decimal digits only: "-1" or "1e3" must not wrap around or truncate.
+std::uint64_t to_uint(const std::string& text, const std::string& key, std::uint64_t lo,
+                      std::uint64_t hi) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || value < lo || value > hi)
+    throw invalid(key, text, range_text(lo, hi));
+  return value;
+}
+
+assignor_kind to_assignor(const std::string& text, const std::string& key) {
+  std::vector<std::string> names;
+  for (auto a :
+       {assignor_kind::cooperative_sticky, assignor_kind::range, assignor_kind::roundrobin}) {
+    if (text == to_string(a)) return a;
+    names.emplace_back(to_string(a));
+  }
+  throw invalid(key, text, join(names));
+}
+
+template <class Range>
+void require_known(const std::string& name, const std::string& key, const Range& allowed) {
+  if (std::find(std::begin(allowed), std::end(allowed), name) == std::end(allowed))
+    throw config_error(key, "unknown key; allowed: " + join(allowed));
+}
+
+std::pair<std::string, std::string> split_first_dot(const std::string& key) {
+  const auto dot = key.find('.');
+  if (dot == std::string::npos) return {key, ""};
+  return {key.substr(0, dot), key.substr(dot + 1)};
+}
+
+void check_properties(const properties& props, const std::string& path) {
+  for (const auto& p : kManagedProperties)
+    if (props.count(p.name))
+      throw config_error(path + "." + p.name,
+                         std::string("managed by kactor; use ") + p.use_instead + " instead");
+}
+
+// The scalar fields, settable from YAML and from --set; false for any other name.
+bool set_scalar(runtime_config& cfg, const std::string& name, const std::string& text,
+                const std::string& key) {
+  if (name == "brokers") {
+    cfg.brokers = text;
+  } else if (name == "client_id") {
+    cfg.client_id = text;
+  } else if (name == "commit_interval_ms") {
+    cfg.commit_interval = std::chrono::milliseconds(to_uint(text, key, 1, kUnbounded));
+  } else if (name == "worker_threads") {
+    cfg.worker_threads = to_uint(text, key, 0, kUnbounded);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool set_scalar(agent_config& agent, const std::string& name, const std::string& text,
+                const std::string& key) {
+  if (name == "group") {
+    agent.group = text;
+  } else if (name == "group_instance_id") {
+    agent.group_instance_id = text;
+  } else if (name == "max_poll_records") {
+    agent.max_poll_records = to_uint(text, key, 1, kMaxPollRecordsLimit);
+  } else if (name == "resume_below") {
+    agent.resume_below = to_uint(text, key, 0, kUnbounded);
+  } else if (name == "assignor") {
+    agent.assignor = to_assignor(text, key);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+properties* property_map(runtime_config& cfg, const std::string& name) {
+  if (name == "kafka") return &cfg.kafka;
+  if (name == "consumer") return &cfg.consumer;
+  if (name == "producer") return &cfg.producer;
+  return nullptr;
+}
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Map:
+      return "a map";
+    default:
+      return "nothing";
+  }
+}
+
+config_error expected(const std::string& key, const std::string& what, const YAML::Node& got) {
+  return config_error(key, "expected " + what + ", got " + describe(got));
+}
+
+std::string key_of(const std::string& path, const std::string& name) {
+  return path.empty() ? name : path + "." + name;
+}
+
+std::string scalar(const YAML::Node& node, const std::string& key) {
+  if (!node.IsScalar()) throw expected(key, "a scalar value", node);
+  return node.Scalar();
+}
+
+// A map's entries in order; an empty value (`kafka:` with all lines commented out) is an empty
+// map. yaml-cpp keeps duplicate keys, so they are rejected here.
+entry_list entries(const YAML::Node& node, const std::string& path) {
+  if (node.IsNull()) return {};
+  if (!node.IsMap()) throw expected(path.empty() ? "config" : path, "a map", node);
+  entry_list out;
+  for (const auto& entry : node) {
+    const std::string name = entry.first.Scalar();
+    for (const auto& seen : out)
+      if (seen.first == name) throw config_error(key_of(path, name), "duplicate key");
+    out.emplace_back(name, entry.second);
+  }
+  return out;
+}
+
+void read_properties(const YAML::Node& node, const std::string& path, properties& props) {
+  for (const auto& [name, value] : entries(node, path)) {
+    const std::string text = scalar(value, path + "." + name);
+    // Plain YAML booleans (yes, on, True, ...) become the "true"/"false" librdkafka accepts;
+    // quoted values stay as written.
+    bool flag = false;
+    const bool is_bool = value.Tag() == "?" && YAML::convert<bool>::decode(value, flag);
+    props[name] = is_bool ? (flag ? "true" : "false") : text;
+  }
+}
+
+std::vector<std::string> read_topics(const YAML::Node& node, const std::string& key) {
+  if (node.IsScalar()) return {node.Scalar()};
+  if (!node.IsSequence()) throw expected(key, "a topic name or a sequence of them", node);
+  std::vector<std::string> topics;
+  for (std::size_t i = 0; i < node.size(); ++i)
+    topics.push_back(scalar(node[i], key + "[" + std::to_string(i) + "]"));
+  return topics;
+}
+
+agent_config read_agent(const YAML::Node& node, const std::string& path) {
+  agent_config agent;
+  for (const auto& [name, value] : entries(node, path)) {
+    const std::string key = path + "." + name;
+    require_known(name, key, kAgentKeys);
+    if (name == "name") {
+      agent.name = scalar(value, key);
+    } else if (name == "topics") {
+      agent.topics = read_topics(value, key);
+    } else if (name == "kafka") {
+      read_properties(value, key, agent.kafka);
+    } else {
+      set_scalar(agent, name, scalar(value, key), key);
+    }
+  }
+  return agent;
+}
+
+void read_agents(const YAML::Node& node, std::vector<agent_config>& agents) {
+  if (node.IsNull()) return;
+  if (!node.IsSequence()) throw expected("agents", "a sequence of agents", node);
+  for (std::size_t i = 0; i < node.size(); ++i)
+    agents.push_back(read_agent(node[i], "agents[" + std::to_string(i) + "]"));
+}
+
+// `prefix` names the source in syntax errors ("path: " or empty).
+runtime_config parse(const std::string& yaml, const std::string& prefix) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::ParserException& e) {
+    throw config_error("config", prefix + "line " + std::to_string(e.mark.line + 1) + ", column " +
+                                     std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  runtime_config cfg;
+  for (const auto& [name, value] : entries(root, "")) {
+    require_known(name, name, kRuntimeKeys);
+    if (properties* props = property_map(cfg, name)) {
+      read_properties(value, name, *props);
+    } else if (name == "agents") {
+      read_agents(value, cfg.agents);
+    } else {
+      set_scalar(cfg, name, scalar(value, name), name);
+    }
+  }
+  validate(cfg);
+  return cfg;
+}
+
+// `rest` is "<name>.<field>"; the agent is created if absent, and `cfg` is untouched on error.
+void override_agent(runtime_config& cfg, const std::string& rest, const std::string& value,
+                    const std::string& key) {
+  const auto [name, field] = split_first_dot(rest);
+  if (name.empty()) throw config_error(key, "unknown key; allowed: " + join(kOverrideKeys));
+  const auto it = std::find_if(cfg.agents.begin(), cfg.agents.end(),
+                               [&name = name](const agent_config& a) { return a.name == name; });
+  agent_config agent = it != cfg.agents.end() ? *it : agent_config{};
+  agent.name = name;
+  const auto [head, property] = split_first_dot(field);
+  if (head == "kafka" && !property.empty()) {
+    agent.kafka[property] = value;
+  } else if (field == "topics") {
+    agent.topics.clear();
+    std::istringstream list(value);
+    for (std::string topic; std::getline(list, topic, ',');) agent.topics.push_back(topic);
+  } else if (!set_scalar(agent, field, value, key)) {
+    throw config_error(key, "unknown key; allowed: " + join(kAgentOverrideKeys));
+  }
+  if (it != cfg.agents.end()) {
+    *it = std::move(agent);
+  } else {
+    cfg.agents.push_back(std::move(agent));
+  }
+}
+
+}  // namespace
+
+runtime_config load_config(const std::string& path) {
+  std::ifstream in(path);
+  in.peek();  // surfaces read errors (a directory, EIO) that copying the buffer would swallow
+  if (!in.is_open() || in.bad())
+    throw config_error("config", path + ": cannot read: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse(text.str(), path + ": ");
+}
+
+runtime_config parse_config(const std::string& yaml) {
+  return parse(yaml, "");
+}
+
+void apply_override(runtime_config& cfg, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos) throw config_error(assignment, "expected key=value");
+  const std::string key = assignment.substr(0, eq);
+  const std::string value = assignment.substr(eq + 1);
+  const auto [head, rest] = split_first_dot(key);
+  properties* props = property_map(cfg, head);
+  if (head == "agents" && !rest.empty()) {
+    override_agent(cfg, rest, value, key);
+  } else if (props && !rest.empty()) {
+    (*props)[rest] = value;
+  } else if (!(rest.empty() && set_scalar(cfg, key, value, key))) {
+    throw config_error(key, "unknown key; allowed: " + join(kOverrideKeys));
+  }
+}
+
+void validate(const runtime_config& cfg) {
+  if (cfg.commit_interval.count() <= 0)
+    throw invalid("commit_interval_ms", std::to_string(cfg.commit_interval.count()),
+                  range_text(1, kUnbounded));
+  check_properties(cfg.kafka, "kafka");
+  check_properties(cfg.consumer, "consumer");
+  check_properties(cfg.producer, "producer");
+  for (std::size_t i = 0; i < cfg.agents.size(); ++i) {
+    const std::string where = "agents[" + std::to_string(i) + "]";
+    validate(cfg.agents[i], where);
+    for (std::size_t j = 0; j < i; ++j)
+      if (cfg.agents[j].name == cfg.agents[i].name)
+        throw config_error(where + ".name", "duplicate agent name '" + cfg.agents[i].name +
+                                                "' (also agents[" + std::to_string(j) + "])");
+  }
+}
+
+void validate(const agent_config& cfg, const std::string& where) {
+  if (cfg.name.empty()) throw config_error(where + ".name", "required, must not be empty");
+  if (cfg.topics.empty()) throw config_error(where + ".topics", "at least one topic required");
+  if (std::find(cfg.topics.begin(), cfg.topics.end(), "") != cfg.topics.end())
+    throw config_error(where + ".topics", "topic names must not be empty");
+  if (cfg.max_poll_records < 1 || cfg.max_poll_records > kMaxPollRecordsLimit)
+    throw invalid(where + ".max_poll_records", std::to_string(cfg.max_poll_records),
+                  range_text(1, kMaxPollRecordsLimit));
+  if (cfg.resume_below > cfg.max_poll_records)
+    throw invalid(where + ".resume_below", std::to_string(cfg.resume_below),
+                  "integers 0.." + std::to_string(cfg.max_poll_records) + " (max_poll_records)");
+  check_properties(cfg.kafka, where + ".kafka");
+}
+
+}  // namespace kactor

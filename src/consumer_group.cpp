@@ -1,0 +1,318 @@
+#include "src/consumer_group.hpp"
+
+#include <cstring>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+namespace kactor::detail {
+namespace {
+
+/// Feeds a partition actor from the partition's own librdkafka queue.
+class kafka_partition_source final : public partition_source {
+ public:
+  kafka_partition_source(rd_kafka_t* rk, rd_kafka_queue_t* queue, const topic_partition& tp)
+      : rk_(rk), queue_(queue), topic_(tp.topic), partition_(tp.partition),
+        rkt_(rd_kafka_topic_new(rk, tp.topic.c_str(), nullptr)), tpl_(make_tpl(1)) {
+    rd_kafka_topic_partition_list_add(tpl_.get(), topic_.c_str(), partition_.value());
+  }
+
+  std::size_t take(std::size_t max, std::deque<record_slot>& out) override {
+    if (batch_.size() < max) batch_.resize(max);
+    auto n = rd_kafka_consume_batch_queue(queue_, 0, batch_.data(), max);
+    std::size_t taken = 0;
+    for (ssize_t i = 0; i < n; ++i) {
+      message_ptr msg{batch_[i]};
+      if (msg->err) {
+        if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+          spdlog::warn("consumer error on {}/{}: {}", topic_, partition_.value(),
+                       rd_kafka_message_errstr(msg.get()));
+        continue;
+      }
+      rd_kafka_timestamp_type_t tstype;
+      auto ts = rd_kafka_message_timestamp(msg.get(), &tstype);
+      event ev{topic_,
+               partition_,
+               kactor::offset{msg->offset},
+               ts,
+               std::string_view(static_cast<const char*>(msg->key), msg->key ? msg->key_len : 0),
+               std::string_view(static_cast<const char*>(msg->payload), msg->payload ? msg->len : 0),
+               msg.get()};
+      out.push_back(record_slot{ev, std::move(msg)});
+      ++taken;
+    }
+    return taken;
+  }
+
+  bool has_backlog() override { return rd_kafka_queue_length(queue_) > 0; }
+
+  void pause() override {
+    if (auto err = rd_kafka_pause_partitions(rk_, tpl_.get()))
+      spdlog::warn("pause {}/{}: {}", topic_, partition_.value(), rd_kafka_err2str(err));
+  }
+
+  void resume() override {
+    if (auto err = rd_kafka_resume_partitions(rk_, tpl_.get()))
+      spdlog::warn("resume {}/{}: {}", topic_, partition_.value(), rd_kafka_err2str(err));
+  }
+
+  void store(kactor::offset next) override {
+    // rd_kafka_offset_store stores offset + 1.
+    auto err = rd_kafka_offset_store(rkt_.get(), partition_.value(), next.value() - 1);
+    if (err && err != RD_KAFKA_RESP_ERR__STATE)
+      spdlog::warn("store offset {}/{}@{}: {}", topic_, partition_.value(), next.value(),
+                   rd_kafka_err2str(err));
+  }
+
+ private:
+  rd_kafka_t* rk_;
+  rd_kafka_queue_t* queue_;
+  std::string topic_;
+  partition_id partition_;
+  topic_ptr rkt_;
+  tpl_ptr tpl_;
+  std::vector<rd_kafka_message_t*> batch_;
+};
+
+/// The opaque of a partition queue's event callback (a librdkafka thread).
+struct wake_hook {
+  caf::actor actor;
+  static void on_event(rd_kafka_t*, void* opaque) {
+    caf::anon_send(static_cast<wake_hook*>(opaque)->actor, wake_atom::value);
+  }
+};
+
+topic_partition to_tp(const rd_kafka_topic_partition_t& p) {
+  return topic_partition{p.topic, partition_id{p.partition}};
+}
+
+}  // namespace
+
+struct consumer_group::assigned_partition {
+  queue_ptr queue;
+  std::unique_ptr<wake_hook> hook;
+  caf::actor actor;
+
+  /// Stops the queue's callbacks before the queue goes away.
+  ~assigned_partition() {
+    if (queue) rd_kafka_queue_cb_event_enable(queue.get(), nullptr, nullptr);
+  }
+};
+
+consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, property_list props,
+                               emit_sink& sink, std::chrono::milliseconds commit_interval,
+                               std::chrono::steady_clock::time_point epoch)
+    : sys_(sys),
+      def_(std::move(def)),
+      sink_(sink),
+      commit_interval_(commit_interval),
+      epoch_(epoch),
+      cooperative_(def_.cfg.assignor == assignor_kind::cooperative_sticky) {
+  const std::string where = "agents." + def_.cfg.name;
+  props.push_back(property{where, "group.id",
+                           def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group});
+  props.push_back(property{where, "partition.assignment.strategy", to_string(def_.cfg.assignor)});
+  if (!def_.cfg.group_instance_id.empty())
+    props.push_back(property{where, "group.instance.id", def_.cfg.group_instance_id});
+  props.push_back(property{"", "enable.auto.offset.store", "false"});
+  props.push_back(property{"", "enable.auto.commit", "false"});
+  append(props, where + ".kafka", def_.cfg.kafka);
+  auto conf = make_conf(props);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &consumer_group::on_rebalance);
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rk_ = make_client(RD_KAFKA_CONSUMER, std::move(conf));
+  rd_kafka_poll_set_consumer(rk_.get());
+}
+
+consumer_group::~consumer_group() { stop(); }
+
+void consumer_group::start() {
+  auto topics = make_tpl(static_cast<int>(def_.cfg.topics.size()));
+  for (const auto& t : def_.cfg.topics)
+    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  if (auto err = rd_kafka_subscribe(rk_.get(), topics.get()))
+    throw kafka_exception(make_error(err, "agent " + def_.cfg.name + ": subscribe"));
+  thread_ = std::thread([this] { run(); });
+}
+
+void consumer_group::stop() {
+  if (!thread_.joinable()) return;
+  stop_.store(true, std::memory_order_release);
+  thread_.join();
+}
+
+void consumer_group::run() {
+  auto last_commit = std::chrono::steady_clock::now();
+  while (!stop_.load(std::memory_order_acquire)) {
+    if (auto* raw = rd_kafka_consumer_poll(rk_.get(), 100)) {
+      message_ptr msg{raw};
+      if (msg->err)
+        spdlog::warn("agent {}: consumer: {}", def_.cfg.name, rd_kafka_message_errstr(msg.get()));
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_commit >= commit_interval_) {
+      last_commit = now;
+      auto err = rd_kafka_commit(rk_.get(), nullptr, 1);
+      if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        spdlog::warn("agent {}: commit: {}", def_.cfg.name, rd_kafka_err2str(err));
+    }
+  }
+  // Leaving the group revokes every partition through on_rebalance, which
+  // drains the partition actors and commits their offsets.
+  if (auto err = rd_kafka_consumer_close(rk_.get()))
+    spdlog::warn("agent {}: close: {}", def_.cfg.name, rd_kafka_err2str(err));
+  assigned_.clear();
+}
+
+void consumer_group::on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
+                                  rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  auto* self = static_cast<consumer_group*>(opaque);
+  self->rebalances_.fetch_add(1, std::memory_order_relaxed);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+    self->assign(parts);
+  else
+    self->revoke(parts);
+}
+
+std::shared_ptr<partition_counters> consumer_group::counters_for(const topic_partition& tp) {
+  std::lock_guard lock(counters_mx_);
+  auto& c = counters_[tp];
+  if (!c) c = std::make_shared<partition_counters>();
+  return c;
+}
+
+void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
+  std::vector<caf::actor> fresh;
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto tp = to_tp(parts->elems[i]);
+    auto ap = std::make_unique<assigned_partition>();
+    ap->queue.reset(rd_kafka_queue_get_partition(rk_.get(), tp.topic.c_str(), tp.partition.value()));
+    rd_kafka_queue_forward(ap->queue.get(), nullptr);
+    auto counters = counters_for(tp);
+    counters->assignments.fetch_add(1, std::memory_order_relaxed);
+    counters->assigned = true;
+    partition_actor_config pc;
+    pc.agent = def_.cfg.name;
+    pc.tp = tp;
+    pc.max_poll_records = def_.cfg.max_poll_records;
+    pc.resume_below = def_.cfg.resume_below;
+    pc.tick_every = def_.tick_every;
+    pc.factory = def_.factory;
+    pc.source = std::make_shared<kafka_partition_source>(rk_.get(), ap->queue.get(), tp);
+    pc.sink = &sink_;
+    pc.counters = std::move(counters);
+    pc.epoch = epoch_;
+    ap->actor = spawn_partition_actor(sys_, std::move(pc));
+    ap->hook = std::make_unique<wake_hook>(wake_hook{ap->actor});
+    rd_kafka_queue_cb_event_enable(ap->queue.get(), &wake_hook::on_event, ap->hook.get());
+    fresh.push_back(ap->actor);
+    assigned_[tp] = std::move(ap);
+  }
+  rd_kafka_error_t* error = nullptr;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (cooperative_)
+    error = rd_kafka_incremental_assign(rk_.get(), parts);
+  else
+    err = rd_kafka_assign(rk_.get(), parts);
+  if (error) {
+    error_ptr guard{error};
+    spdlog::error("agent {}: assign: {}", def_.cfg.name, rd_kafka_error_string(error));
+  } else if (err) {
+    spdlog::error("agent {}: assign: {}", def_.cfg.name, rd_kafka_err2str(err));
+  }
+  // Records may already be queued; the queue callback only fires on the
+  // empty -> non-empty edge, so wake each actor once.
+  for (auto& a : fresh) caf::anon_send(a, wake_atom::value);
+  spdlog::info("agent {}: assigned {} partition(s), holding {}", def_.cfg.name, parts->cnt,
+               assigned_.size());
+}
+
+void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
+  const bool lost = rd_kafka_assignment_lost(rk_.get());
+  caf::scoped_actor self{sys_};
+  std::map<caf::actor_addr, topic_partition> waiting;
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto tp = to_tp(parts->elems[i]);
+    auto it = assigned_.find(tp);
+    if (it == assigned_.end()) continue;
+    waiting.emplace(it->second->actor.address(), tp);
+    self->send<caf::message_priority::high>(it->second->actor, stop_atom::value);
+  }
+  auto commits = make_tpl(parts->cnt);
+  // A partition actor waits for its emits' acknowledgements; bound the wait
+  // by the producer's delivery timeout so a dead broker cannot hang revocation.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(310);
+  bool timed_out = false;
+  while (!waiting.empty() && !timed_out) {
+    self->receive(
+        [&](std::int64_t next) {
+          auto it = waiting.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+          if (it == waiting.end()) return;
+          if (next >= 0 && !lost)
+            rd_kafka_topic_partition_list_add(commits.get(), it->second.topic.c_str(),
+                                              it->second.partition.value())
+                ->offset = next;
+          waiting.erase(it);
+        },
+        caf::after(std::chrono::milliseconds(100)) >> [&] {
+          timed_out = std::chrono::steady_clock::now() >= deadline;
+        });
+  }
+  for (const auto& [addr, tp] : waiting) {
+    spdlog::error("agent {}: partition {}/{} did not stop in time; its unacknowledged records "
+                  "will be processed again by the next owner",
+                  def_.cfg.name, tp.topic, tp.partition.value());
+    if (auto it = assigned_.find(tp); it != assigned_.end())
+      caf::anon_send_exit(it->second->actor, caf::exit_reason::kill);
+  }
+  if (commits->cnt > 0) {
+    if (auto err = rd_kafka_commit(rk_.get(), commits.get(), 0))
+      spdlog::warn("agent {}: commit on revoke: {}", def_.cfg.name, rd_kafka_err2str(err));
+  }
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto tp = to_tp(parts->elems[i]);
+    auto counters = counters_for(tp);
+    counters->revocations.fetch_add(1, std::memory_order_relaxed);
+    counters->assigned = false;
+    assigned_.erase(tp);
+  }
+  if (cooperative_) {
+    if (auto* error = rd_kafka_incremental_unassign(rk_.get(), parts)) {
+      error_ptr guard{error};
+      spdlog::error("agent {}: unassign: {}", def_.cfg.name, rd_kafka_error_string(error));
+    }
+  } else if (auto err = rd_kafka_assign(rk_.get(), nullptr)) {
+    spdlog::error("agent {}: unassign: {}", def_.cfg.name, rd_kafka_err2str(err));
+  }
+  spdlog::info("agent {}: revoked {} partition(s){}, holding {}", def_.cfg.name, parts->cnt,
+               lost ? " (lost)" : "", assigned_.size());
+}
+
+agent_stats consumer_group::stats() const {
+  agent_stats s;
+  s.name = def_.cfg.name;
+  s.group = def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group;
+  s.rebalances = rebalances_.load(std::memory_order_relaxed);
+  std::lock_guard lock(counters_mx_);
+  for (const auto& [tp, c] : counters_) {
+    partition_stats p;
+    p.tp = tp;
+    p.assigned = c->assigned.load();
+    p.assignments = c->assignments.load();
+    p.revocations = c->revocations.load();
+    p.processed = c->processed.load();
+    p.failed = c->failed.load();
+    p.duplicates_dropped = c->duplicates_dropped.load();
+    p.in_flight = c->in_flight.load();
+    p.max_in_flight = c->max_in_flight.load();
+    p.paused = c->paused.load();
+    p.pauses = c->pauses.load();
+    p.resumes = c->resumes.load();
+    p.stored_offset = c->stored_offset.load();
+    p.last_processed_ms = c->last_processed_ms.load();
+    s.partitions.push_back(p);
+  }
+  return s;
+}
+
+}  // namespace kactor::detail

@@ -1,0 +1,73 @@
+#pragma once
+// One agent's consumer: its group thread serves the main consumer queue
+// (rebalances, errors, periodic commits) and turns each assigned partition
+// into a partition actor fed by the partition's own librdkafka queue.
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include <kactor/runtime.hpp>
+
+#include "actors/partition_actor.hpp"
+#include "src/kafka_handles.hpp"
+
+namespace kactor::detail {
+
+struct agent_definition {
+  agent_config cfg;
+  behavior_factory factory;
+  std::chrono::milliseconds tick_every{0};
+};
+
+class consumer_group {
+ public:
+  /// Creates the consumer (so bad properties fail here, naming the key).
+  consumer_group(caf::actor_system& sys, agent_definition def, property_list props,
+                 emit_sink& sink, std::chrono::milliseconds commit_interval,
+                 std::chrono::steady_clock::time_point epoch);
+  /// Stops if running.
+  ~consumer_group();
+
+  /// Subscribes and starts the group thread.
+  void start();
+
+  /// Closes the consumer on the group thread: every partition actor finishes
+  /// the record in hand and waits for its acks, offsets are committed, the
+  /// member leaves the group. Blocks until done. Idempotent.
+  void stop();
+
+  agent_stats stats() const;
+
+ private:
+  struct assigned_partition;
+
+  void run();
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* parts, void* opaque);
+  void assign(rd_kafka_topic_partition_list_t* parts);
+  void revoke(rd_kafka_topic_partition_list_t* parts);
+  std::shared_ptr<partition_counters> counters_for(const topic_partition& tp);
+
+  caf::actor_system& sys_;
+  agent_definition def_;
+  emit_sink& sink_;
+  std::chrono::milliseconds commit_interval_;
+  std::chrono::steady_clock::time_point epoch_;
+  handle_ptr rk_;
+  bool cooperative_;
+  std::map<topic_partition, std::unique_ptr<assigned_partition>> assigned_;
+  mutable std::mutex counters_mx_;
+  std::map<topic_partition, std::shared_ptr<partition_counters>> counters_;
+  std::atomic<std::uint64_t> rebalances_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace kactor::detail

@@ -1,0 +1,90 @@
+#include "src/kafka_handles.hpp"
+
+#include <chrono>
+#include <string>
+
+namespace kactor::detail {
+
+void append(property_list& out, const std::string& source,
+            const std::map<std::string, std::string>& props) {
+  for (const auto& [k, v] : props) out.push_back(property{source, k, v});
+}
+
+conf_ptr make_conf(const property_list& props) {
+  conf_ptr conf{rd_kafka_conf_new()};
+  char errstr[512];
+  for (const auto& p : props) {
+    if (rd_kafka_conf_set(conf.get(), p.name.c_str(), p.value.c_str(), errstr, sizeof(errstr)) !=
+        RD_KAFKA_CONF_OK) {
+      throw config_error(p.source.empty() ? p.name : p.source + "." + p.name,
+                         std::string("librdkafka refuses it: ") + errstr +
+                             " (see librdkafka's CONFIGURATION.md for the allowed properties)");
+    }
+  }
+  return conf;
+}
+
+handle_ptr make_client(rd_kafka_type_t type, conf_ptr conf) {
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), errstr, sizeof(errstr));
+  if (!rk)
+    throw kafka_exception(error_info{error_class::fatal, 0,
+                                     std::string("cannot create Kafka client: ") + errstr});
+  (void)conf.release();  // rd_kafka_new took ownership
+  return handle_ptr{rk};
+}
+
+error_info make_error(rd_kafka_resp_err_t err, const std::string& context) {
+  return error_info{classify_kafka_error(err), static_cast<int>(err),
+                    context + ": " + rd_kafka_err2str(err)};
+}
+
+error_info make_error(const rd_kafka_error_t* err, const std::string& context) {
+  auto code = rd_kafka_error_code(err);
+  return error_info{
+      classify_kafka_error(code, rd_kafka_error_is_fatal(err), rd_kafka_error_is_retriable(err),
+                           rd_kafka_error_txn_requires_abort(err)),
+      static_cast<int>(code), context + ": " + rd_kafka_error_string(err)};
+}
+
+tpl_ptr make_tpl(int size) { return tpl_ptr{rd_kafka_topic_partition_list_new(size)}; }
+
+void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,
+                   int timeout_ms) {
+  if (topics.empty()) return;
+  std::vector<rd_kafka_NewTopic_t*> nts;
+  char errstr[512];
+  for (const auto& [name, parts] : topics) {
+    auto* nt = rd_kafka_NewTopic_new(name.c_str(), parts, -1, errstr, sizeof(errstr));
+    if (!nt) {
+      for (auto* x : nts) rd_kafka_NewTopic_destroy(x);
+      throw kafka_exception(error_info{error_class::irrecoverable, 0,
+                                       "cannot create topic " + name + ": " + errstr});
+    }
+    nts.push_back(nt);
+  }
+  queue_ptr q{rd_kafka_queue_new(rk)};
+  auto* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, errstr, sizeof(errstr));
+  rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, errstr, sizeof(errstr));
+  rd_kafka_CreateTopics(rk, nts.data(), nts.size(), opts, q.get());
+  rd_kafka_AdminOptions_destroy(opts);
+  for (auto* x : nts) rd_kafka_NewTopic_destroy(x);
+  event_ptr ev{rd_kafka_queue_poll(q.get(), timeout_ms + 5000)};
+  if (!ev)
+    throw kafka_exception(
+        error_info{error_class::retriable, RD_KAFKA_RESP_ERR__TIMED_OUT, "CreateTopics timed out"});
+  if (auto err = rd_kafka_event_error(ev.get()))
+    throw kafka_exception(make_error(err, "CreateTopics"));
+  const auto* res = rd_kafka_event_CreateTopics_result(ev.get());
+  size_t n = 0;
+  const auto** results = rd_kafka_CreateTopics_result_topics(res, &n);
+  for (size_t i = 0; i < n; ++i) {
+    auto err = rd_kafka_topic_result_error(results[i]);
+    if (err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+      throw kafka_exception(
+          make_error(err, std::string("create topic ") + rd_kafka_topic_result_name(results[i])));
+  }
+}
+
+}  // namespace kactor::detail

@@ -1,0 +1,84 @@
+#pragma once
+// RAII owners for every librdkafka handle kactor holds, and small helpers
+// around them. Internal: not part of the public API.
+
+#include <librdkafka/rdkafka.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <kactor/error.hpp>
+#include <kactor/types.hpp>
+
+namespace kactor::detail {
+
+struct conf_deleter {
+  void operator()(rd_kafka_conf_t* p) const noexcept { rd_kafka_conf_destroy(p); }
+};
+struct handle_deleter {
+  void operator()(rd_kafka_t* p) const noexcept { rd_kafka_destroy(p); }
+};
+struct queue_deleter {
+  void operator()(rd_kafka_queue_t* p) const noexcept { rd_kafka_queue_destroy(p); }
+};
+struct topic_deleter {
+  void operator()(rd_kafka_topic_t* p) const noexcept { rd_kafka_topic_destroy(p); }
+};
+struct tpl_deleter {
+  void operator()(rd_kafka_topic_partition_list_t* p) const noexcept {
+    rd_kafka_topic_partition_list_destroy(p);
+  }
+};
+struct message_deleter {
+  void operator()(rd_kafka_message_t* p) const noexcept { rd_kafka_message_destroy(p); }
+};
+struct error_deleter {
+  void operator()(rd_kafka_error_t* p) const noexcept { rd_kafka_error_destroy(p); }
+};
+struct event_deleter {
+  void operator()(rd_kafka_event_t* p) const noexcept { rd_kafka_event_destroy(p); }
+};
+
+using conf_ptr = std::unique_ptr<rd_kafka_conf_t, conf_deleter>;
+using handle_ptr = std::unique_ptr<rd_kafka_t, handle_deleter>;
+using queue_ptr = std::unique_ptr<rd_kafka_queue_t, queue_deleter>;
+using topic_ptr = std::unique_ptr<rd_kafka_topic_t, topic_deleter>;
+using tpl_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t, tpl_deleter>;
+using message_ptr = std::unique_ptr<rd_kafka_message_t, message_deleter>;
+using error_ptr = std::unique_ptr<rd_kafka_error_t, error_deleter>;
+using event_ptr = std::unique_ptr<rd_kafka_event_t, event_deleter>;
+
+/// Properties in the order they are applied; `source` names where each came
+/// from (for example "kafka" or "agents[0].kafka") so errors can name the key.
+struct property {
+  std::string source;
+  std::string name;
+  std::string value;
+};
+using property_list = std::vector<property>;
+
+void append(property_list& out, const std::string& source,
+            const std::map<std::string, std::string>& props);
+
+/// Builds a librdkafka configuration; an unknown or invalid property throws
+/// `config_error` naming `source.name` and librdkafka's reason.
+conf_ptr make_conf(const property_list& props);
+
+/// Creates a client; throws `kafka_exception` (class fatal) on failure.
+handle_ptr make_client(rd_kafka_type_t type, conf_ptr conf);
+
+/// Classified error for a librdkafka response code.
+error_info make_error(rd_kafka_resp_err_t err, const std::string& context);
+
+/// Classified error from an rd_kafka_error_t (keeps its fatal/retriable/abort flags).
+error_info make_error(const rd_kafka_error_t* err, const std::string& context);
+
+tpl_ptr make_tpl(int size = 4);
+
+/// Creates topics with the Admin API (no-op for topics that exist).
+void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,
+                   int timeout_ms = 30000);
+
+}  // namespace kactor::detail

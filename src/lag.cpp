@@ -1,0 +1,70 @@
+#include "src/lag.hpp"
+
+#include <algorithm>
+
+#include "src/kafka_handles.hpp"
+
+namespace kactor::detail {
+
+group_lag query_group_lag(const std::string& brokers, const std::string& group,
+                          std::chrono::milliseconds timeout) {
+  const int tmo = static_cast<int>(timeout.count());
+  property_list props{{"", "bootstrap.servers", brokers}, {"", "log_level", "0"}};
+  auto rk = make_client(RD_KAFKA_PRODUCER, make_conf(props));
+
+  const rd_kafka_metadata_t* md = nullptr;
+  if (auto err = rd_kafka_metadata(rk.get(), 0, nullptr, &md, tmo))
+    throw kafka_exception(make_error(err, "cannot reach brokers " + brokers));
+  rd_kafka_metadata_destroy(md);
+
+  queue_ptr q{rd_kafka_queue_new(rk.get())};
+  auto* req = rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), nullptr);
+  auto* opts = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+  char errstr[256];
+  rd_kafka_AdminOptions_set_request_timeout(opts, tmo, errstr, sizeof(errstr));
+  rd_kafka_ListConsumerGroupOffsets(rk.get(), &req, 1, opts, q.get());
+  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_ListConsumerGroupOffsets_destroy(req);
+
+  event_ptr ev{rd_kafka_queue_poll(q.get(), tmo + 1000)};
+  if (!ev)
+    throw kafka_exception(error_info{error_class::retriable, RD_KAFKA_RESP_ERR__TIMED_OUT,
+                                     "group " + group + ": no answer from " + brokers});
+  if (auto err = rd_kafka_event_error(ev.get()))
+    throw kafka_exception(make_error(err, "group " + group));
+  size_t n = 0;
+  const auto** groups = rd_kafka_ListConsumerGroupOffsets_result_groups(
+      rd_kafka_event_ListConsumerGroupOffsets_result(ev.get()), &n);
+  group_lag out;
+  out.group = group;
+  for (size_t g = 0; g < n; ++g) {
+    if (const auto* gerr = rd_kafka_group_result_error(groups[g]))
+      throw kafka_exception(make_error(gerr, "group " + group));
+    const auto* parts = rd_kafka_group_result_partitions(groups[g]);
+    for (int i = 0; parts && i < parts->cnt; ++i) {
+      const auto& p = parts->elems[i];
+      partition_lag pl;
+      pl.topic = p.topic;
+      pl.partition = p.partition;
+      pl.committed = p.offset >= 0 ? p.offset : -1;
+      int64_t lo = 0, hi = 0;
+      if (auto err = rd_kafka_query_watermark_offsets(rk.get(), p.topic, p.partition, &lo, &hi, tmo))
+        throw kafka_exception(make_error(
+            err, "end offset of " + pl.topic + "/" + std::to_string(pl.partition)));
+      pl.end = hi;
+      pl.lag = std::max<int64_t>(0, hi - (pl.committed >= 0 ? pl.committed : lo));
+      out.total += pl.lag;
+      out.partitions.push_back(std::move(pl));
+    }
+  }
+  if (out.partitions.empty())
+    throw kafka_exception(error_info{error_class::irrecoverable, 0,
+                                     "group " + group + " is unknown on " + brokers +
+                                         " (it has no committed offsets)"});
+  std::sort(out.partitions.begin(), out.partitions.end(), [](const auto& a, const auto& b) {
+    return a.topic != b.topic ? a.topic < b.topic : a.partition < b.partition;
+  });
+  return out;
+}
+
+}  // namespace kactor::detail

@@ -1,0 +1,92 @@
+#include "src/producer.hpp"
+
+#include <mutex>
+
+#include <spdlog/spdlog.h>
+
+namespace kactor::detail {
+
+shared_producer::shared_producer(property_list props) {
+  props.push_back(property{"", "enable.idempotence", "true"});
+  auto conf = make_conf(props);
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), &shared_producer::on_delivery);
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rk_ = make_client(RD_KAFKA_PRODUCER, std::move(conf));
+  poller_ = std::thread([this] {
+    while (!stop_.load(std::memory_order_acquire)) rd_kafka_poll(rk_.get(), 100);
+  });
+}
+
+shared_producer::~shared_producer() {
+  flush(std::chrono::milliseconds(30000));
+  stop_.store(true, std::memory_order_release);
+  poller_.join();
+  // Serve reports that arrived after the poll thread's last round.
+  rd_kafka_poll(rk_.get(), 0);
+  topics_.clear();
+}
+
+bool shared_producer::flush(std::chrono::milliseconds timeout) {
+  return rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count())) ==
+         RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+rd_kafka_topic_t* shared_producer::topic(std::string_view name) {
+  {
+    std::shared_lock lock(topics_mx_);
+    if (auto it = topics_.find(name); it != topics_.end()) return it->second.get();
+  }
+  std::unique_lock lock(topics_mx_);
+  auto [it, inserted] = topics_.try_emplace(std::string(name));
+  if (inserted) it->second.reset(rd_kafka_topic_new(rk_.get(), it->first.c_str(), nullptr));
+  return it->second.get();
+}
+
+void shared_producer::emit(std::string_view topic_name, partition_id partition,
+                           std::string_view key, std::string_view value, const headers& hdrs,
+                           delivery_tracker::entry* token) {
+  rd_kafka_topic_t* rkt = topic(topic_name);
+  rd_kafka_headers_t* rkh = nullptr;
+  for (;;) {
+    if (!hdrs.empty()) {
+      rkh = rd_kafka_headers_new(hdrs.size());
+      for (const auto& h : hdrs)
+        rd_kafka_header_add(rkh, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
+                            static_cast<ssize_t>(h.value.size()));
+    }
+    auto err = rd_kafka_producev(
+        rk_.get(), RD_KAFKA_V_RKT(rkt),
+        RD_KAFKA_V_PARTITION(partition.value() >= 0 ? partition.value() : RD_KAFKA_PARTITION_UA),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_HEADERS(rkh), RD_KAFKA_V_OPAQUE(token), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      emitted_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (rkh) rd_kafka_headers_destroy(rkh);  // not taken over on failure
+    rkh = nullptr;
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      throw kafka_exception(make_error(err, "emit to " + std::string(topic_name)));
+    // The local queue is full: this is backpressure from the brokers. Wait for
+    // the poll thread to drain delivery reports, then try again.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+void shared_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+  auto* self = static_cast<shared_producer*>(opaque);
+  const bool ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (!ok) {
+    auto n = self->failures_.fetch_add(1, std::memory_order_relaxed);
+    if (n < 10 || n % 1000 == 0)
+      spdlog::error("delivery to {} [{}] failed ({} failures so far): {}",
+                    rd_kafka_topic_name(msg->rkt), msg->partition, n + 1,
+                    rd_kafka_err2str(msg->err));
+  }
+  if (msg->_private)
+    delivery_tracker::delivered(static_cast<delivery_tracker::entry*>(msg->_private), ok);
+}
+
+}  // namespace kactor::detail

@@ -1,0 +1,48 @@
+#pragma once
+// The runtime's shared idempotent producer. Partition actors emit through it
+// from CAF worker threads; its own poll thread serves delivery reports and
+// hands them to each record's delivery tracker.
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+
+#include "actors/partition_actor.hpp"
+#include "src/kafka_handles.hpp"
+
+namespace kactor::detail {
+
+class shared_producer final : public emit_sink {
+ public:
+  /// `props` are the user's properties; idempotence is forced on.
+  explicit shared_producer(property_list props);
+  /// Flushes (bounded by message.timeout.ms) and stops the poll thread.
+  ~shared_producer() override;
+
+  void emit(std::string_view topic, partition_id partition, std::string_view key,
+            std::string_view value, const headers& hdrs, delivery_tracker::entry* token) override;
+
+  /// Waits until every record handed over so far is acknowledged or failed.
+  bool flush(std::chrono::milliseconds timeout);
+
+  rd_kafka_t* handle() const { return rk_.get(); }
+  std::uint64_t emitted() const { return emitted_.load(std::memory_order_relaxed); }
+  std::uint64_t delivery_failures() const { return failures_.load(std::memory_order_relaxed); }
+
+ private:
+  static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
+  rd_kafka_topic_t* topic(std::string_view name);
+
+  handle_ptr rk_;
+  std::shared_mutex topics_mx_;
+  std::map<std::string, topic_ptr, std::less<>> topics_;
+  std::atomic<std::uint64_t> emitted_{0};
+  std::atomic<std::uint64_t> failures_{0};
+  std::atomic<bool> stop_{false};
+  std::thread poller_;
+};
+
+}  // namespace kactor::detail

@@ -1,0 +1,242 @@
+#include <kactor/runtime.hpp>
+
+#include <csignal>
+#include <condition_variable>
+#include <mutex>
+
+#include <caf/all.hpp>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <spdlog/spdlog.h>
+
+#include "src/consumer_group.hpp"
+#include "src/kafka_handles.hpp"
+#include "src/producer.hpp"
+
+namespace kactor {
+
+using namespace detail;
+
+namespace {
+
+volatile std::sig_atomic_t g_signal = 0;
+
+extern "C" void on_stop_signal(int sig) { g_signal = sig; }
+
+}  // namespace
+
+struct runtime::impl {
+  runtime_config cfg;
+  std::vector<agent_definition> agents;
+  std::chrono::steady_clock::time_point epoch = std::chrono::steady_clock::now();
+  handle_ptr mock_owner;  // keeps the embedded cluster alive
+  rd_kafka_mock_cluster_t* mock = nullptr;
+  std::string bootstrap;
+  caf::actor_system_config sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::unique_ptr<shared_producer> producer;
+  std::vector<std::unique_ptr<consumer_group>> groups;
+  std::mutex mx;
+  std::condition_variable cv;
+  bool stop_requested = false;
+  bool started = false;
+  bool stopped = false;
+
+  property_list client_props(const std::map<std::string, std::string>& role_props,
+                             const std::string& role) const {
+    property_list props;
+    props.push_back(property{"", "bootstrap.servers", bootstrap});
+    props.push_back(property{"", "client.id", cfg.client_id});
+    append(props, "kafka", cfg.kafka);
+    append(props, role, role_props);
+    return props;
+  }
+
+  agent_definition& find_or_add(const std::string& name) {
+    for (auto& a : agents)
+      if (a.cfg.name == name) return a;
+    agent_definition def;
+    def.cfg.name = name;
+    for (const auto& a : cfg.agents)
+      if (a.name == name) def.cfg = a;
+    agents.push_back(std::move(def));
+    return agents.back();
+  }
+};
+
+runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
+  auto& d = *impl_;
+  d.cfg = std::move(cfg);
+  validate(d.cfg);
+  if (d.cfg.brokers.empty()) {
+    // librdkafka's mock cluster lives inside a client handle; this one exists
+    // only to own it.
+    property_list props{{"", "test.mock.num.brokers", "1"}, {"", "log_level", "3"}};
+    d.mock_owner = make_client(RD_KAFKA_PRODUCER, make_conf(props));
+    d.mock = rd_kafka_handle_mock_cluster(d.mock_owner.get());
+    d.bootstrap = rd_kafka_mock_cluster_bootstraps(d.mock);
+  } else {
+    d.bootstrap = d.cfg.brokers;
+  }
+  if (d.cfg.worker_threads > 0) d.sys_cfg.set("scheduler.max-threads", d.cfg.worker_threads);
+  d.sys_cfg.set("logger.verbosity", caf::atom("quiet"));
+  d.sys = std::make_unique<caf::actor_system>(d.sys_cfg);
+  auto props = d.client_props(d.cfg.producer, "producer");
+  d.producer = std::make_unique<shared_producer>(std::move(props));
+}
+
+runtime::~runtime() { stop(); }
+
+agent_builder runtime::agent(const std::string& name) {
+  auto& def = impl_->find_or_add(name);
+  return agent_builder(*this, static_cast<std::size_t>(&def - impl_->agents.data()));
+}
+
+void runtime::create_topic(const std::string& name, int partitions) {
+  if (partitions < 1) throw config_error("topic " + name, "partitions must be at least 1");
+  if (impl_->mock) {
+    auto err = rd_kafka_mock_topic_create(impl_->mock, name.c_str(), partitions, 1);
+    if (err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+      throw kafka_exception(make_error(err, "create topic " + name));
+    return;
+  }
+  create_topics(impl_->producer->handle(), {{name, partitions}});
+}
+
+void runtime::emit(std::string_view topic, std::string_view key, std::string_view value,
+                   const headers& hdrs) {
+  impl_->producer->emit(topic, partition_id{-1}, key, value, hdrs, nullptr);
+}
+
+bool runtime::flush(std::chrono::milliseconds timeout) { return impl_->producer->flush(timeout); }
+
+void runtime::start() {
+  auto& d = *impl_;
+  if (d.started) return;
+  for (std::size_t i = 0; i < d.agents.size(); ++i) {
+    auto& a = d.agents[i];
+    validate(a.cfg, "agents." + a.cfg.name);
+    if (!a.factory)
+      throw config_error("agents." + a.cfg.name,
+                         "the agent has no behaviour; define it in code with .behavior() or .on()");
+  }
+  for (const auto& c : d.cfg.agents) {
+    bool defined = false;
+    for (const auto& a : d.agents) defined = defined || a.cfg.name == c.name;
+    if (!defined)
+      throw config_error("agents." + c.name, "configured, but no agent of that name is defined in code");
+  }
+  for (auto& a : d.agents) {
+    auto props = d.client_props(d.cfg.consumer, "consumer");
+    props.insert(props.begin() + 2, property{"", "auto.offset.reset", "earliest"});
+    // Bound librdkafka's prefetch per partition so memory stays flat under lag.
+    props.insert(props.begin() + 2, property{"", "queued.max.messages.kbytes", "4096"});
+    props.insert(props.begin() + 2, property{"", "queued.min.messages", "10000"});
+    d.groups.push_back(std::make_unique<consumer_group>(*d.sys, a, std::move(props), *d.producer,
+                                                        d.cfg.commit_interval, d.epoch));
+  }
+  for (auto& g : d.groups) g->start();
+  d.started = true;
+}
+
+void runtime::stop() {
+  auto& d = *impl_;
+  if (d.stopped) return;
+  d.stopped = true;
+  for (auto& g : d.groups) g->stop();
+  if (d.producer && !d.producer->flush(std::chrono::seconds(30)))
+    spdlog::error("producer: records still unacknowledged after 30 s at shutdown");
+  d.groups.clear();
+  d.sys->await_all_actors_done();
+  d.producer.reset();
+}
+
+void runtime::request_stop() {
+  {
+    std::lock_guard lock(impl_->mx);
+    impl_->stop_requested = true;
+  }
+  impl_->cv.notify_all();
+}
+
+bool runtime::wait_for_stop_request(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(impl_->mx);
+  return impl_->cv.wait_for(lock, timeout, [this] { return impl_->stop_requested; });
+}
+
+void runtime::run_until_signal() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  start();
+  // A signal handler can only set a flag; look at it a few times a second.
+  while (g_signal == 0 && !wait_for_stop_request(std::chrono::milliseconds(100))) {
+  }
+  if (g_signal != 0) spdlog::info("signal {}: stopping", static_cast<int>(g_signal));
+  stop();
+}
+
+const std::string& runtime::bootstrap_servers() const { return impl_->bootstrap; }
+
+bool runtime::embedded() const { return impl_->mock != nullptr; }
+
+runtime_stats runtime::stats() const {
+  runtime_stats s;
+  for (const auto& g : impl_->groups) s.agents.push_back(g->stats());
+  if (impl_->producer) {
+    for (auto& a : s.agents) {
+      a.emitted = impl_->producer->emitted();
+      a.delivery_failures = impl_->producer->delivery_failures();
+    }
+  }
+  return s;
+}
+
+caf::actor_system& runtime::system() { return *impl_->sys; }
+
+// -- agent_builder -------------------------------------------------------------
+
+agent_definition& agent_builder::def() const { return rt_->impl_->agents[index_]; }
+
+agent_builder& agent_builder::consume(std::string topic) {
+  def().cfg.topics.push_back(std::move(topic));
+  return *this;
+}
+agent_builder& agent_builder::group(std::string group_id) {
+  def().cfg.group = std::move(group_id);
+  return *this;
+}
+agent_builder& agent_builder::max_poll_records(std::size_t n) {
+  def().cfg.max_poll_records = n;
+  return *this;
+}
+agent_builder& agent_builder::resume_below(std::size_t n) {
+  def().cfg.resume_below = n;
+  return *this;
+}
+agent_builder& agent_builder::assignor(assignor_kind a) {
+  def().cfg.assignor = a;
+  return *this;
+}
+agent_builder& agent_builder::static_member(std::string group_instance_id) {
+  def().cfg.group_instance_id = std::move(group_instance_id);
+  return *this;
+}
+agent_builder& agent_builder::tick_every(std::chrono::milliseconds interval) {
+  def().tick_every = interval;
+  return *this;
+}
+agent_builder& agent_builder::behavior(behavior_factory f) {
+  def().factory = std::move(f);
+  return *this;
+}
+agent_builder& agent_builder::on(record_handler h) {
+  def().factory = [h = std::move(h)](context& ctx) -> caf::behavior {
+    return {[h, &ctx](const event& e) { h(e, ctx); }};
+  };
+  return *this;
+}
+
+}  // namespace kactor

@@ -1,0 +1,364 @@
+#include <kactor/config.hpp>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+
+namespace kactor {
+namespace {
+
+using props = std::map<std::string, std::string>;
+using strings = std::vector<std::string>;
+
+// Runs `f`, expecting a config_error for `key` whose message contains every fragment.
+template <class F>
+void expect_error(F&& f, const std::string& key, std::initializer_list<std::string> fragments) {
+  try {
+    f();
+    ADD_FAILURE() << "no config_error; expected one for " << key;
+  } catch (const config_error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(e.key(), key) << what;
+    for (const auto& fragment : fragments)
+      EXPECT_NE(what.find(fragment), std::string::npos) << "'" << fragment << "' not in: " << what;
+  }
+}
+
+void expect_parse_error(const std::string& yaml, const std::string& key,
+                        std::initializer_list<std::string> fragments) {
+  SCOPED_TRACE(yaml);
+  expect_error([&] { parse_config(yaml); }, key, fragments);
+}
+
+void expect_override_error(const std::string& assignment, const std::string& key,
+                           std::initializer_list<std::string> fragments) {
+  SCOPED_TRACE(assignment);
+  runtime_config cfg;
+  expect_error([&] { apply_override(cfg, assignment); }, key, fragments);
+}
+
+agent_config agent(const std::string& name, strings topics) {
+  agent_config a;
+  a.name = name;
+  a.topics = std::move(topics);
+  return a;
+}
+
+constexpr const char* kFullConfig = R"(
+brokers: broker1:9092,broker2:9092
+client_id: billing
+commit_interval_ms: 250
+worker_threads: 4
+kafka:
+  socket.keepalive.enable: yes
+  debug: "no"
+  message.max.bytes: 2000000
+consumer:
+  auto.offset.reset: earliest
+producer:
+  linger.ms: 5
+  enable.idempotence: true
+agents:
+  - name: orders
+    topics: [orders, orders-retry]
+    group: orders-group
+    max_poll_records: 100
+    resume_below: 20
+    assignor: range
+    group_instance_id: orders-1
+    kafka:
+      fetch.max.bytes: 1048576
+  - name: audit
+    topics: audit
+)";
+
+TEST(ParseConfig, FullFileGivesEveryValue) {
+  const runtime_config cfg = parse_config(kFullConfig);
+  EXPECT_EQ(cfg.brokers, "broker1:9092,broker2:9092");
+  EXPECT_EQ(cfg.client_id, "billing");
+  EXPECT_EQ(cfg.commit_interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(cfg.worker_threads, 4u);
+  EXPECT_EQ(cfg.kafka, (props{{"socket.keepalive.enable", "true"},
+                              {"debug", "no"},
+                              {"message.max.bytes", "2000000"}}));
+  EXPECT_EQ(cfg.consumer, (props{{"auto.offset.reset", "earliest"}}));
+  EXPECT_EQ(cfg.producer, (props{{"linger.ms", "5"}, {"enable.idempotence", "true"}}));
+  ASSERT_EQ(cfg.agents.size(), 2u);
+
+  const agent_config& orders = cfg.agents[0];
+  EXPECT_EQ(orders.name, "orders");
+  EXPECT_EQ(orders.topics, (strings{"orders", "orders-retry"}));
+  EXPECT_EQ(orders.group, "orders-group");
+  EXPECT_EQ(orders.max_poll_records, 100u);
+  EXPECT_EQ(orders.resume_below, 20u);
+  EXPECT_EQ(orders.assignor, assignor_kind::range);
+  EXPECT_EQ(orders.group_instance_id, "orders-1");
+  EXPECT_EQ(orders.kafka, (props{{"fetch.max.bytes", "1048576"}}));
+
+  const agent_config& audit = cfg.agents[1];
+  EXPECT_EQ(audit.name, "audit");
+  EXPECT_EQ(audit.topics, strings{"audit"});
+  EXPECT_EQ(audit.group, "");
+  EXPECT_EQ(audit.max_poll_records, 500u);
+  EXPECT_EQ(audit.resume_below, 0u);
+  EXPECT_EQ(audit.assignor, assignor_kind::cooperative_sticky);
+  EXPECT_EQ(audit.group_instance_id, "");
+  EXPECT_TRUE(audit.kafka.empty());
+}
+
+TEST(ParseConfig, EmptyDocumentGivesDefaults) {
+  for (const char* yaml : {"", "# only a comment\n", "kafka:\nagents:\n"}) {
+    SCOPED_TRACE(yaml);
+    const runtime_config cfg = parse_config(yaml);
+    EXPECT_EQ(cfg.brokers, "");
+    EXPECT_EQ(cfg.client_id, "kactor");
+    EXPECT_EQ(cfg.commit_interval, std::chrono::milliseconds(1000));
+    EXPECT_EQ(cfg.worker_threads, 0u);
+    EXPECT_TRUE(cfg.kafka.empty());
+    EXPECT_TRUE(cfg.consumer.empty());
+    EXPECT_TRUE(cfg.producer.empty());
+    EXPECT_TRUE(cfg.agents.empty());
+  }
+}
+
+TEST(ParseConfig, AllAssignorsParse) {
+  for (auto a :
+       {assignor_kind::cooperative_sticky, assignor_kind::range, assignor_kind::roundrobin}) {
+    const auto cfg =
+        parse_config(std::string("agents: [{name: a, topics: t, assignor: ") + to_string(a) + "}]");
+    EXPECT_EQ(cfg.agents.at(0).assignor, a);
+  }
+}
+
+TEST(ParseConfig, QuotedPropertyValuesStayAsWritten) {
+  const auto cfg = parse_config("kafka: {a: 'on', b: on, c: False, d: '007'}");
+  EXPECT_EQ(cfg.kafka, (props{{"a", "on"}, {"b", "true"}, {"c", "false"}, {"d", "007"}}));
+}
+
+TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
+  expect_parse_error("broker: x", "broker",
+                     {"unknown key",
+                      "brokers, client_id, commit_interval_ms, worker_threads, "
+                      "kafka, consumer, producer, agents"});
+  expect_parse_error(
+      "agents:\n  - {name: a, topics: t}\n  - {name: b, topics: t, max_poll_record: 5}",
+      "agents[1].max_poll_record",
+      {"unknown key",
+       "name, topics, group, max_poll_records, resume_below, assignor, "
+       "group_instance_id, kafka"});
+}
+
+TEST(ParseConfig, DuplicateKeysAreRejected) {
+  expect_parse_error("brokers: a\nbrokers: b", "brokers", {"duplicate key"});
+  expect_parse_error("kafka: {debug: all, debug: none}", "kafka.debug", {"duplicate key"});
+}
+
+TEST(ParseConfig, InvalidAssignorListsTheAllowedValues) {
+  expect_parse_error("agents: [{name: a, topics: t, assignor: sticky}]", "agents[0].assignor",
+                     {"invalid value 'sticky'", "allowed: cooperative-sticky, range, roundrobin"});
+}
+
+TEST(ParseConfig, IntegersAreCheckedNotWrapped) {
+  expect_parse_error("worker_threads: -1", "worker_threads", {"'-1'", "integers >= 0"});
+  expect_parse_error("worker_threads: 2.5", "worker_threads", {"'2.5'", "integers >= 0"});
+  expect_parse_error("commit_interval_ms: soon", "commit_interval_ms", {"'soon'", "integers >= 1"});
+  expect_parse_error("commit_interval_ms: 0", "commit_interval_ms", {"'0'", "integers >= 1"});
+  expect_parse_error("commit_interval_ms: 99999999999999999999", "commit_interval_ms",
+                     {"integers >= 1"});
+  const std::string agent = "agents: [{name: a, topics: t, ";
+  expect_parse_error(agent + "max_poll_records: 0}]", "agents[0].max_poll_records",
+                     {"'0'", "integers 1..1000000"});
+  expect_parse_error(agent + "max_poll_records: 1000001}]", "agents[0].max_poll_records",
+                     {"'1000001'", "integers 1..1000000"});
+  expect_parse_error(agent + "max_poll_records: -5}]", "agents[0].max_poll_records",
+                     {"'-5'", "integers 1..1000000"});
+  expect_parse_error(agent + "resume_below: -1}]", "agents[0].resume_below",
+                     {"'-1'", "integers >= 0"});
+  expect_parse_error(agent + "max_poll_records: 10, resume_below: 11}]", "agents[0].resume_below",
+                     {"'11'", "0..10 (max_poll_records)"});
+}
+
+TEST(ParseConfig, WrongTypesNameTheKey) {
+  expect_parse_error("- a", "config", {"expected a map"});
+  expect_parse_error("brokers: [a, b]", "brokers", {"expected a scalar"});
+  expect_parse_error("kafka: [a]", "kafka", {"expected a map"});
+  expect_parse_error("consumer: {debug: {a: b}}", "consumer.debug", {"expected a scalar"});
+  expect_parse_error("agents: {name: a}", "agents", {"expected a sequence"});
+  expect_parse_error("agents: [{name: a, topics: {t: 1}}]", "agents[0].topics",
+                     {"expected a topic name or a sequence"});
+  expect_parse_error("agents: [{name: a, topics: [t, [u]]}]", "agents[0].topics[1]",
+                     {"expected a scalar"});
+  expect_parse_error("agents: [{name: a, topics: t, group: [g]}]", "agents[0].group",
+                     {"expected a scalar"});
+}
+
+TEST(ParseConfig, AgentsNeedAUniqueNameAndTopics) {
+  expect_parse_error("agents: [{topics: t}]", "agents[0].name", {"must not be empty"});
+  expect_parse_error("agents: [{name: '', topics: t}]", "agents[0].name", {"must not be empty"});
+  expect_parse_error("agents: [{name: a}]", "agents[0].topics", {"at least one topic"});
+  expect_parse_error("agents: [{name: a, topics: []}]", "agents[0].topics", {"at least one topic"});
+  expect_parse_error("agents: [{name: a, topics: [t, '']}]", "agents[0].topics",
+                     {"must not be empty"});
+  expect_parse_error("agents: [{name: a, topics: t}, {name: b, topics: t}, {name: a, topics: u}]",
+                     "agents[2].name", {"duplicate agent name 'a'", "agents[0]"});
+}
+
+TEST(ParseConfig, PropertiesKactorManagesAreRejected) {
+  const std::pair<const char*, const char*> managed[] = {
+      {"group.id", "agents[i].group"},
+      {"enable.auto.offset.store", "commit_interval_ms"},
+      {"enable.auto.commit", "commit_interval_ms"},
+      {"auto.commit.interval.ms", "commit_interval_ms"},
+      {"partition.assignment.strategy", "agents[i].assignor"},
+      {"group.instance.id", "agents[i].group_instance_id"},
+      {"bootstrap.servers", "brokers"},
+      {"metadata.broker.list", "brokers"},
+  };
+  for (const auto& [property, use] : managed) {
+    const std::string prop = property;
+    expect_parse_error("kafka: {" + prop + ": x}", "kafka." + prop, {"use " + std::string(use)});
+    expect_parse_error("consumer: {" + prop + ": x}", "consumer." + prop, {use});
+    expect_parse_error("agents: [{name: a, topics: t, kafka: {" + prop + ": x}}]",
+                       "agents[0].kafka." + prop, {use});
+  }
+}
+
+TEST(ParseConfig, SyntaxErrorsGiveLineAndColumn) {
+  expect_parse_error("brokers: x\nagents: [a, b\n", "config", {"line 3, column 1"});
+}
+
+TEST(ApplyOverride, SetsTopLevelKeysAndProperties) {
+  runtime_config cfg;
+  apply_override(cfg, "brokers=b:9092");
+  apply_override(cfg, "client_id=svc");
+  apply_override(cfg, "commit_interval_ms=50");
+  apply_override(cfg, "worker_threads=3");
+  apply_override(cfg, "kafka.security.protocol=SSL");
+  apply_override(cfg, "consumer.fetch.min.bytes=1");
+  apply_override(cfg, "producer.acks=all");
+  apply_override(cfg, "kafka.client.rack=a=b");
+  EXPECT_EQ(cfg.brokers, "b:9092");
+  EXPECT_EQ(cfg.client_id, "svc");
+  EXPECT_EQ(cfg.commit_interval, std::chrono::milliseconds(50));
+  EXPECT_EQ(cfg.worker_threads, 3u);
+  EXPECT_EQ(cfg.kafka, (props{{"security.protocol", "SSL"}, {"client.rack", "a=b"}}));
+  EXPECT_EQ(cfg.consumer, (props{{"fetch.min.bytes", "1"}}));
+  EXPECT_EQ(cfg.producer, (props{{"acks", "all"}}));
+}
+
+TEST(ApplyOverride, ChangesAnExistingAgent) {
+  runtime_config cfg = parse_config("agents: [{name: orders, topics: orders}]");
+  apply_override(cfg, "agents.orders.max_poll_records=50");
+  apply_override(cfg, "agents.orders.resume_below=10");
+  apply_override(cfg, "agents.orders.assignor=roundrobin");
+  apply_override(cfg, "agents.orders.group=g");
+  apply_override(cfg, "agents.orders.group_instance_id=i-1");
+  apply_override(cfg, "agents.orders.topics=a,b");
+  apply_override(cfg, "agents.orders.kafka.fetch.wait.max.ms=10");
+  ASSERT_EQ(cfg.agents.size(), 1u);
+  const agent_config& a = cfg.agents[0];
+  EXPECT_EQ(a.name, "orders");
+  EXPECT_EQ(a.max_poll_records, 50u);
+  EXPECT_EQ(a.resume_below, 10u);
+  EXPECT_EQ(a.assignor, assignor_kind::roundrobin);
+  EXPECT_EQ(a.group, "g");
+  EXPECT_EQ(a.group_instance_id, "i-1");
+  EXPECT_EQ(a.topics, (strings{"a", "b"}));
+  EXPECT_EQ(a.kafka, (props{{"fetch.wait.max.ms", "10"}}));
+  EXPECT_NO_THROW(validate(cfg));
+}
+
+TEST(ApplyOverride, CreatesAnAgentThatIsNotConfigured) {
+  runtime_config cfg = parse_config("agents: [{name: orders, topics: orders}]");
+  apply_override(cfg, "agents.audit.topics=audit");
+  ASSERT_EQ(cfg.agents.size(), 2u);
+  EXPECT_EQ(cfg.agents[1].name, "audit");
+  EXPECT_EQ(cfg.agents[1].topics, strings{"audit"});
+  EXPECT_EQ(cfg.agents[1].max_poll_records, 500u);
+}
+
+TEST(ApplyOverride, RejectsBadKeysAndValues) {
+  expect_override_error("brokers", "brokers", {"expected key=value"});
+  expect_override_error("broker=x", "broker", {"unknown key", "agents.<name>.<field>"});
+  expect_override_error("kafka=x", "kafka", {"unknown key", "kafka.<property>"});
+  expect_override_error("brokers.x=y", "brokers.x", {"unknown key"});
+  expect_override_error("agents..group=g", "agents..group", {"unknown key"});
+  expect_override_error("agents.a.name=b", "agents.a.name",
+                        {"unknown key",
+                         "max_poll_records, resume_below, assignor, group, "
+                         "group_instance_id, topics, kafka.<property>"});
+  expect_override_error("worker_threads=-2", "worker_threads", {"'-2'", "integers >= 0"});
+  expect_override_error("agents.a.max_poll_records=0", "agents.a.max_poll_records",
+                        {"integers 1..1000000"});
+  expect_override_error("agents.a.assignor=sticky", "agents.a.assignor",
+                        {"cooperative-sticky, range, roundrobin"});
+}
+
+TEST(ApplyOverride, LeavesConfigUnchangedOnError) {
+  runtime_config cfg;
+  EXPECT_THROW(apply_override(cfg, "agents.new.assignor=sticky"), config_error);
+  EXPECT_TRUE(cfg.agents.empty());
+}
+
+TEST(Validate, ChecksConfigBuiltInCode) {
+  runtime_config cfg;
+  cfg.agents = {agent("a", {"t"}), agent("b", {"u"})};
+  EXPECT_NO_THROW(validate(cfg));
+
+  cfg.agents[1].max_poll_records = 0;
+  expect_error([&] { validate(cfg); }, "agents[1].max_poll_records", {"integers 1..1000000"});
+  cfg.agents[1].max_poll_records = 8;
+  cfg.agents[1].resume_below = 9;
+  expect_error([&] { validate(cfg); }, "agents[1].resume_below", {"0..8 (max_poll_records)"});
+  cfg.agents[1].resume_below = 8;
+  cfg.agents[1].kafka["group.id"] = "g";
+  expect_error([&] { validate(cfg); }, "agents[1].kafka.group.id", {"use agents[i].group"});
+  cfg.agents[1].kafka.clear();
+  cfg.producer["bootstrap.servers"] = "x";
+  expect_error([&] { validate(cfg); }, "producer.bootstrap.servers", {"use brokers"});
+  cfg.producer.clear();
+  cfg.commit_interval = std::chrono::milliseconds(-1);
+  expect_error([&] { validate(cfg); }, "commit_interval_ms", {"'-1'", "integers >= 1"});
+}
+
+TEST(Validate, PrefixesAgentKeysWithWhere) {
+  expect_error([] { validate(agent("", {"t"}), "agents.x"); }, "agents.x.name", {"empty"});
+  expect_error([] { validate(agent("x", {}), "agents.x"); }, "agents.x.topics", {"at least one"});
+}
+
+class LoadConfig : public ::testing::Test {
+ protected:
+  void TearDown() override { std::remove(path_.c_str()); }
+  const std::string path_ =
+      ::testing::TempDir() + "kactor_config_test_" + std::to_string(::getpid()) + ".yaml";
+};
+
+TEST_F(LoadConfig, ReadsAFile) {
+  std::ofstream(path_) << kFullConfig;
+  const runtime_config cfg = load_config(path_);
+  EXPECT_EQ(cfg.client_id, "billing");
+  ASSERT_EQ(cfg.agents.size(), 2u);
+  EXPECT_EQ(cfg.agents[1].name, "audit");
+}
+
+TEST_F(LoadConfig, EmptyFileGivesDefaults) {
+  std::ofstream{path_};
+  EXPECT_EQ(load_config(path_).client_id, "kactor");
+}
+
+TEST_F(LoadConfig, SyntaxErrorNamesTheFile) {
+  std::ofstream(path_) << "brokers: [x\n";
+  expect_error([&] { load_config(path_); }, "config", {path_, "line 2"});
+}
+
+TEST_F(LoadConfig, MissingOrUnreadablePathIsAConfigError) {
+  expect_error([&] { load_config(path_); }, "config", {path_, "No such file"});
+  expect_error([] { load_config(::testing::TempDir()); }, "config", {::testing::TempDir()});
+}
+
+}  // namespace
+}  // namespace kactor

@@ -1,0 +1,108 @@
+#include "tests/test_support.hpp"
+
+#include <atomic>
+#include <stdexcept>
+
+namespace kactor::test {
+
+using namespace kactor::detail;
+
+void create_topic(const std::string& brokers, const std::string& topic, int partitions) {
+  property_list props{{"", "bootstrap.servers", brokers}};
+  auto rk = make_client(RD_KAFKA_PRODUCER, make_conf(props));
+  create_topics(rk.get(), {{topic, partitions}});
+}
+
+void produce_all(const std::string& brokers, const std::string& topic,
+                 const std::vector<std::pair<std::string, std::string>>& records) {
+  property_list props{{"", "bootstrap.servers", brokers},
+                      {"", "enable.idempotence", "true"},
+                      {"", "linger.ms", "5"}};
+  auto conf = make_conf(props);
+  static std::atomic<long> failures{0};
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+    if (m->err) failures.fetch_add(1);
+  });
+  auto rk = make_client(RD_KAFKA_PRODUCER, std::move(conf));
+  failures = 0;
+  for (const auto& [k, v] : records) {
+    for (;;) {
+      auto err = rd_kafka_producev(rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                   RD_KAFKA_V_KEY(k.data(), k.size()),
+                                   RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()),
+                                   RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        throw std::runtime_error(std::string("produce: ") + rd_kafka_err2str(err));
+      rd_kafka_poll(rk.get(), 10);
+    }
+    rd_kafka_poll(rk.get(), 0);
+  }
+  if (rd_kafka_flush(rk.get(), 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    throw std::runtime_error("produce: flush timed out");
+  if (failures.load() > 0) throw std::runtime_error("produce: deliveries failed");
+}
+
+std::vector<record> read_all(const std::string& brokers, const std::string& topic,
+                             std::chrono::milliseconds timeout) {
+  property_list props{{"", "bootstrap.servers", brokers},
+                      {"", "group.id", "kactor-test-reader"},
+                      {"", "enable.auto.commit", "false"},
+                      {"", "isolation.level", "read_committed"}};
+  auto rk = make_client(RD_KAFKA_CONSUMER, make_conf(props));
+  const rd_kafka_metadata_t* md = nullptr;
+  topic_ptr rkt{rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr)};
+  if (rd_kafka_metadata(rk.get(), 0, rkt.get(), &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    throw std::runtime_error("read_all: metadata for " + topic);
+  int parts = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
+  rd_kafka_metadata_destroy(md);
+  auto tpl = make_tpl(parts);
+  std::map<int, std::int64_t> ends;
+  for (int p = 0; p < parts; ++p) {
+    std::int64_t lo = 0, hi = 0;
+    rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hi, 10000);
+    if (hi > lo) {
+      ends[p] = hi;
+      rd_kafka_topic_partition_list_add(tpl.get(), topic.c_str(), p)->offset =
+          RD_KAFKA_OFFSET_BEGINNING;
+    }
+  }
+  std::vector<record> out;
+  if (ends.empty()) return out;
+  rd_kafka_assign(rk.get(), tpl.get());
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // The position, not the last offset seen, tells when a partition is read:
+  // transaction markers occupy offsets no record is returned for.
+  auto done = [&] {
+    auto positions = make_tpl(static_cast<int>(ends.size()));
+    for (auto& [p, end] : ends) rd_kafka_topic_partition_list_add(positions.get(), topic.c_str(), p);
+    rd_kafka_position(rk.get(), positions.get());
+    for (int i = 0; i < positions->cnt; ++i)
+      if (positions->elems[i].offset < ends[positions->elems[i].partition]) return false;
+    return true;
+  };
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    message_ptr m{rd_kafka_consumer_poll(rk.get(), 100)};
+    if (!m || m->err) continue;
+    record r;
+    if (m->key) r.key.assign(static_cast<const char*>(m->key), m->key_len);
+    if (m->payload) r.value.assign(static_cast<const char*>(m->payload), m->len);
+    r.partition = m->partition;
+    r.offset = m->offset;
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_headers(m.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* name;
+      const void* val;
+      size_t size;
+      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; ++i)
+        r.headers[name] = std::string(static_cast<const char*>(val), val ? size : 0);
+    }
+    out.push_back(std::move(r));
+  }
+  rd_kafka_consumer_close(rk.get());
+  if (!done()) throw std::runtime_error("read_all: timed out reading " + topic);
+  return out;
+}
+
+}  // namespace kactor::test

@@ -1,0 +1,65 @@
+#pragma once
+// Helpers shared by kactor's tests: waiting for conditions, a raw librdkafka
+// producer and reader for feeding inputs and checking outputs against oracles.
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "src/kafka_handles.hpp"
+
+namespace kactor::test {
+
+/// Polls `pred` until it holds or `timeout` passes; returns its last value.
+/// For awaiting conditions in integration tests, never as a fixed sleep.
+inline bool eventually(const std::function<bool()>& pred,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return pred();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+/// The real broker started by the CTest fixture (scripts/kafka.sh), or "".
+inline std::string kafka_bootstrap() {
+  const char* dir = std::getenv("KACTOR_KAFKA_DIR");
+  if (!dir) return {};
+  std::ifstream in(std::string(dir) + "/bootstrap.txt");
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+/// A unique name per test run, so reruns against one broker do not collide.
+inline std::string unique_name(const std::string& base) {
+  return base + "-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+struct record {
+  std::string key;
+  std::string value;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  std::map<std::string, std::string> headers;
+};
+
+/// Produces `records` and waits for every acknowledgement; throws on failure.
+void produce_all(const std::string& brokers, const std::string& topic,
+                 const std::vector<std::pair<std::string, std::string>>& records);
+
+/// Reads a whole topic from the beginning (no group), until every partition's
+/// end offset as of the call is reached.
+std::vector<record> read_all(const std::string& brokers, const std::string& topic,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+/// Creates a topic with the Admin API.
+void create_topic(const std::string& brokers, const std::string& topic, int partitions);
+
+}  // namespace kactor::test
