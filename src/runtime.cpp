@@ -146,7 +146,6 @@ void runtime::stop() {
   for (auto& g : d.groups) g->stop();
   if (d.producer && !d.producer->flush(std::chrono::seconds(30)))
     spdlog::error("producer: records still unacknowledged after 30 s at shutdown");
-  d.groups.clear();
   d.sys->await_all_actors_done();
   d.producer.reset();
 }

@@ -100,8 +100,9 @@ std::vector<record> read_all(const std::string& brokers, const std::string& topi
     }
     out.push_back(std::move(r));
   }
+  const bool complete = done();
   rd_kafka_consumer_close(rk.get());
-  if (!done()) throw std::runtime_error("read_all: timed out reading " + topic);
+  if (!complete) throw std::runtime_error("read_all: timed out reading " + topic);
   return out;
 }
 

@@ -1,0 +1,150 @@
+// The runtime on librdkafka's embedded mock cluster: consumer groups with one
+// and two members. The mock cluster serves groups and offsets, which is what
+// these tests need; exactly-once is tested on the real broker only.
+
+#include <kactor/kactor.hpp>
+
+#include <map>
+#include <mutex>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "tests/test_support.hpp"
+
+namespace {
+
+using namespace kactor;
+
+/// Which records an agent saw, by (partition, offset), and by whom.
+struct ledger {
+  std::mutex mx;
+  std::map<std::pair<int, std::int64_t>, int> seen;  // -> times seen
+  std::map<std::string, std::set<int>> partitions_by_member;
+  std::set<std::string> values;
+
+  void add(const std::string& member, const event& e) {
+    std::lock_guard lock(mx);
+    ++seen[{e.partition().value(), e.offset().value()}];
+    partitions_by_member[member].insert(e.partition().value());
+    values.insert(std::string(e.value()));
+  }
+  std::size_t distinct() {
+    std::lock_guard lock(mx);
+    return values.size();
+  }
+  int max_times_seen() {
+    std::lock_guard lock(mx);
+    int m = 0;
+    for (auto& [k, n] : seen) m = std::max(m, n);
+    return m;
+  }
+};
+
+runtime_config mock_config(const std::string& brokers = "") {
+  runtime_config cfg;
+  cfg.brokers = brokers;
+  cfg.commit_interval = std::chrono::milliseconds(100);
+  cfg.consumer["session.timeout.ms"] = "6000";
+  cfg.consumer["heartbeat.interval.ms"] = "500";
+  return cfg;
+}
+
+void feed(runtime& rt, const std::string& topic, int from, int to) {
+  for (int i = from; i < to; ++i)
+    rt.emit(topic, "key-" + std::to_string(i % 101), "record-" + std::to_string(i));
+  ASSERT_TRUE(rt.flush(std::chrono::seconds(30)));
+}
+
+TEST(runtime_mock, a_single_member_consumes_every_record_exactly_once) {
+  runtime rt(mock_config());
+  ASSERT_TRUE(rt.embedded());
+  rt.create_topic("tasks", 4);
+  ledger l;
+  rt.agent("worker").consume("tasks").max_poll_records(50).on(
+      [&](const event& e, context&) { l.add("a", e); });
+  feed(rt, "tasks", 0, 2000);
+  rt.start();
+  ASSERT_TRUE(test::eventually([&] { return l.distinct() == 2000; }))
+      << "saw " << l.distinct() << " of 2000";
+  rt.stop();
+  EXPECT_EQ(l.max_times_seen(), 1);
+  auto stats = rt.stats();
+  ASSERT_EQ(stats.agents.size(), 1u);
+  std::uint64_t processed = 0;
+  for (auto& p : stats.agents[0].partitions) {
+    processed += p.processed;
+    EXPECT_LE(p.max_in_flight, 50u) << "bound held on partition " << p.tp.partition;
+  }
+  EXPECT_EQ(processed, 2000u);
+}
+
+TEST(runtime_mock, emits_reach_their_topic_and_offsets_are_committed) {
+  runtime rt(mock_config());
+  rt.create_topic("in", 2);
+  rt.create_topic("out", 2);
+  rt.agent("copier").consume("in").on([](const event& e, context& ctx) {
+    ctx.emit("out", e.key(), std::string(e.value()) + "!", {{"source-offset", std::to_string(e.offset().value())}});
+  });
+  feed(rt, "in", 0, 500);
+  rt.start();
+  ASSERT_TRUE(test::eventually([&] {
+    auto s = rt.stats();
+    std::uint64_t n = 0;
+    for (auto& p : s.agents[0].partitions) n += p.processed;
+    return n == 500;
+  }));
+  rt.stop();  // commits on the way out
+  auto out = test::read_all(rt.bootstrap_servers(), "out");
+  ASSERT_EQ(out.size(), 500u);
+  std::set<std::string> values;
+  for (auto& r : out) {
+    values.insert(r.value);
+    EXPECT_EQ(r.headers.count("source-offset"), 1u);
+  }
+  EXPECT_EQ(values.size(), 500u);
+  EXPECT_TRUE(values.count("record-499!"));
+}
+
+TEST(runtime_mock, a_two_member_group_splits_partitions_and_loses_none) {
+  runtime first(mock_config());
+  first.create_topic("jobs", 8);
+  ledger l;
+  first.agent("worker").consume("jobs").group("workers").on(
+      [&](const event& e, context&) { l.add("first", e); });
+  feed(first, "jobs", 0, 1000);
+  first.start();
+  ASSERT_TRUE(test::eventually([&] { return l.distinct() == 1000; }));
+
+  runtime second(mock_config(first.bootstrap_servers()));
+  second.agent("worker").consume("jobs").group("workers").on(
+      [&](const event& e, context&) { l.add("second", e); });
+  second.start();
+  // Wait until the second member owns partitions, then feed more.
+  ASSERT_TRUE(test::eventually([&] {
+    for (auto& p : second.stats().agents[0].partitions)
+      if (p.assigned) return true;
+    return false;
+  }));
+  feed(first, "jobs", 1000, 3000);
+  ASSERT_TRUE(test::eventually([&] { return l.distinct() == 3000; }))
+      << "saw " << l.distinct() << " of 3000";
+
+  std::set<int> first_parts, second_parts;
+  for (auto& p : first.stats().agents[0].partitions)
+    if (p.assigned) first_parts.insert(p.tp.partition.value());
+  for (auto& p : second.stats().agents[0].partitions)
+    if (p.assigned) second_parts.insert(p.tp.partition.value());
+  EXPECT_EQ(first_parts.size() + second_parts.size(), 8u);
+  EXPECT_FALSE(first_parts.empty());
+  EXPECT_FALSE(second_parts.empty());
+  for (int p : second_parts) EXPECT_EQ(first_parts.count(p), 0u) << "partition " << p << " twice";
+  // The mock cluster drops the first member as lost when the second joins
+  // (it waits session.timeout.ms - 1 s for rejoins), so partitions move
+  // without a commit and records may be seen twice here; that unmoved
+  // partitions keep running is checked against the real broker.
+  second.stop();
+  first.stop();
+}
+
+}  // namespace
