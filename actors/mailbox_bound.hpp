@@ -3,6 +3,7 @@
 // implies. Plain code so that unit tests call it directly.
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 
 namespace kactor::detail {
@@ -11,22 +12,30 @@ class mailbox_bound {
  public:
   enum class action { none, pause, resume };
 
-  /// `capacity` is max_poll_records; a paused partition resumes once fewer
+  using duration = std::chrono::steady_clock::duration;
+
+  /// `capacity` is max_poll_records; a full actor pauses once its oldest held
+  /// record has waited `pause_after`; a paused partition resumes once fewer
   /// than `resume_below` records are held (0 means capacity / 2, at least 1).
-  mailbox_bound(std::size_t capacity, std::size_t resume_below)
+  mailbox_bound(std::size_t capacity, std::size_t resume_below, duration pause_after = {})
       : capacity_(std::max<std::size_t>(capacity, 1)),
         resume_below_(resume_below == 0 ? std::max<std::size_t>(capacity_ / 2, 1)
-                                        : std::min(resume_below, capacity_)) {}
+                                        : std::min(resume_below, capacity_)),
+        pause_after_(pause_after) {}
 
   /// How many records the actor may take now.
   std::size_t room() const { return capacity_ - in_flight_; }
 
-  /// `n` records were taken (n <= room()); `backlog` says whether more are
-  /// already waiting for this partition. A full actor with a backlog pauses.
-  action on_taken(std::size_t n, bool backlog) {
+  /// `n` records were taken (n <= room()).
+  void on_taken(std::size_t n) {
     in_flight_ += n;
     max_seen_ = std::max(max_seen_, in_flight_);
-    if (!paused_ && in_flight_ >= capacity_ && backlog) {
+  }
+
+  /// Whether to pause now: the actor is full, more records are waiting
+  /// (`backlog`) and its oldest record has waited `oldest_age`.
+  action evaluate(bool backlog, duration oldest_age) {
+    if (!paused_ && in_flight_ >= capacity_ && backlog && oldest_age >= pause_after_) {
       paused_ = true;
       return action::pause;
     }
@@ -55,6 +64,7 @@ class mailbox_bound {
  private:
   std::size_t capacity_;
   std::size_t resume_below_;
+  duration pause_after_;
   std::size_t in_flight_ = 0;
   std::size_t max_seen_ = 0;
   bool paused_ = false;

@@ -51,7 +51,7 @@ class partition_actor final : public caf::event_based_actor {
   partition_actor(caf::actor_config& ac, partition_actor_config cfg)
       : caf::event_based_actor(ac),
         cfg_(std::move(cfg)),
-        bound_(cfg_.max_poll_records, cfg_.resume_below),
+        bound_(cfg_.max_poll_records, cfg_.resume_below, cfg_.pause_after),
         ctx_(this, cfg_),
         record_msg_(caf::make_message(event{})) {}
 
@@ -116,11 +116,17 @@ class partition_actor final : public caf::event_based_actor {
  private:
   void take() {
     if (stopping_) return;
-    auto room = bound_.room();
-    if (room == 0) return;
-    auto n = cfg_.source->take(room, buffer_);
-    if (n == 0) return;
-    if (bound_.on_taken(n, cfg_.source->has_backlog()) == mailbox_bound::action::pause) {
+    const auto now = clock_type::now();
+    if (auto room = bound_.room(); room > 0) {
+      const auto before = buffer_.size();
+      if (auto n = cfg_.source->take(room, buffer_); n > 0) {
+        for (auto i = before; i < buffer_.size(); ++i) buffer_[i].taken_at = now;
+        bound_.on_taken(n);
+      }
+    }
+    if (bound_.room() == 0 && !buffer_.empty() &&
+        bound_.evaluate(cfg_.source->has_backlog(), now - buffer_.front().taken_at) ==
+            mailbox_bound::action::pause) {
       cfg_.source->pause();
       cfg_.counters->pauses.fetch_add(1, std::memory_order_relaxed);
     }

@@ -33,6 +33,7 @@ using stop_atom = caf::atom_constant<caf::atom("kx_stop")>;
 struct record_slot {
   event ev;
   message_ptr native;  // null for records that do not come from librdkafka
+  std::chrono::steady_clock::time_point taken_at{};
 };
 
 /// Where a partition actor's records come from; the seam tests replace.
@@ -82,6 +83,7 @@ struct partition_actor_config {
   topic_partition tp;
   std::size_t max_poll_records = 500;
   std::size_t resume_below = 0;
+  std::chrono::milliseconds pause_after{0};
   std::chrono::milliseconds tick_every{0};
   behavior_factory factory;
   std::shared_ptr<partition_source> source;

@@ -23,14 +23,14 @@ constexpr const char* kRuntimeKeys[] = {"brokers",        "client_id", "commit_i
                                         "worker_threads", "kafka",     "consumer",
                                         "producer",       "agents"};
 constexpr const char* kAgentKeys[] = {
-    "name", "topics", "group", "max_poll_records", "resume_below", "assignor", "group_instance_id",
-    "kafka"};
+    "name",     "topics",           "group", "max_poll_records", "resume_below", "pause_after_ms",
+    "assignor", "group_instance_id", "kafka"};
 constexpr const char* kOverrideKeys[] = {
     "brokers",          "client_id",           "commit_interval_ms",  "worker_threads",
     "kafka.<property>", "consumer.<property>", "producer.<property>", "agents.<name>.<field>"};
 constexpr const char* kAgentOverrideKeys[] = {
-    "max_poll_records",  "resume_below", "assignor",        "group",
-    "group_instance_id", "topics",       "kafka.<property>"};
+    "max_poll_records", "resume_below", "pause_after_ms",   "assignor",
+    "group",            "group_instance_id", "topics", "kafka.<property>"};
 
 struct managed_property {
   const char* name;
@@ -134,6 +134,8 @@ bool set_scalar(agent_config& agent, const std::string& name, const std::string&
     agent.max_poll_records = to_uint(text, key, 1, kMaxPollRecordsLimit);
   } else if (name == "resume_below") {
     agent.resume_below = to_uint(text, key, 0, kUnbounded);
+  } else if (name == "pause_after_ms") {
+    agent.pause_after = std::chrono::milliseconds(to_uint(text, key, 0, 3600000));
   } else if (name == "assignor") {
     agent.assignor = to_assignor(text, key);
   } else {
@@ -345,6 +347,9 @@ void validate(const agent_config& cfg, const std::string& where) {
   if (cfg.resume_below > cfg.max_poll_records)
     throw invalid(where + ".resume_below", std::to_string(cfg.resume_below),
                   "integers 0.." + std::to_string(cfg.max_poll_records) + " (max_poll_records)");
+  if (cfg.pause_after.count() < 0 || cfg.pause_after > std::chrono::hours(1))
+    throw invalid(where + ".pause_after_ms", std::to_string(cfg.pause_after.count()),
+                  range_text(0, 3600000));
   check_properties(cfg.kafka, where + ".kafka");
 }
 

@@ -196,6 +196,7 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     pc.tp = tp;
     pc.max_poll_records = def_.cfg.max_poll_records;
     pc.resume_below = def_.cfg.resume_below;
+    pc.pause_after = def_.cfg.pause_after;
     pc.tick_every = def_.tick_every;
     pc.factory = def_.factory;
     pc.source = std::make_shared<kafka_partition_source>(rk_.get(), ap->queue.get(), tp);

@@ -132,6 +132,8 @@ void runtime::start() {
     // Bound librdkafka's prefetch per partition so memory stays flat under lag.
     props.insert(props.begin() + 2, property{"", "queued.max.messages.kbytes", "4096"});
     props.insert(props.begin() + 2, property{"", "queued.min.messages", "10000"});
+    // A resumed partition waits for the broker's in-flight fetch; keep that short.
+    props.insert(props.begin() + 2, property{"", "fetch.wait.max.ms", "100"});
     d.groups.push_back(std::make_unique<consumer_group>(*d.sys, a, std::move(props), *d.producer,
                                                         d.cfg.commit_interval, d.epoch));
   }
@@ -159,19 +161,31 @@ void runtime::request_stop() {
 }
 
 bool runtime::wait_for_stop_request(std::chrono::milliseconds timeout) {
+  // A signal handler can only set a flag: look at it at least every 100 ms.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(impl_->mx);
-  return impl_->cv.wait_for(lock, timeout, [this] { return impl_->stop_requested; });
+  for (;;) {
+    if (g_signal != 0) impl_->stop_requested = true;
+    auto slice = std::min<std::chrono::steady_clock::duration>(
+        deadline - std::chrono::steady_clock::now(), std::chrono::milliseconds(100));
+    if (impl_->stop_requested || slice <= std::chrono::steady_clock::duration::zero())
+      return impl_->stop_requested;
+    impl_->cv.wait_for(lock, slice, [this] { return impl_->stop_requested; });
+  }
 }
 
-void runtime::run_until_signal() {
+void runtime::stop_on_signals() {
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+}
+
+void runtime::run_until_signal() {
+  stop_on_signals();
   start();
-  // A signal handler can only set a flag; look at it a few times a second.
-  while (g_signal == 0 && !wait_for_stop_request(std::chrono::milliseconds(100))) {
+  while (!wait_for_stop_request(std::chrono::hours(24))) {
   }
   if (g_signal != 0) spdlog::info("signal {}: stopping", static_cast<int>(g_signal));
   stop();
@@ -213,6 +227,10 @@ agent_builder& agent_builder::max_poll_records(std::size_t n) {
 }
 agent_builder& agent_builder::resume_below(std::size_t n) {
   def().cfg.resume_below = n;
+  return *this;
+}
+agent_builder& agent_builder::pause_after(std::chrono::milliseconds d) {
+  def().cfg.pause_after = d;
   return *this;
 }
 agent_builder& agent_builder::assignor(assignor_kind a) {

@@ -68,6 +68,7 @@ agents:
     group: orders-group
     max_poll_records: 100
     resume_below: 20
+    pause_after_ms: 250
     assignor: range
     group_instance_id: orders-1
     kafka:
@@ -95,6 +96,7 @@ TEST(ParseConfig, FullFileGivesEveryValue) {
   EXPECT_EQ(orders.group, "orders-group");
   EXPECT_EQ(orders.max_poll_records, 100u);
   EXPECT_EQ(orders.resume_below, 20u);
+  EXPECT_EQ(orders.pause_after, std::chrono::milliseconds(250));
   EXPECT_EQ(orders.assignor, assignor_kind::range);
   EXPECT_EQ(orders.group_instance_id, "orders-1");
   EXPECT_EQ(orders.kafka, (props{{"fetch.max.bytes", "1048576"}}));
@@ -105,6 +107,7 @@ TEST(ParseConfig, FullFileGivesEveryValue) {
   EXPECT_EQ(audit.group, "");
   EXPECT_EQ(audit.max_poll_records, 500u);
   EXPECT_EQ(audit.resume_below, 0u);
+  EXPECT_EQ(audit.pause_after, std::chrono::milliseconds(100));
   EXPECT_EQ(audit.assignor, assignor_kind::cooperative_sticky);
   EXPECT_EQ(audit.group_instance_id, "");
   EXPECT_TRUE(audit.kafka.empty());
@@ -148,7 +151,7 @@ TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
       "agents:\n  - {name: a, topics: t}\n  - {name: b, topics: t, max_poll_record: 5}",
       "agents[1].max_poll_record",
       {"unknown key",
-       "name, topics, group, max_poll_records, resume_below, assignor, "
+       "name, topics, group, max_poll_records, resume_below, pause_after_ms, assignor, "
        "group_instance_id, kafka"});
 }
 
@@ -289,7 +292,7 @@ TEST(ApplyOverride, RejectsBadKeysAndValues) {
   expect_override_error("agents..group=g", "agents..group", {"unknown key"});
   expect_override_error("agents.a.name=b", "agents.a.name",
                         {"unknown key",
-                         "max_poll_records, resume_below, assignor, group, "
+                         "max_poll_records, resume_below, pause_after_ms, assignor, group, "
                          "group_instance_id, topics, kafka.<property>"});
   expect_override_error("worker_threads=-2", "worker_threads", {"'-2'", "integers >= 0"});
   expect_override_error("agents.a.max_poll_records=0", "agents.a.max_poll_records",

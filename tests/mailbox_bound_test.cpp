@@ -4,34 +4,52 @@
 
 using kactor::detail::mailbox_bound;
 using action = mailbox_bound::action;
+using namespace std::chrono_literals;
 
 TEST(mailbox_bound, never_offers_more_room_than_the_capacity) {
   mailbox_bound b(10, 5);
   EXPECT_EQ(b.room(), 10u);
-  EXPECT_EQ(b.on_taken(7, false), action::none);
+  b.on_taken(7);
   EXPECT_EQ(b.room(), 3u);
-  EXPECT_EQ(b.on_taken(3, false), action::none);
+  b.on_taken(3);
   EXPECT_EQ(b.room(), 0u);
   EXPECT_EQ(b.max_seen(), 10u);
 }
 
 TEST(mailbox_bound, a_full_actor_with_a_backlog_pauses_once) {
   mailbox_bound b(10, 5);
-  EXPECT_EQ(b.on_taken(10, true), action::pause);
+  b.on_taken(10);
+  EXPECT_EQ(b.evaluate(true, 0s), action::pause);
   EXPECT_TRUE(b.paused());
   EXPECT_EQ(b.on_finished(1), action::none);
-  EXPECT_EQ(b.on_taken(1, true), action::none) << "already paused: no second pause";
+  b.on_taken(1);
+  EXPECT_EQ(b.evaluate(true, 0s), action::none) << "already paused: no second pause";
 }
 
 TEST(mailbox_bound, a_full_actor_without_backlog_does_not_pause) {
   mailbox_bound b(10, 5);
-  EXPECT_EQ(b.on_taken(10, false), action::none);
+  b.on_taken(10);
+  EXPECT_EQ(b.evaluate(false, 1h), action::none);
   EXPECT_FALSE(b.paused());
+}
+
+TEST(mailbox_bound, an_actor_with_room_does_not_pause) {
+  mailbox_bound b(10, 5);
+  b.on_taken(9);
+  EXPECT_EQ(b.evaluate(true, 1h), action::none);
+}
+
+TEST(mailbox_bound, a_full_actor_pauses_only_once_its_oldest_record_waited_pause_after) {
+  mailbox_bound b(10, 5, 100ms);
+  b.on_taken(10);
+  EXPECT_EQ(b.evaluate(true, 99ms), action::none) << "draining fast: pausing would only cost";
+  EXPECT_EQ(b.evaluate(true, 100ms), action::pause);
 }
 
 TEST(mailbox_bound, resumes_only_below_the_low_mark) {
   mailbox_bound b(10, 5);
-  ASSERT_EQ(b.on_taken(10, true), action::pause);
+  b.on_taken(10);
+  ASSERT_EQ(b.evaluate(true, 0s), action::pause);
   EXPECT_EQ(b.on_finished(5), action::none);  // 5 held: not below 5
   EXPECT_TRUE(b.paused());
   EXPECT_EQ(b.on_finished(1), action::resume);  // 4 held
@@ -47,7 +65,8 @@ TEST(mailbox_bound, default_low_mark_is_half_the_capacity) {
 
 TEST(mailbox_bound, dropping_records_frees_room_without_resuming) {
   mailbox_bound b(4, 2);
-  ASSERT_EQ(b.on_taken(4, true), action::pause);
+  b.on_taken(4);
+  ASSERT_EQ(b.evaluate(true, 0s), action::pause);
   b.on_dropped(4);
   EXPECT_EQ(b.in_flight(), 0u);
   EXPECT_EQ(b.room(), 4u);

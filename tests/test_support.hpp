@@ -63,3 +63,33 @@ std::vector<record> read_all(const std::string& brokers, const std::string& topi
 void create_topic(const std::string& brokers, const std::string& topic, int partitions);
 
 }  // namespace kactor::test
+
+namespace kactor::test {
+
+/// A child process (fork + exec), killed with SIGKILL if still running when
+/// destroyed. Its stdout and stderr go to `log_path`.
+class child_process {
+ public:
+  child_process(const std::vector<std::string>& argv, const std::string& log_path);
+  ~child_process();
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  int pid() const { return pid_; }
+  void signal(int sig);
+  /// Waits for exit; returns the exit code, 128 + signal if killed, or -1 on timeout.
+  int wait(std::chrono::milliseconds timeout);
+  bool running();
+
+ private:
+  int pid_ = -1;
+  int status_ = -1;
+};
+
+/// Reads a JSON stats file written by examples/common/stats_file.hpp; empty on error.
+std::string read_file(const std::string& path);
+
+/// The directory test binaries live in (for finding sibling executables).
+std::string binary_dir();
+
+}  // namespace kactor::test

@@ -33,8 +33,15 @@ struct agent_config {
   /// Consumer group id; defaults to `name`.
   std::string group;
   /// The bound on records a partition actor holds (taken from Kafka and not
-  /// yet finished). At the bound its partition is paused.
+  /// yet finished). A full actor with more records waiting pauses its
+  /// partition (see `pause_after`).
   std::size_t max_poll_records = 500;
+  /// A full actor pauses its partition once its oldest held record has waited
+  /// this long: the handler is not keeping up. librdkafka drops a paused
+  /// partition's prefetched records and fetches them again on resume, so
+  /// pausing an actor that drains in less than a fetch round trip would only
+  /// slow it down. 0 pauses as soon as the actor is full.
+  std::chrono::milliseconds pause_after{100};
   /// A paused partition resumes when its actor holds fewer records than this;
   /// 0 means `max_poll_records / 2`.
   std::size_t resume_below = 0;

@@ -78,6 +78,7 @@ class agent_builder {
   agent_builder& group(std::string group_id);
   agent_builder& max_poll_records(std::size_t n);
   agent_builder& resume_below(std::size_t n);
+  agent_builder& pause_after(std::chrono::milliseconds d);
   agent_builder& assignor(assignor_kind a);
   agent_builder& static_member(std::string group_instance_id);
   /// Sends `tick_atom` to each partition actor's behaviour at this interval.
@@ -146,8 +147,12 @@ class runtime {
   /// stops gracefully.
   void run_until_signal();
 
-  /// Blocks until `request_stop` was called or `timeout` passed; returns
-  /// whether a stop was requested.
+  /// Installs SIGINT/SIGTERM handlers that count as `request_stop` (seen by
+  /// `wait_for_stop_request`), for programs that run their own main loop.
+  void stop_on_signals();
+
+  /// Blocks until `request_stop` was called (or a signal arrived, see
+  /// `stop_on_signals`) or `timeout` passed; returns whether a stop was requested.
   bool wait_for_stop_request(std::chrono::milliseconds timeout);
 
   /// The brokers clients connect to (the embedded cluster's when embedded).

@@ -1,0 +1,88 @@
+#pragma once
+// Writes a runtime's stats as one JSON document, replaced atomically, so a
+// supervisor (or a test) can watch a running agent from outside.
+
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <cstdio>
+
+#include <kactor/kactor.hpp>
+#include <nlohmann/json.hpp>
+
+namespace examples {
+
+inline long resident_kib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+inline nlohmann::json to_json(const kactor::runtime_stats& s) {
+  nlohmann::json out;
+  out["rss_kib"] = resident_kib();
+  auto& agents = out["agents"] = nlohmann::json::array();
+  for (const auto& a : s.agents) {
+    nlohmann::json ja{{"name", a.name},       {"group", a.group},
+                      {"rebalances", a.rebalances}, {"emitted", a.emitted},
+                      {"delivery_failures", a.delivery_failures}};
+    auto& parts = ja["partitions"] = nlohmann::json::array();
+    for (const auto& p : a.partitions)
+      parts.push_back({{"topic", p.tp.topic},
+                       {"partition", p.tp.partition.value()},
+                       {"assigned", p.assigned},
+                       {"assignments", p.assignments},
+                       {"revocations", p.revocations},
+                       {"processed", p.processed},
+                       {"failed", p.failed},
+                       {"in_flight", p.in_flight},
+                       {"max_in_flight", p.max_in_flight},
+                       {"paused", p.paused},
+                       {"pauses", p.pauses},
+                       {"resumes", p.resumes},
+                       {"stored_offset", p.stored_offset}});
+    agents.push_back(std::move(ja));
+  }
+  return out;
+}
+
+/// Rewrites `path` with the current stats every `interval` until stopped.
+class stats_file {
+ public:
+  stats_file(const kactor::runtime& rt, std::string path, std::chrono::milliseconds interval)
+      : rt_(rt), path_(std::move(path)), interval_(interval) {
+    if (!path_.empty()) thread_ = std::thread([this] { loop(); });
+  }
+  ~stats_file() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    write();
+  }
+  void write() const {
+    if (path_.empty()) return;
+    const std::string tmp = path_ + ".tmp";
+    {
+      std::ofstream out(tmp);
+      out << to_json(rt_.stats()).dump() << "\n";
+    }
+    std::rename(tmp.c_str(), path_.c_str());
+  }
+
+ private:
+  void loop() {
+    while (!stop_) {
+      write();
+      std::this_thread::sleep_for(interval_);  // a sampling period, not synchronisation
+    }
+  }
+  const kactor::runtime& rt_;
+  std::string path_;
+  std::chrono::milliseconds interval_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace examples
