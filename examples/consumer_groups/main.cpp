@@ -6,6 +6,7 @@
 //   consumer_groups --brokers 127.0.0.1:9092 --group workers --instance a
 //   consumer_groups                       # self-contained run on the embedded cluster
 
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 
@@ -21,13 +22,17 @@ int main(int argc, char** argv) {
   std::size_t max_poll_records = 100;
   int records = 2000, partitions = 8;
   std::vector<std::string> overrides;
+  std::string config_path;
+  app.add_option("--config", config_path, "YAML config; its agent \"worker\" configures this agent");
   app.add_option("--brokers", brokers, "bootstrap servers; empty runs a self-contained demo");
-  app.add_option("--input", input);
+  auto* input_opt = app.add_option("--input", input);
   app.add_option("--output", output);
-  app.add_option("--group", group);
+  auto* group_opt = app.add_option("--group", group);
   app.add_option("--instance", instance, "this copy's name, written into every output record");
-  app.add_option("--assignor", assignor)->check(CLI::IsMember({"cooperative-sticky", "range", "roundrobin"}));
-  app.add_option("--max-poll-records", max_poll_records)->check(CLI::Range(1, 100000));
+  auto* assignor_opt = app.add_option("--assignor", assignor)
+                           ->check(CLI::IsMember({"cooperative-sticky", "range", "roundrobin"}));
+  auto* max_poll_opt =
+      app.add_option("--max-poll-records", max_poll_records)->check(CLI::Range(1, 100000));
   app.add_option("--stats", stats_path, "rewrite this file with JSON stats every 100 ms");
   app.add_option("--records", records, "records fed in the self-contained demo");
   app.add_option("--partitions", partitions, "partitions of the demo's topics");
@@ -35,8 +40,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
+    // Settings in increasing precedence: defaults, --config, flags, --set.
     kactor::runtime_config cfg;
-    cfg.brokers = brokers;
+    if (!config_path.empty()) cfg = kactor::load_config(config_path);
+    if (!brokers.empty()) cfg.brokers = brokers;
     for (const auto& o : overrides) kactor::apply_override(cfg, o);
     kactor::runtime rt(cfg);
     const bool demo = rt.embedded();
@@ -44,11 +51,16 @@ int main(int argc, char** argv) {
       rt.create_topic(input, partitions);
       rt.create_topic(output, partitions);
     }
+    const bool configured = std::any_of(cfg.agents.begin(), cfg.agents.end(),
+                                        [](const auto& a) { return a.name == "worker"; });
     auto a = rt.agent("worker");
-    a.consume(input).group(group).max_poll_records(max_poll_records);
-    a.assignor(assignor == "range" ? kactor::assignor_kind::range
-               : assignor == "roundrobin" ? kactor::assignor_kind::roundrobin
-                                          : kactor::assignor_kind::cooperative_sticky);
+    if (!configured || *input_opt) a.consume(input);
+    if (!configured || *group_opt) a.group(group);
+    if (!configured || *max_poll_opt) a.max_poll_records(max_poll_records);
+    if (*assignor_opt)
+      a.assignor(assignor == "range" ? kactor::assignor_kind::range
+                 : assignor == "roundrobin" ? kactor::assignor_kind::roundrobin
+                                            : kactor::assignor_kind::cooperative_sticky);
     // Each task goes to exactly one instance of the group; the result says who did it.
     a.on([&instance, &output](const kactor::event& e, kactor::context& ctx) {
       ctx.emit(output, e.key(), e.value(),
