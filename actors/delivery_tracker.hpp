@@ -68,7 +68,8 @@ class delivery_tracker : public caf::ref_counted {
     e->outstanding.fetch_sub(1, std::memory_order_acq_rel);
     // `e` may be gone from here on; `t` is kept alive by this emit's reference.
     if (!t->wake_pending_.exchange(true, std::memory_order_acq_rel)) {
-      if (auto a = t->actor_.lock()) caf::anon_send(caf::actor_cast<caf::actor>(a), acked_atom::value);
+      if (auto a = t->actor_.lock())
+        caf::anon_send(caf::actor_cast<caf::actor>(a), acked_atom::value);
     }
     t->deref();
   }

@@ -3,8 +3,8 @@
 #include <exception>
 #include <utility>
 
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include "actors/mailbox_bound.hpp"
 
@@ -62,13 +62,14 @@ class partition_actor final : public caf::event_based_actor {
         caf::actor_cast<caf::weak_actor_ptr>(caf::actor_cast<caf::strong_actor_ptr>(this)));
     ctx_.tracker_ = tracker_.get();
     user_ = cfg_.factory(ctx_);
-    set_default_handler([this](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
-      auto msg = x.move_content_to_message();
-      if (auto res = user_(msg)) return std::move(*res);
-      spdlog::warn("agent {}: partition {}/{} has no handler for message {}", cfg_.agent,
-                   cfg_.tp.topic, cfg_.tp.partition.value(), caf::to_string(msg));
-      return caf::sec::unexpected_message;
-    });
+    set_default_handler(
+        [this](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
+          auto msg = x.move_content_to_message();
+          if (auto res = user_(msg)) return std::move(*res);
+          spdlog::warn("agent {}: partition {}/{} has no handler for message {}", cfg_.agent,
+                       cfg_.tp.topic, cfg_.tp.partition.value(), caf::to_string(msg));
+          return caf::sec::unexpected_message;
+        });
     if (cfg_.tick_every.count() > 0) delayed_send(this, cfg_.tick_every, tick_atom::value);
     return {
         [this](wake_atom) {
@@ -231,7 +232,9 @@ class partition_actor final : public caf::event_based_actor {
   caf::response_promise stop_promise_;
 };
 
-caf::event_based_actor* partition_context::self() { return self_; }
+caf::event_based_actor* partition_context::self() {
+  return self_;
+}
 
 }  // namespace
 

@@ -23,14 +23,15 @@ constexpr const char* kRuntimeKeys[] = {"brokers",        "client_id", "commit_i
                                         "worker_threads", "kafka",     "consumer",
                                         "producer",       "agents"};
 constexpr const char* kAgentKeys[] = {
-    "name",     "topics",           "group", "max_poll_records", "resume_below", "pause_after_ms",
-    "assignor", "group_instance_id", "kafka"};
+    "name",         "topics",         "group",    "max_poll_records",
+    "resume_below", "pause_after_ms", "assignor", "group_instance_id",
+    "kafka"};
 constexpr const char* kOverrideKeys[] = {
     "brokers",          "client_id",           "commit_interval_ms",  "worker_threads",
     "kafka.<property>", "consumer.<property>", "producer.<property>", "agents.<name>.<field>"};
 constexpr const char* kAgentOverrideKeys[] = {
-    "max_poll_records", "resume_below", "pause_after_ms",   "assignor",
-    "group",            "group_instance_id", "topics", "kafka.<property>"};
+    "max_poll_records",  "resume_below", "pause_after_ms",  "assignor", "group",
+    "group_instance_id", "topics",       "kafka.<property>"};
 
 struct managed_property {
   const char* name;

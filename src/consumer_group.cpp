@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 namespace kactor::detail {
 namespace {
@@ -12,8 +12,12 @@ namespace {
 class kafka_partition_source final : public partition_source {
  public:
   kafka_partition_source(rd_kafka_t* rk, rd_kafka_queue_t* queue, const topic_partition& tp)
-      : rk_(rk), queue_(queue), topic_(tp.topic), partition_(tp.partition),
-        rkt_(rd_kafka_topic_new(rk, tp.topic.c_str(), nullptr)), tpl_(make_tpl(1)) {
+      : rk_(rk),
+        queue_(queue),
+        topic_(tp.topic),
+        partition_(tp.partition),
+        rkt_(rd_kafka_topic_new(rk, tp.topic.c_str(), nullptr)),
+        tpl_(make_tpl(1)) {
     rd_kafka_topic_partition_list_add(tpl_.get(), topic_.c_str(), partition_.value());
   }
 
@@ -31,13 +35,14 @@ class kafka_partition_source final : public partition_source {
       }
       rd_kafka_timestamp_type_t tstype;
       auto ts = rd_kafka_message_timestamp(msg.get(), &tstype);
-      event ev{topic_,
-               partition_,
-               kactor::offset{msg->offset},
-               ts,
-               std::string_view(static_cast<const char*>(msg->key), msg->key ? msg->key_len : 0),
-               std::string_view(static_cast<const char*>(msg->payload), msg->payload ? msg->len : 0),
-               msg.get()};
+      event ev{
+          topic_,
+          partition_,
+          kactor::offset{msg->offset},
+          ts,
+          std::string_view(static_cast<const char*>(msg->key), msg->key ? msg->key_len : 0),
+          std::string_view(static_cast<const char*>(msg->payload), msg->payload ? msg->len : 0),
+          msg.get()};
       out.push_back(record_slot{ev, std::move(msg)});
       ++taken;
     }
@@ -109,8 +114,8 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
       epoch_(epoch),
       cooperative_(def_.cfg.assignor == assignor_kind::cooperative_sticky) {
   const std::string where = "agents." + def_.cfg.name;
-  props.push_back(property{where, "group.id",
-                           def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group});
+  props.push_back(
+      property{where, "group.id", def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group});
   props.push_back(property{where, "partition.assignment.strategy", to_string(def_.cfg.assignor)});
   if (!def_.cfg.group_instance_id.empty())
     props.push_back(property{where, "group.instance.id", def_.cfg.group_instance_id});
@@ -124,7 +129,9 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
   rd_kafka_poll_set_consumer(rk_.get());
 }
 
-consumer_group::~consumer_group() { stop(); }
+consumer_group::~consumer_group() {
+  stop();
+}
 
 void consumer_group::start() {
   auto topics = make_tpl(static_cast<int>(def_.cfg.topics.size()));
@@ -186,7 +193,8 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
   for (int i = 0; i < parts->cnt; ++i) {
     auto tp = to_tp(parts->elems[i]);
     auto ap = std::make_unique<assigned_partition>();
-    ap->queue.reset(rd_kafka_queue_get_partition(rk_.get(), tp.topic.c_str(), tp.partition.value()));
+    ap->queue.reset(
+        rd_kafka_queue_get_partition(rk_.get(), tp.topic.c_str(), tp.partition.value()));
     rd_kafka_queue_forward(ap->queue.get(), nullptr);
     auto counters = counters_for(tp);
     counters->assignments.fetch_add(1, std::memory_order_relaxed);
@@ -255,14 +263,14 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
                 ->offset = next;
           waiting.erase(it);
         },
-        caf::after(std::chrono::milliseconds(100)) >> [&] {
-          timed_out = std::chrono::steady_clock::now() >= deadline;
-        });
+        caf::after(std::chrono::milliseconds(100)) >>
+            [&] { timed_out = std::chrono::steady_clock::now() >= deadline; });
   }
   for (const auto& [addr, tp] : waiting) {
-    spdlog::error("agent {}: partition {}/{} did not stop in time; its unacknowledged records "
-                  "will be processed again by the next owner",
-                  def_.cfg.name, tp.topic, tp.partition.value());
+    spdlog::error(
+        "agent {}: partition {}/{} did not stop in time; its unacknowledged records "
+        "will be processed again by the next owner",
+        def_.cfg.name, tp.topic, tp.partition.value());
     if (auto it = assigned_.find(tp); it != assigned_.end())
       caf::anon_send_exit(it->second->actor, caf::exit_reason::kill);
   }

@@ -29,8 +29,8 @@ struct agent_definition {
 class consumer_group {
  public:
   /// Creates the consumer (so bad properties fail here, naming the key).
-  consumer_group(caf::actor_system& sys, agent_definition def, property_list props,
-                 emit_sink& sink, std::chrono::milliseconds commit_interval,
+  consumer_group(caf::actor_system& sys, agent_definition def, property_list props, emit_sink& sink,
+                 std::chrono::milliseconds commit_interval,
                  std::chrono::steady_clock::time_point epoch);
   /// Stops if running.
   ~consumer_group();

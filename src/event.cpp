@@ -33,7 +33,8 @@ headers event::all_headers() const {
     const void* val = nullptr;
     size_t size = 0;
     for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; ++i)
-      out.push_back(kactor::header{name, std::string(static_cast<const char*>(val), val ? size : 0)});
+      out.push_back(
+          kactor::header{name, std::string(static_cast<const char*>(val), val ? size : 0)});
   } else if (extra_) {
     out = *extra_;
   }

@@ -18,8 +18,10 @@ namespace {
 /// librdkafka's log lines, through spdlog. Failed commits during a rebalance
 /// are expected (the next commit or the revocation retries them): debug only.
 void log_to_spdlog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
-  auto lvl = level <= 3 ? spdlog::level::err : level == 4 ? spdlog::level::warn
-             : level <= 6 ? spdlog::level::info : spdlog::level::debug;
+  auto lvl = level <= 3   ? spdlog::level::err
+             : level == 4 ? spdlog::level::warn
+             : level <= 6 ? spdlog::level::info
+                          : spdlog::level::debug;
   if (std::strcmp(fac, "COMMITFAIL") == 0) lvl = spdlog::level::debug;
   spdlog::log(lvl, "{} {}: {}", rd_kafka_name(rk), fac, buf);
 }
@@ -45,8 +47,8 @@ handle_ptr make_client(rd_kafka_type_t type, conf_ptr conf) {
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), errstr, sizeof(errstr));
   if (!rk)
-    throw kafka_exception(error_info{error_class::fatal, 0,
-                                     std::string("cannot create Kafka client: ") + errstr});
+    throw kafka_exception(
+        error_info{error_class::fatal, 0, std::string("cannot create Kafka client: ") + errstr});
   (void)conf.release();  // rd_kafka_new took ownership
   return handle_ptr{rk};
 }
@@ -64,7 +66,9 @@ error_info make_error(const rd_kafka_error_t* err, const std::string& context) {
       static_cast<int>(code), context + ": " + rd_kafka_error_string(err)};
 }
 
-tpl_ptr make_tpl(int size) { return tpl_ptr{rd_kafka_topic_partition_list_new(size)}; }
+tpl_ptr make_tpl(int size) {
+  return tpl_ptr{rd_kafka_topic_partition_list_new(size)};
+}
 
 void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,
                    int timeout_ms) {
@@ -75,8 +79,8 @@ void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>
     auto* nt = rd_kafka_NewTopic_new(name.c_str(), parts, -1, errstr, sizeof(errstr));
     if (!nt) {
       for (auto* x : nts) rd_kafka_NewTopic_destroy(x);
-      throw kafka_exception(error_info{error_class::irrecoverable, 0,
-                                       "cannot create topic " + name + ": " + errstr});
+      throw kafka_exception(
+          error_info{error_class::irrecoverable, 0, "cannot create topic " + name + ": " + errstr});
     }
     nts.push_back(nt);
   }

@@ -48,9 +48,10 @@ group_lag query_group_lag(const std::string& brokers, const std::string& group,
       pl.partition = p.partition;
       pl.committed = p.offset >= 0 ? p.offset : -1;
       int64_t lo = 0, hi = 0;
-      if (auto err = rd_kafka_query_watermark_offsets(rk.get(), p.topic, p.partition, &lo, &hi, tmo))
-        throw kafka_exception(make_error(
-            err, "end offset of " + pl.topic + "/" + std::to_string(pl.partition)));
+      if (auto err =
+              rd_kafka_query_watermark_offsets(rk.get(), p.topic, p.partition, &lo, &hi, tmo))
+        throw kafka_exception(
+            make_error(err, "end offset of " + pl.topic + "/" + std::to_string(pl.partition)));
       pl.end = hi;
       pl.lag = std::max<int64_t>(0, hi - (pl.committed >= 0 ? pl.committed : lo));
       out.total += pl.lag;
@@ -58,9 +59,9 @@ group_lag query_group_lag(const std::string& brokers, const std::string& group,
     }
   }
   if (out.partitions.empty())
-    throw kafka_exception(error_info{error_class::irrecoverable, 0,
-                                     "group " + group + " is unknown on " + brokers +
-                                         " (it has no committed offsets)"});
+    throw kafka_exception(error_info{
+        error_class::irrecoverable, 0,
+        "group " + group + " is unknown on " + brokers + " (it has no committed offsets)"});
   std::sort(out.partitions.begin(), out.partitions.end(), [](const auto& a, const auto& b) {
     return a.topic != b.topic ? a.topic < b.topic : a.partition < b.partition;
   });

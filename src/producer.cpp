@@ -27,8 +27,7 @@ shared_producer::~shared_producer() {
 }
 
 bool shared_producer::flush(std::chrono::milliseconds timeout) {
-  return rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count())) ==
-         RD_KAFKA_RESP_ERR_NO_ERROR;
+  return rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count())) == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 rd_kafka_topic_t* shared_producer::topic(std::string_view name) {
@@ -59,8 +58,8 @@ void shared_producer::emit(std::string_view topic_name, partition_id partition,
         RD_KAFKA_V_PARTITION(partition.value() >= 0 ? partition.value() : RD_KAFKA_PARTITION_UA),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_HEADERS(rkh), RD_KAFKA_V_OPAQUE(token), RD_KAFKA_V_END);
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_HEADERS(rkh),
+        RD_KAFKA_V_OPAQUE(token), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       emitted_.fetch_add(1, std::memory_order_relaxed);
       return;

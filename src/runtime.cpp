@@ -1,13 +1,13 @@
 #include <kactor/runtime.hpp>
 
-#include <csignal>
 #include <condition_variable>
+#include <csignal>
 #include <mutex>
 
-#include <caf/all.hpp>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include "src/consumer_group.hpp"
 #include "src/kafka_handles.hpp"
@@ -21,7 +21,9 @@ namespace {
 
 volatile std::sig_atomic_t g_signal = 0;
 
-extern "C" void on_stop_signal(int sig) { g_signal = sig; }
+extern "C" void on_stop_signal(int sig) {
+  g_signal = sig;
+}
 
 }  // namespace
 
@@ -85,7 +87,9 @@ runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
   d.producer = std::make_unique<shared_producer>(std::move(props));
 }
 
-runtime::~runtime() { stop(); }
+runtime::~runtime() {
+  stop();
+}
 
 agent_builder runtime::agent(const std::string& name) {
   auto& def = impl_->find_or_add(name);
@@ -108,7 +112,9 @@ void runtime::emit(std::string_view topic, std::string_view key, std::string_vie
   impl_->producer->emit(topic, partition_id{-1}, key, value, hdrs, nullptr);
 }
 
-bool runtime::flush(std::chrono::milliseconds timeout) { return impl_->producer->flush(timeout); }
+bool runtime::flush(std::chrono::milliseconds timeout) {
+  return impl_->producer->flush(timeout);
+}
 
 void runtime::start() {
   auto& d = *impl_;
@@ -124,7 +130,8 @@ void runtime::start() {
     bool defined = false;
     for (const auto& a : d.agents) defined = defined || a.cfg.name == c.name;
     if (!defined)
-      throw config_error("agents." + c.name, "configured, but no agent of that name is defined in code");
+      throw config_error("agents." + c.name,
+                         "configured, but no agent of that name is defined in code");
   }
   for (auto& a : d.agents) {
     auto props = d.client_props(d.cfg.consumer, "consumer");
@@ -191,9 +198,13 @@ void runtime::run_until_signal() {
   stop();
 }
 
-const std::string& runtime::bootstrap_servers() const { return impl_->bootstrap; }
+const std::string& runtime::bootstrap_servers() const {
+  return impl_->bootstrap;
+}
 
-bool runtime::embedded() const { return impl_->mock != nullptr; }
+bool runtime::embedded() const {
+  return impl_->mock != nullptr;
+}
 
 runtime_stats runtime::stats() const {
   runtime_stats s;
@@ -207,11 +218,15 @@ runtime_stats runtime::stats() const {
   return s;
 }
 
-caf::actor_system& runtime::system() { return *impl_->sys; }
+caf::actor_system& runtime::system() {
+  return *impl_->sys;
+}
 
 // -- agent_builder -------------------------------------------------------------
 
-agent_definition& agent_builder::def() const { return rt_->impl_->agents[index_]; }
+agent_definition& agent_builder::def() const {
+  return rt_->impl_->agents[index_];
+}
 
 agent_builder& agent_builder::consume(std::string topic) {
   def().cfg.topics.push_back(std::move(topic));

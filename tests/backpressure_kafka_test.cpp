@@ -102,9 +102,9 @@ TEST(backpressure_kafka, lag_grows_in_kafka_while_memory_and_in_flight_stay_boun
   // Phase 2: a fast member of the same group drains the rest.
   auto fast = member("fast", "0");
   const auto fast_stats = dir + "/" + in + "-fast.json";
-  ASSERT_TRUE(test::eventually(
-      [&] { return read_stats(fast_stats).processed + slow_processed >= records; },
-      std::chrono::seconds(120)));
+  ASSERT_TRUE(
+      test::eventually([&] { return read_stats(fast_stats).processed + slow_processed >= records; },
+                       std::chrono::seconds(120)));
   fast->signal(SIGTERM);
   EXPECT_EQ(fast->wait(std::chrono::seconds(60)), 0);
   auto f = read_stats(fast_stats);

@@ -55,11 +55,26 @@ TEST(consumer_groups_kafka, a_killed_member_loses_nothing_and_unmoved_partitions
   const std::string dir = test::binary_dir();
   auto member = [&](const std::string& name) {
     return std::make_unique<test::child_process>(
-        std::vector<std::string>{exe, "--brokers", brokers, "--input", in, "--output", out,
-                                 "--group", group, "--instance", name, "--max-poll-records", "100",
-                                 "--stats", dir + "/" + in + "-" + name + ".json", "--set",
-                                 "consumer.session.timeout.ms=6000", "--set",
-                                 "consumer.heartbeat.interval.ms=500", "--set",
+        std::vector<std::string>{exe,
+                                 "--brokers",
+                                 brokers,
+                                 "--input",
+                                 in,
+                                 "--output",
+                                 out,
+                                 "--group",
+                                 group,
+                                 "--instance",
+                                 name,
+                                 "--max-poll-records",
+                                 "100",
+                                 "--stats",
+                                 dir + "/" + in + "-" + name + ".json",
+                                 "--set",
+                                 "consumer.session.timeout.ms=6000",
+                                 "--set",
+                                 "consumer.heartbeat.interval.ms=500",
+                                 "--set",
                                  "commit_interval_ms=200"},
         dir + "/" + in + "-" + name + ".log");
   };
@@ -87,7 +102,8 @@ TEST(consumer_groups_kafka, a_killed_member_loses_nothing_and_unmoved_partitions
   test::produce_all(brokers, in, inputs(40000, 50000));
 
   // The survivor takes b's partitions back and drains the topic.
-  ASSERT_TRUE(test::eventually([&] { return view(stats_a).assigned == 8; }, std::chrono::seconds(90)));
+  ASSERT_TRUE(
+      test::eventually([&] { return view(stats_a).assigned == 8; }, std::chrono::seconds(90)));
   ASSERT_TRUE(test::eventually(
       [&] {
         try {

@@ -13,11 +13,10 @@ TEST(error_classification, flags_reported_by_librdkafka_win_over_the_code) {
 }
 
 TEST(error_classification, fencing_and_authorization_are_fatal) {
-  for (auto code : {RD_KAFKA_RESP_ERR__FENCED, RD_KAFKA_RESP_ERR_PRODUCER_FENCED,
-                    RD_KAFKA_RESP_ERR__FATAL, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
-                    RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED,
-                    RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-                    RD_KAFKA_RESP_ERR__AUTHENTICATION})
+  for (auto code :
+       {RD_KAFKA_RESP_ERR__FENCED, RD_KAFKA_RESP_ERR_PRODUCER_FENCED, RD_KAFKA_RESP_ERR__FATAL,
+        RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED,
+        RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR__AUTHENTICATION})
     EXPECT_EQ(classify_kafka_error(code), error_class::fatal) << rd_kafka_err2name(code);
 }
 
@@ -34,12 +33,11 @@ TEST(error_classification, records_that_cannot_be_written_are_irrecoverable) {
 }
 
 TEST(error_classification, transient_broker_trouble_is_retriable) {
-  for (auto code : {RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__TIMED_OUT,
-                    RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, RD_KAFKA_RESP_ERR__QUEUE_FULL,
-                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-                    RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
-                    RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
-                    RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS})
+  for (auto code :
+       {RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__TIMED_OUT,
+        RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, RD_KAFKA_RESP_ERR__QUEUE_FULL,
+        RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+        RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS, RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS})
     EXPECT_EQ(classify_kafka_error(code), error_class::retriable) << rd_kafka_err2name(code);
 }
 

@@ -12,8 +12,8 @@ namespace {
 using namespace kactor;
 
 event make_event(const std::string& value, const headers* hdrs = nullptr) {
-  return event{"tasks", partition_id{3}, kactor::offset{42}, 1700000000000, "key", value,
-               nullptr, hdrs};
+  return event{"tasks", partition_id{3}, kactor::offset{42}, 1700000000000, "key", value, nullptr,
+               hdrs};
 }
 
 TEST(event, parses_a_protobuf_value) {

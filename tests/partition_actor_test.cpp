@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include <caf/all.hpp>
 #include <gtest/gtest.h>
+#include <caf/all.hpp>
 
 namespace {
 
@@ -155,12 +155,15 @@ TEST_F(fixture, takes_again_by_itself_when_room_frees_and_resumes_below_the_low_
 }
 
 TEST_F(fixture, an_offset_is_stored_only_after_every_emit_of_its_record_is_acknowledged) {
-  auto a = spawn(3, 10, 0, [](context& ctx) -> caf::behavior {
-    return {[&ctx](const event& e) {
-      ctx.emit("out", e.key(), e.value());
-      ctx.emit("audit", e.key(), e.value());
-    }};
-  }, std::chrono::hours(1));
+  auto a = spawn(
+      3, 10, 0,
+      [](context& ctx) -> caf::behavior {
+        return {[&ctx](const event& e) {
+          ctx.emit("out", e.key(), e.value());
+          ctx.emit("audit", e.key(), e.value());
+        }};
+      },
+      std::chrono::hours(1));
   caf::anon_send(a, wake_atom::value);
   sched->run();
   ASSERT_EQ(sink.sent.size(), 6u);
@@ -212,13 +215,16 @@ TEST_F(fixture, stop_drops_unhandled_records_waits_for_acks_and_reports_the_next
 }
 
 TEST_F(fixture, a_failing_handler_does_not_stop_the_partition) {
-  auto a = spawn(6, 10, 0, [this](context&) -> caf::behavior {
-    return {[this](const event& e) {
-      handled.push_back(e.offset().value());
-      if (e.offset().value() == 1) throw irrecoverable_error("declined");
-      if (e.offset().value() == 3) throw std::runtime_error("boom");
-    }};
-  }, std::chrono::hours(1));
+  auto a = spawn(
+      6, 10, 0,
+      [this](context&) -> caf::behavior {
+        return {[this](const event& e) {
+          handled.push_back(e.offset().value());
+          if (e.offset().value() == 1) throw irrecoverable_error("declined");
+          if (e.offset().value() == 3) throw std::runtime_error("boom");
+        }};
+      },
+      std::chrono::hours(1));
   caf::anon_send(a, wake_atom::value);
   sched->run();
   EXPECT_EQ(handled.size(), 6u);
@@ -230,9 +236,12 @@ TEST_F(fixture, a_failing_handler_does_not_stop_the_partition) {
 }
 
 TEST_F(fixture, an_emit_refused_at_once_fails_only_its_record) {
-  auto a = spawn(2, 10, 0, [](context& ctx) -> caf::behavior {
-    return {[&ctx](const event& e) { ctx.emit("out", e.key(), e.value()); }};
-  }, std::chrono::hours(1));
+  auto a = spawn(
+      2, 10, 0,
+      [](context& ctx) -> caf::behavior {
+        return {[&ctx](const event& e) { ctx.emit("out", e.key(), e.value()); }};
+      },
+      std::chrono::hours(1));
   sink.fail_next = true;
   caf::anon_send(a, wake_atom::value);
   sched->run();

@@ -84,7 +84,8 @@ TEST(runtime_mock, emits_reach_their_topic_and_offsets_are_committed) {
   rt.create_topic("in", 2);
   rt.create_topic("out", 2);
   rt.agent("copier").consume("in").on([](const event& e, context& ctx) {
-    ctx.emit("out", e.key(), std::string(e.value()) + "!", {{"source-offset", std::to_string(e.offset().value())}});
+    ctx.emit("out", e.key(), std::string(e.value()) + "!",
+             {{"source-offset", std::to_string(e.offset().value())}});
   });
   feed(rt, "in", 0, 500);
   rt.start();

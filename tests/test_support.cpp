@@ -27,11 +27,10 @@ void produce_all(const std::string& brokers, const std::string& topic,
   failures = 0;
   for (const auto& [k, v] : records) {
     for (;;) {
-      auto err = rd_kafka_producev(rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                   RD_KAFKA_V_KEY(k.data(), k.size()),
-                                   RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()),
-                                   RD_KAFKA_V_END);
+      auto err = rd_kafka_producev(
+          rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_KEY(k.data(), k.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
         throw std::runtime_error(std::string("produce: ") + rd_kafka_err2str(err));
@@ -76,7 +75,8 @@ std::vector<record> read_all(const std::string& brokers, const std::string& topi
   // transaction markers occupy offsets no record is returned for.
   auto done = [&] {
     auto positions = make_tpl(static_cast<int>(ends.size()));
-    for (auto& [p, end] : ends) rd_kafka_topic_partition_list_add(positions.get(), topic.c_str(), p);
+    for (auto& [p, end] : ends)
+      rd_kafka_topic_partition_list_add(positions.get(), topic.c_str(), p);
     rd_kafka_position(rk.get(), positions.get());
     for (int i = 0; i < positions->cnt; ++i)
       if (positions->elems[i].offset < ends[positions->elems[i].partition]) return false;
@@ -108,10 +108,10 @@ std::vector<record> read_all(const std::string& brokers, const std::string& topi
 
 }  // namespace kactor::test
 
-#include <csignal>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <sstream>
 
@@ -142,7 +142,9 @@ child_process::~child_process() {
   }
 }
 
-void child_process::signal(int sig) { ::kill(pid_, sig); }
+void child_process::signal(int sig) {
+  ::kill(pid_, sig);
+}
 
 bool child_process::running() {
   if (status_ != -1) return false;

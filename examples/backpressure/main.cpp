@@ -27,8 +27,8 @@ void report(const kactor::runtime& rt) {
     held += p.in_flight;
     if (p.paused) paused += (paused.empty() ? "" : ",") + std::to_string(p.tp.partition.value());
   }
-  std::cout << "processed " << processed << ", held " << held << ", paused partitions ["
-            << paused << "], rss " << examples::resident_kib() / 1024 << " MiB" << std::endl;
+  std::cout << "processed " << processed << ", held " << held << ", paused partitions [" << paused
+            << "], rss " << examples::resident_kib() / 1024 << " MiB" << std::endl;
 }
 
 }  // namespace
@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
   app.add_option("--input", input);
   app.add_option("--group", group);
   app.add_option("--max-poll-records", max_poll_records)->check(CLI::Range(1, 100000));
-  app.add_option("--delay-us", delay_us, "simulated work per record")->check(CLI::Range(0, 10000000));
+  app.add_option("--delay-us", delay_us, "simulated work per record")
+      ->check(CLI::Range(0, 10000000));
   app.add_option("--stats", stats_path, "rewrite this file with JSON stats every 100 ms");
   app.add_option("--records", records, "records fed in the self-contained demo");
   app.add_option("--partitions", partitions, "partitions of the demo's topic");
@@ -58,8 +59,11 @@ int main(int argc, char** argv) {
     kactor::runtime rt(cfg);
     const bool demo = rt.embedded();
     if (demo) rt.create_topic(input, partitions);
-    rt.agent("slow").consume(input).group(group).max_poll_records(max_poll_records).on(
-        [delay_us](const kactor::event&, kactor::context&) {
+    rt.agent("slow")
+        .consume(input)
+        .group(group)
+        .max_poll_records(max_poll_records)
+        .on([delay_us](const kactor::event&, kactor::context&) {
           // The slow inference call this example is about.
           std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
         });
@@ -84,7 +88,8 @@ int main(int argc, char** argv) {
     report(rt);
     rt.stop();
     std::size_t max_held = 0;
-    for (const auto& p : rt.stats().agents.at(0).partitions) max_held = std::max(max_held, p.max_in_flight);
+    for (const auto& p : rt.stats().agents.at(0).partitions)
+      max_held = std::max(max_held, p.max_in_flight);
     std::cout << "done: most records held by one partition actor: " << max_held
               << " (max_poll_records " << max_poll_records << ")\n";
     return max_held <= max_poll_records ? 0 : 1;

@@ -26,8 +26,10 @@ inline nlohmann::json to_json(const kactor::runtime_stats& s) {
   out["rss_kib"] = resident_kib();
   auto& agents = out["agents"] = nlohmann::json::array();
   for (const auto& a : s.agents) {
-    nlohmann::json ja{{"name", a.name},       {"group", a.group},
-                      {"rebalances", a.rebalances}, {"emitted", a.emitted},
+    nlohmann::json ja{{"name", a.name},
+                      {"group", a.group},
+                      {"rebalances", a.rebalances},
+                      {"emitted", a.emitted},
                       {"delivery_failures", a.delivery_failures}};
     auto& parts = ja["partitions"] = nlohmann::json::array();
     for (const auto& p : a.partitions)

@@ -17,13 +17,15 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"kactor example: one agent, many instances, one consumer group"};
-  std::string brokers, input = "tasks.pending", output = "tasks.completed", group = "agent-b-workers";
+  std::string brokers, input = "tasks.pending", output = "tasks.completed",
+                       group = "agent-b-workers";
   std::string instance = "instance-1", stats_path, assignor = "cooperative-sticky";
   std::size_t max_poll_records = 100;
   int records = 2000, partitions = 8;
   std::vector<std::string> overrides;
   std::string config_path;
-  app.add_option("--config", config_path, "YAML config; its agent \"worker\" configures this agent");
+  app.add_option("--config", config_path,
+                 "YAML config; its agent \"worker\" configures this agent");
   app.add_option("--brokers", brokers, "bootstrap servers; empty runs a self-contained demo");
   auto* input_opt = app.add_option("--input", input);
   app.add_option("--output", output);
@@ -58,14 +60,12 @@ int main(int argc, char** argv) {
     if (!configured || *group_opt) a.group(group);
     if (!configured || *max_poll_opt) a.max_poll_records(max_poll_records);
     if (*assignor_opt)
-      a.assignor(assignor == "range" ? kactor::assignor_kind::range
+      a.assignor(assignor == "range"        ? kactor::assignor_kind::range
                  : assignor == "roundrobin" ? kactor::assignor_kind::roundrobin
                                             : kactor::assignor_kind::cooperative_sticky);
     // Each task goes to exactly one instance of the group; the result says who did it.
     a.on([&instance, &output](const kactor::event& e, kactor::context& ctx) {
-      ctx.emit(output, e.key(), e.value(),
-               {{"instance", instance},
-                {"source", e.describe()}});
+      ctx.emit(output, e.key(), e.value(), {{"instance", instance}, {"source", e.describe()}});
     });
     examples::stats_file stats(rt, stats_path, std::chrono::milliseconds(100));
     if (!demo) {

@@ -29,9 +29,9 @@ using headers = std::vector<header>;
 class event {
  public:
   event() = default;
-  event(std::string_view topic, partition_id partition, kactor::offset off, std::int64_t timestamp_ms,
-        std::string_view key, std::string_view value, const void* native = nullptr,
-        const headers* extra = nullptr)
+  event(std::string_view topic, partition_id partition, kactor::offset off,
+        std::int64_t timestamp_ms, std::string_view key, std::string_view value,
+        const void* native = nullptr, const headers* extra = nullptr)
       : topic_(topic),
         partition_(partition),
         offset_(off),
@@ -75,7 +75,7 @@ class event {
   std::int64_t timestamp_ms_ = -1;
   std::string_view key_;
   std::string_view value_;
-  const void* native_ = nullptr;  // rd_kafka_message_t*, for header lookup
+  const void* native_ = nullptr;    // rd_kafka_message_t*, for header lookup
   const headers* extra_ = nullptr;  // headers of records not from librdkafka (tests)
 };
 

@@ -60,6 +60,7 @@ struct topic_partition {
 template <>
 struct std::hash<kactor::topic_partition> {
   std::size_t operator()(const kactor::topic_partition& tp) const noexcept {
-    return std::hash<std::string>{}(tp.topic) * 31u + static_cast<std::size_t>(tp.partition.value());
+    return std::hash<std::string>{}(tp.topic) * 31u +
+           static_cast<std::size_t>(tp.partition.value());
   }
 };

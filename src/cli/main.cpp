@@ -7,11 +7,11 @@
 #include <map>
 #include <mutex>
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
 #include <kactor/kactor.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "src/lag.hpp"
 

@@ -1,8 +1,8 @@
 // A user project outside kactor: finds the installed package, defines an
 // agent, runs it on the embedded cluster.
 #include <atomic>
-#include <kactor/kactor.hpp>
 #include <iostream>
+#include <kactor/kactor.hpp>
 int main() {
   kactor::runtime rt;
   rt.create_topic("in", 2);
