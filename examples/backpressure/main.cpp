@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <kactor/kactor.hpp>
 
+#include "common/guarded_main.hpp"
 #include "common/stats_file.hpp"
 
 namespace {
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
   app.add_option("--set", overrides, "config override key=value (see the README)");
   CLI11_PARSE(app, argc, argv);
 
-  try {
+  return examples::guarded_main([&] {
     kactor::runtime_config cfg;
     cfg.brokers = brokers;
     for (const auto& o : overrides) kactor::apply_override(cfg, o);
@@ -93,11 +94,5 @@ int main(int argc, char** argv) {
     std::cout << "done: most records held by one partition actor: " << max_held
               << " (max_poll_records " << max_poll_records << ")\n";
     return max_held <= max_poll_records ? 0 : 1;
-  } catch (const kactor::config_error& e) {
-    std::cerr << "configuration error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }

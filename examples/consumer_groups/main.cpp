@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <kactor/kactor.hpp>
 
+#include "common/guarded_main.hpp"
 #include "common/stats_file.hpp"
 
 int main(int argc, char** argv) {
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
   app.add_option("--set", overrides, "config override key=value (see the README)");
   CLI11_PARSE(app, argc, argv);
 
-  try {
+  return examples::guarded_main([&] {
     // Settings in increasing precedence: defaults, --config, flags, --set.
     kactor::runtime_config cfg;
     if (!config_path.empty()) cfg = kactor::load_config(config_path);
@@ -89,11 +90,5 @@ int main(int argc, char** argv) {
     std::cout << instance << " processed " << processed() << " of " << records << " tasks over "
               << rt.stats().agents.at(0).partitions.size() << " partitions\n";
     return processed() == static_cast<std::uint64_t>(records) ? 0 : 1;
-  } catch (const kactor::config_error& e) {
-    std::cerr << "configuration error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
