@@ -36,6 +36,10 @@ class delivery_tracker : public caf::ref_counted {
     /// 1 while the handler runs, +1 per unacknowledged emit.
     std::atomic<int> outstanding{1};
     std::atomic<bool> failed{false};
+    /// Set by the actor while this record's dead-letter write is not yet
+    /// known to have succeeded: `advance` stops here even when nothing is
+    /// outstanding (a failed write must be retried, never skipped).
+    bool hold = false;
   };
 
   explicit delivery_tracker(caf::weak_actor_ptr owner) : actor_(std::move(owner)) {}
@@ -80,7 +84,8 @@ class delivery_tracker : public caf::ref_counted {
   /// Actor: pops finished entries; returns the next offset to store, if any moved.
   std::optional<kactor::offset> advance() {
     std::optional<kactor::offset> next;
-    while (!entries_.empty() && entries_.front().outstanding.load(std::memory_order_acquire) == 0) {
+    while (!entries_.empty() && !entries_.front().hold &&
+           entries_.front().outstanding.load(std::memory_order_acquire) == 0) {
       next = kactor::offset{entries_.front().source.value() + 1};
       entries_.pop_front();
     }
@@ -89,6 +94,14 @@ class delivery_tracker : public caf::ref_counted {
 
   /// Records handled or emitting but not yet finished.
   std::size_t pending() const { return entries_.size(); }
+
+  /// Whether nothing is outstanding any more (held entries included): what a
+  /// stopping actor waits for before it reports its offset.
+  bool settled() const {
+    for (const auto& e : entries_)
+      if (e.outstanding.load(std::memory_order_acquire) != 0) return false;
+    return true;
+  }
 
   std::uint64_t delivery_failures() const { return failures_.load(std::memory_order_relaxed); }
 

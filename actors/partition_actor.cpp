@@ -1,17 +1,27 @@
 #include "actors/partition_actor.hpp"
 
 #include <exception>
+#include <list>
 #include <utility>
 
-#include <spdlog/spdlog.h>
 #include <caf/all.hpp>
+#include <kactor/dead_letter.hpp>
+#include <spdlog/spdlog.h>
 
 #include "actors/mailbox_bound.hpp"
+#include "actors/retry_policy.hpp"
+#include "src/failpoint.hpp"
 
 namespace kactor::detail {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 class partition_actor;
 
@@ -46,12 +56,28 @@ class partition_context final : public context {
   emit_sink* sink_;
 };
 
+/// The failures of the record at the front of the buffer, across retries.
+struct failing_record {
+  delivery_tracker::entry* entry = nullptr;
+  std::size_t attempts = 0;
+  std::int64_t first_ms = 0;
+  std::int64_t last_ms = 0;
+  error_info last;
+};
+
+/// A dead-letter write not yet acknowledged; kept to write it again.
+struct pending_dead_letter {
+  dead_letter record;
+  std::size_t attempts = 0;
+};
+
 class partition_actor final : public caf::event_based_actor {
  public:
   partition_actor(caf::actor_config& ac, partition_actor_config cfg)
       : caf::event_based_actor(ac),
         cfg_(std::move(cfg)),
         bound_(cfg_.max_poll_records, cfg_.resume_below, cfg_.pause_after),
+        backoff_(cfg_.policy.backoff_base, cfg_.policy.backoff_max),
         ctx_(this, cfg_),
         record_msg_(caf::make_message(event{})) {}
 
@@ -70,6 +96,19 @@ class partition_actor final : public caf::event_based_actor {
                        cfg_.tp.topic, cfg_.tp.partition.value(), caf::to_string(msg));
           return caf::sec::unexpected_message;
         });
+    // An exception escaping the behaviour (not a record handler: those are
+    // caught and classified) ends this actor; the text travels in the down_msg.
+    set_exception_handler([this](caf::scheduled_actor*, std::exception_ptr& ep) -> caf::error {
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        spdlog::error("agent {}: partition actor {}/{} failed: {}", cfg_.agent, cfg_.tp.topic,
+                      cfg_.tp.partition.value(), e.what());
+        return caf::make_error(caf::sec::runtime_error, e.what());
+      } catch (...) {
+        return caf::make_error(caf::sec::runtime_error, "unknown exception");
+      }
+    });
     if (cfg_.tick_every.count() > 0) delayed_send(this, cfg_.tick_every, tick_atom::value);
     return {
         [this](wake_atom) {
@@ -82,8 +121,14 @@ class partition_actor final : public caf::event_based_actor {
           take();
           schedule();
         },
+        [this](retry_atom) {
+          waiting_ = false;
+          rewrite_failed_dead_letters();
+          schedule();
+        },
         [this](acked_atom) {
           tracker_->acknowledge_wake();
+          settle_dead_letters();
           store_progress();
           maybe_finish_stop();
         },
@@ -96,6 +141,13 @@ class partition_actor final : public caf::event_based_actor {
         },
         [this](stop_atom) {
           stopping_ = true;
+          if (failing_.entry) {
+            // The record in retry is not finished: nothing at or after it may
+            // be committed; the next owner handles it again.
+            failing_.entry->hold = true;
+            tracker_->end(failing_.entry);
+            failing_ = {};
+          }
           bound_.on_dropped(buffer_.size());
           buffer_.clear();
           publish();
@@ -123,6 +175,8 @@ class partition_actor final : public caf::event_based_actor {
       if (auto n = cfg_.source->take(room, buffer_); n > 0) {
         for (auto i = before; i < buffer_.size(); ++i) buffer_[i].taken_at = now;
         bound_.on_taken(n);
+        if (cfg_.counters->first_offset.load(std::memory_order_relaxed) < 0)
+          cfg_.counters->first_offset.store(buffer_[before].ev.offset().value());
       }
     }
     if (bound_.room() == 0 && !buffer_.empty() &&
@@ -135,7 +189,7 @@ class partition_actor final : public caf::event_based_actor {
   }
 
   void schedule() {
-    if (!buffer_.empty() && !scheduled_ && !stopping_) {
+    if (!buffer_.empty() && !scheduled_ && !stopping_ && !waiting_) {
       scheduled_ = true;
       send(this, process_atom::value);
     }
@@ -144,8 +198,8 @@ class partition_actor final : public caf::event_based_actor {
   void process_slice() {
     auto deadline = clock_type::now() + cfg_.slice;
     std::size_t done = 0;
-    while (!buffer_.empty() && !stopping_) {
-      handle(buffer_.front());
+    while (!buffer_.empty() && !stopping_ && !waiting_) {
+      if (!handle(buffer_.front())) break;  // failed: retry after a backoff
       buffer_.pop_front();
       ++done;
       if (clock_type::now() >= deadline) break;
@@ -163,38 +217,161 @@ class partition_actor final : public caf::event_based_actor {
     store_progress();
   }
 
-  void handle(record_slot& slot) {
+  /// Runs the handler on `slot`; false when the record failed and waits for a
+  /// retry (it stays at the front of the buffer).
+  bool handle(record_slot& slot) {
     const auto off = slot.ev.offset();
-    if (off < next_expected_) {
-      // librdkafka re-delivered a record this actor already handled (it can
-      // after pause/resume); handling it again would only duplicate output.
-      cfg_.counters->duplicates_dropped.fetch_add(1, std::memory_order_relaxed);
-      return;
+    if (!failing_.entry) {
+      if (off < next_expected_) {
+        // librdkafka re-delivered a record this actor already handled (it can
+        // after pause/resume); handling it again would only duplicate output.
+        cfg_.counters->duplicates_dropped.fetch_add(1, std::memory_order_relaxed);
+        return true;
+      }
+      next_expected_ = kactor::offset{off.value() + 1};
+      failing_.entry = tracker_->begin(off);
     }
-    next_expected_ = kactor::offset{off.value() + 1};
-    auto* entry = tracker_->begin(off);
-    ctx_.current_ = entry;
+    ctx_.current_ = failing_.entry;
+    error_info failure;
     bool ok = false;
     try {
       record_msg_.get_mutable_as<event>(0) = slot.ev;
-      if (user_(record_msg_)) {
+      if (user_(record_msg_))
         ok = true;
-      } else {
-        spdlog::warn("agent {}: no handler accepts record {}", cfg_.agent, slot.ev.describe());
-      }
+      else
+        failure = {error_class::irrecoverable, 0, "no handler of the agent accepts the record"};
     } catch (const irrecoverable_error& e) {
-      spdlog::warn("agent {}: record {} is irrecoverable: {}", cfg_.agent, slot.ev.describe(),
-                   e.what());
+      failure = {error_class::irrecoverable, 0, e.what()};
+    } catch (const kafka_exception& e) {
+      failure = e.info();
     } catch (const std::exception& e) {
-      spdlog::warn("agent {}: handler failed on record {}: {}", cfg_.agent, slot.ev.describe(),
-                   e.what());
+      failure = {error_class::retriable, 0, e.what()};
     } catch (...) {
-      spdlog::warn("agent {}: handler failed on record {} (unknown exception)", cfg_.agent,
-                   slot.ev.describe());
+      failure = {error_class::retriable, 0, "unknown exception"};
     }
     ctx_.current_ = nullptr;
-    tracker_->end(entry);
-    (ok ? cfg_.counters->processed : cfg_.counters->failed).fetch_add(1, std::memory_order_relaxed);
+    if (ok) {
+      tracker_->end(failing_.entry);
+      failing_ = {};
+      cfg_.counters->processed.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    return on_failure(slot, std::move(failure));
+  }
+
+  bool on_failure(record_slot& slot, error_info failure) {
+    const auto now = wall_ms();
+    if (failing_.attempts++ == 0) failing_.first_ms = now;
+    failing_.last_ms = now;
+    failing_.last = std::move(failure);
+    switch (next_step(failing_.last.cls, failing_.attempts, cfg_.policy.max_retries)) {
+      case failure_step::retry: {
+        auto delay = backoff_.next(failing_.attempts);
+        spdlog::warn("agent {}: record {} failed (attempt {}), retrying in {} ms: {}", cfg_.agent,
+                     slot.ev.describe(), failing_.attempts, delay.count(), failing_.last.message);
+        cfg_.counters->retries.fetch_add(1, std::memory_order_relaxed);
+        waiting_ = true;
+        delayed_send(this, delay, retry_atom::value);
+        return false;
+      }
+      case failure_step::crash:
+        throw kafka_exception(failing_.last);
+      case failure_step::dead_letter:
+        break;
+    }
+    spdlog::warn("agent {}: record {} goes to the dead-letter topic after {} attempt(s): {}",
+                 cfg_.agent, slot.ev.describe(), failing_.attempts, failing_.last.message);
+    write_dead_letter(slot);
+    cfg_.counters->failed.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  void write_dead_letter(record_slot& slot) {
+    auto* entry = failing_.entry;
+    entry->hold = true;
+    pending_dead_letter p;
+    p.record.key = std::string(slot.ev.key());
+    p.record.value = std::string(slot.ev.value());
+    p.record.hdrs = slot.ev.all_headers();
+    auto add = [&](std::string_view name, std::string value) {
+      p.record.hdrs.push_back(header{std::string(name), std::move(value)});
+    };
+    add(dlq_header::source_topic, std::string(slot.ev.topic()));
+    add(dlq_header::source_partition, std::to_string(slot.ev.partition().value()));
+    add(dlq_header::source_offset, std::to_string(slot.ev.offset().value()));
+    add(dlq_header::source_timestamp, std::to_string(slot.ev.timestamp_ms()));
+    add(dlq_header::agent, cfg_.agent);
+    add(dlq_header::error_class, to_string(failing_.last.cls));
+    add(dlq_header::error_message, failing_.last.message);
+    add(dlq_header::attempts, std::to_string(failing_.attempts));
+    add(dlq_header::first_failure_ms, std::to_string(failing_.first_ms));
+    add(dlq_header::last_failure_ms, std::to_string(failing_.last_ms));
+    p.record.token = entry;
+    dead_letters_.push_back(std::move(p));
+    send_dead_letter(dead_letters_.back());
+    tracker_->end(entry);  // the handler is done with it; the write is not
+    failing_ = {};
+  }
+
+  void send_dead_letter(pending_dead_letter& p) {
+    auto* entry = p.record.token;
+    ++p.attempts;
+    entry->failed.store(false, std::memory_order_relaxed);
+    tracker_->add_emit(entry);
+    request(cfg_.dead_letters, caf::infinite, p.record)
+        .then(
+            [this, entry](bool accepted) {
+              if (!accepted) dead_letter_failed(entry);
+            },
+            [this, entry](caf::error&) { dead_letter_failed(entry); });
+  }
+
+  /// librdkafka refused the write at once: undo its count, retry later.
+  void dead_letter_failed(delivery_tracker::entry* entry) {
+    tracker_->cancel_emit(entry);
+    entry->failed.store(true, std::memory_order_relaxed);
+    block_for_dead_letters();
+  }
+
+  /// Acknowledged writes release their records; failed ones block the
+  /// partition until they are written again.
+  void settle_dead_letters() {
+    bool failed = false;
+    for (auto it = dead_letters_.begin(); it != dead_letters_.end();) {
+      auto* entry = it->record.token;
+      if (entry->outstanding.load(std::memory_order_acquire) != 0) {
+        ++it;
+      } else if (entry->failed.load(std::memory_order_relaxed)) {
+        failed = true;
+        ++it;
+      } else {
+        failpoint("dead_letter_acked");  // written, offset not yet stored or committed
+        entry->hold = false;
+        cfg_.counters->dead_lettered.fetch_add(1, std::memory_order_relaxed);
+        it = dead_letters_.erase(it);
+      }
+    }
+    if (failed) block_for_dead_letters();
+  }
+
+  void block_for_dead_letters() {
+    if (waiting_ || stopping_) return;
+    std::size_t attempts = 1;
+    for (auto& p : dead_letters_) attempts = std::max(attempts, p.attempts);
+    waiting_ = true;
+    auto delay = backoff_.next(attempts);
+    spdlog::error("agent {}: a dead-letter write for {}/{} failed; partition waits {} ms to retry",
+                  cfg_.agent, cfg_.tp.topic, cfg_.tp.partition.value(), delay.count());
+    delayed_send(this, delay, retry_atom::value);
+  }
+
+  void rewrite_failed_dead_letters() {
+    for (auto& p : dead_letters_) {
+      auto* entry = p.record.token;
+      if (entry->outstanding.load(std::memory_order_acquire) == 0 &&
+          entry->failed.load(std::memory_order_relaxed))
+        send_dead_letter(p);
+    }
   }
 
   void store_progress() {
@@ -206,7 +383,7 @@ class partition_actor final : public caf::event_based_actor {
   }
 
   void maybe_finish_stop() {
-    if (!stopping_ || !stop_promise_.pending() || tracker_->pending() > 0) return;
+    if (!stopping_ || !stop_promise_.pending() || !tracker_->settled()) return;
     stop_promise_.deliver(cfg_.counters->stored_offset.load(std::memory_order_relaxed));
     quit();
   }
@@ -221,20 +398,22 @@ class partition_actor final : public caf::event_based_actor {
 
   partition_actor_config cfg_;
   mailbox_bound bound_;
+  backoff backoff_;
   partition_context ctx_;
   caf::message record_msg_;
   caf::behavior user_;
   delivery_tracker_ptr tracker_;
   std::deque<record_slot> buffer_;
+  failing_record failing_;
+  std::list<pending_dead_letter> dead_letters_;
   kactor::offset next_expected_{-1};
   bool scheduled_ = false;
+  bool waiting_ = false;
   bool stopping_ = false;
   caf::response_promise stop_promise_;
 };
 
-caf::event_based_actor* partition_context::self() {
-  return self_;
-}
+caf::event_based_actor* partition_context::self() { return self_; }
 
 }  // namespace
 

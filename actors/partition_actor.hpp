@@ -16,7 +16,9 @@
 
 #include <kactor/runtime.hpp>
 
+#include "actors/dead_letter_actor.hpp"
 #include "actors/delivery_tracker.hpp"
+#include "actors/emit_sink.hpp"
 #include "src/kafka_handles.hpp"
 
 namespace kactor::detail {
@@ -28,6 +30,8 @@ using process_atom = caf::atom_constant<caf::atom("kx_proc")>;
 /// Revocation or shutdown: finish the record in hand, wait for acks, reply with
 /// the next offset to commit (-1 if none) and exit. Sent with high priority.
 using stop_atom = caf::atom_constant<caf::atom("kx_stop")>;
+/// A retry's (or a dead-letter write's) backoff has passed (sent to self).
+using retry_atom = caf::atom_constant<caf::atom("kx_retry")>;
 
 /// A record taken from the partition, with the buffer its event points into.
 struct record_slot {
@@ -48,22 +52,23 @@ class partition_source {
   virtual void resume() = 0;
   /// Stores `next` as the offset to commit.
   virtual void store(kactor::offset next) = 0;
+  /// Makes `next` the next record handed out (a restarted actor resumes from
+  /// its predecessor's last stored offset) and resumes the partition.
+  virtual void rewind(kactor::offset next) = 0;
 };
 
-/// Where emitted records go; the shared producer in production.
-class emit_sink {
- public:
-  virtual ~emit_sink() = default;
-  /// Hands a record to the producer; `token` comes back through
-  /// `delivery_tracker::delivered`. Throws `kafka_exception` if refused at once.
-  virtual void emit(std::string_view topic, partition_id partition, std::string_view key,
-                    std::string_view value, const headers& hdrs,
-                    delivery_tracker::entry* token) = 0;
-};
 
 /// Counters a partition actor publishes; read by `runtime::stats` from any thread.
 struct partition_counters {
   std::atomic<bool> assigned{false};
+  /// Offset of the first record an actor took since the assignment; where a
+  /// restart rewinds to when nothing was stored yet.
+  std::atomic<std::int64_t> first_offset{-1};
+  std::atomic<std::uint64_t> retries{0};
+  std::atomic<std::uint64_t> dead_lettered{0};
+  std::atomic<std::uint64_t> restarts{0};
+  /// The supervisor gave up restarting: the partition is paused.
+  std::atomic<bool> escalated{false};
   std::atomic<std::uint64_t> assignments{0};
   std::atomic<std::uint64_t> revocations{0};
   std::atomic<std::uint64_t> processed{0};
@@ -78,12 +83,17 @@ struct partition_counters {
   std::atomic<std::int64_t> last_processed_ms{-1};
 };
 
+
 struct partition_actor_config {
   std::string agent;
   topic_partition tp;
   std::size_t max_poll_records = 500;
   std::size_t resume_below = 0;
   std::chrono::milliseconds pause_after{0};
+  supervision_policy policy;
+  /// The agent's dead-letter actor; answers a `dead_letter` with true once
+  /// librdkafka took the write, false if it refused it.
+  caf::actor dead_letters;
   std::chrono::milliseconds tick_every{0};
   behavior_factory factory;
   std::shared_ptr<partition_source> source;
@@ -96,6 +106,8 @@ struct partition_actor_config {
 };
 
 /// Spawns a partition actor. It starts idle and takes records on `wake_atom`.
+/// It exits normally after `stop_atom`; any other exit carries the error.
 caf::actor spawn_partition_actor(caf::actor_system& sys, partition_actor_config cfg);
+
 
 }  // namespace kactor::detail

@@ -25,13 +25,15 @@ constexpr const char* kRuntimeKeys[] = {"brokers",        "client_id", "commit_i
 constexpr const char* kAgentKeys[] = {
     "name",         "topics",         "group",    "max_poll_records",
     "resume_below", "pause_after_ms", "assignor", "group_instance_id",
-    "kafka"};
+    "kafka",        "supervision"};
+constexpr const char* kSupervisionKeys[] = {"max_retries", "backoff_base_ms", "backoff_max_ms",
+                                            "dlq_topic",   "max_restarts",    "restart_window_ms"};
 constexpr const char* kOverrideKeys[] = {
     "brokers",          "client_id",           "commit_interval_ms",  "worker_threads",
     "kafka.<property>", "consumer.<property>", "producer.<property>", "agents.<name>.<field>"};
 constexpr const char* kAgentOverrideKeys[] = {
-    "max_poll_records",  "resume_below", "pause_after_ms",  "assignor", "group",
-    "group_instance_id", "topics",       "kafka.<property>"};
+    "max_poll_records",  "resume_below", "pause_after_ms",   "assignor",         "group",
+    "group_instance_id", "topics",       "kafka.<property>", "supervision.<key>"};
 
 struct managed_property {
   const char* name;
@@ -51,6 +53,10 @@ constexpr managed_property kManagedProperties[] = {
 
 constexpr std::uint64_t kUnbounded = std::numeric_limits<std::int64_t>::max();
 constexpr std::uint64_t kMaxPollRecordsLimit = 1000000;
+constexpr std::uint64_t kPauseAfterLimitMs = 3600000;
+constexpr std::uint64_t kRetriesLimit = 1000;  // max_retries and max_restarts
+constexpr std::uint64_t kBackoffLimitMs = 3600000;
+constexpr std::uint64_t kRestartWindowLimitMs = 86400000;
 
 template <class Range>
 std::string join(const Range& items) {
@@ -77,6 +83,12 @@ std::uint64_t to_uint(const std::string& text, const std::string& key, std::uint
   if (ec != std::errc() || ptr != end || value < lo || value > hi)
     throw invalid(key, text, range_text(lo, hi));
   return value;
+}
+
+// Values set in code bypass to_uint; checking their decimal text gives the same errors.
+template <class Int>
+void check_range(Int value, const std::string& key, std::uint64_t lo, std::uint64_t hi) {
+  to_uint(std::to_string(value), key, lo, hi);
 }
 
 assignor_kind to_assignor(const std::string& text, const std::string& key) {
@@ -136,9 +148,29 @@ bool set_scalar(agent_config& agent, const std::string& name, const std::string&
   } else if (name == "resume_below") {
     agent.resume_below = to_uint(text, key, 0, kUnbounded);
   } else if (name == "pause_after_ms") {
-    agent.pause_after = std::chrono::milliseconds(to_uint(text, key, 0, 3600000));
+    agent.pause_after = std::chrono::milliseconds(to_uint(text, key, 0, kPauseAfterLimitMs));
   } else if (name == "assignor") {
     agent.assignor = to_assignor(text, key);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool set_scalar(supervision_policy& policy, const std::string& name, const std::string& text,
+                const std::string& key) {
+  if (name == "max_retries") {
+    policy.max_retries = to_uint(text, key, 0, kRetriesLimit);
+  } else if (name == "backoff_base_ms") {
+    policy.backoff_base = std::chrono::milliseconds(to_uint(text, key, 1, kBackoffLimitMs));
+  } else if (name == "backoff_max_ms") {
+    policy.backoff_max = std::chrono::milliseconds(to_uint(text, key, 1, kBackoffLimitMs));
+  } else if (name == "dlq_topic") {
+    policy.dlq_topic = text;
+  } else if (name == "max_restarts") {
+    policy.max_restarts = to_uint(text, key, 0, kRetriesLimit);
+  } else if (name == "restart_window_ms") {
+    policy.restart_window = std::chrono::milliseconds(to_uint(text, key, 1, kRestartWindowLimitMs));
   } else {
     return false;
   }
@@ -213,6 +245,16 @@ std::vector<std::string> read_topics(const YAML::Node& node, const std::string& 
   return topics;
 }
 
+supervision_policy read_supervision(const YAML::Node& node, const std::string& path) {
+  supervision_policy policy;
+  for (const auto& [name, value] : entries(node, path)) {
+    const std::string key = path + "." + name;
+    require_known(name, key, kSupervisionKeys);
+    set_scalar(policy, name, scalar(value, key), key);
+  }
+  return policy;
+}
+
 agent_config read_agent(const YAML::Node& node, const std::string& path) {
   agent_config agent;
   for (const auto& [name, value] : entries(node, path)) {
@@ -224,6 +266,8 @@ agent_config read_agent(const YAML::Node& node, const std::string& path) {
       agent.topics = read_topics(value, key);
     } else if (name == "kafka") {
       read_properties(value, key, agent.kafka);
+    } else if (name == "supervision") {
+      agent.supervision = read_supervision(value, key);
     } else {
       set_scalar(agent, name, scalar(value, key), key);
     }
@@ -274,6 +318,9 @@ void override_agent(runtime_config& cfg, const std::string& rest, const std::str
   const auto [head, property] = split_first_dot(field);
   if (head == "kafka" && !property.empty()) {
     agent.kafka[property] = value;
+  } else if (head == "supervision" && !property.empty()) {
+    if (!set_scalar(agent.supervision, property, value, key))
+      throw config_error(key, "unknown key; allowed: " + join(kSupervisionKeys));
   } else if (field == "topics") {
     agent.topics.clear();
     std::istringstream list(value);
@@ -286,6 +333,24 @@ void override_agent(runtime_config& cfg, const std::string& rest, const std::str
   } else {
     cfg.agents.push_back(std::move(agent));
   }
+}
+
+void check_supervision(const supervision_policy& policy, const std::vector<std::string>& topics,
+                       const std::string& path) {
+  check_range(policy.max_retries, path + ".max_retries", 0, kRetriesLimit);
+  check_range(policy.backoff_base.count(), path + ".backoff_base_ms", 1, kBackoffLimitMs);
+  check_range(policy.backoff_max.count(), path + ".backoff_max_ms", 1, kBackoffLimitMs);
+  check_range(policy.max_restarts, path + ".max_restarts", 0, kRetriesLimit);
+  check_range(policy.restart_window.count(), path + ".restart_window_ms", 1, kRestartWindowLimitMs);
+  if (policy.backoff_base > policy.backoff_max)
+    throw invalid(path + ".backoff_base_ms", std::to_string(policy.backoff_base.count()),
+                  "integers 1.." + std::to_string(policy.backoff_max.count()) +
+                      " (must not exceed backoff_max_ms)");
+  if (!policy.dlq_topic.empty() &&
+      std::find(topics.begin(), topics.end(), policy.dlq_topic) != topics.end())
+    throw invalid(path + ".dlq_topic", policy.dlq_topic,
+                  "any topic but the agent's input topics (" + join(topics) +
+                      "); a DLQ that is also an input would loop records forever");
 }
 
 }  // namespace
@@ -342,16 +407,13 @@ void validate(const agent_config& cfg, const std::string& where) {
   if (cfg.topics.empty()) throw config_error(where + ".topics", "at least one topic required");
   if (std::find(cfg.topics.begin(), cfg.topics.end(), "") != cfg.topics.end())
     throw config_error(where + ".topics", "topic names must not be empty");
-  if (cfg.max_poll_records < 1 || cfg.max_poll_records > kMaxPollRecordsLimit)
-    throw invalid(where + ".max_poll_records", std::to_string(cfg.max_poll_records),
-                  range_text(1, kMaxPollRecordsLimit));
+  check_range(cfg.max_poll_records, where + ".max_poll_records", 1, kMaxPollRecordsLimit);
   if (cfg.resume_below > cfg.max_poll_records)
     throw invalid(where + ".resume_below", std::to_string(cfg.resume_below),
                   "integers 0.." + std::to_string(cfg.max_poll_records) + " (max_poll_records)");
-  if (cfg.pause_after.count() < 0 || cfg.pause_after > std::chrono::hours(1))
-    throw invalid(where + ".pause_after_ms", std::to_string(cfg.pause_after.count()),
-                  range_text(0, 3600000));
+  check_range(cfg.pause_after.count(), where + ".pause_after_ms", 0, kPauseAfterLimitMs);
   check_properties(cfg.kafka, where + ".kafka");
+  check_supervision(cfg.supervision, cfg.topics, where + ".supervision");
 }
 
 }  // namespace kactor

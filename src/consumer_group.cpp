@@ -61,6 +61,18 @@ class kafka_partition_source final : public partition_source {
       spdlog::warn("resume {}/{}: {}", topic_, partition_.value(), rd_kafka_err2str(err));
   }
 
+  void rewind(kactor::offset next) override {
+    auto tpl = make_tpl(1);
+    rd_kafka_topic_partition_list_add(tpl.get(), topic_.c_str(), partition_.value())->offset =
+        next.value();
+    if (auto* err = rd_kafka_seek_partitions(rk_, tpl.get(), 10000)) {
+      error_ptr guard{err};
+      spdlog::error("rewind {}/{} to {}: {}", topic_, partition_.value(), next.value(),
+                    rd_kafka_error_string(err));
+    }
+    resume();
+  }
+
   void store(kactor::offset next) override {
     // rd_kafka_offset_store stores offset + 1.
     auto err = rd_kafka_offset_store(rkt_.get(), partition_.value(), next.value() - 1);
@@ -79,13 +91,6 @@ class kafka_partition_source final : public partition_source {
   std::vector<rd_kafka_message_t*> batch_;
 };
 
-/// The opaque of a partition queue's event callback (a librdkafka thread).
-struct wake_hook {
-  caf::actor actor;
-  static void on_event(rd_kafka_t*, void* opaque) {
-    caf::anon_send(static_cast<wake_hook*>(opaque)->actor, wake_atom::value);
-  }
-};
 
 topic_partition to_tp(const rd_kafka_topic_partition_t& p) {
   return topic_partition{p.topic, partition_id{p.partition}};
@@ -95,8 +100,7 @@ topic_partition to_tp(const rd_kafka_topic_partition_t& p) {
 
 struct consumer_group::assigned_partition {
   queue_ptr queue;
-  std::unique_ptr<wake_hook> hook;
-  caf::actor actor;
+  std::unique_ptr<wake_hook> hook = std::make_unique<wake_hook>();
 
   /// Stops the queue's callbacks before the queue goes away.
   ~assigned_partition() {
@@ -127,10 +131,14 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
   rd_kafka_conf_set_opaque(conf.get(), this);
   rk_ = make_client(RD_KAFKA_CONSUMER, std::move(conf));
   rd_kafka_poll_set_consumer(rk_.get());
+  supervisor_ = spawn_supervisor(sys_, def_.cfg.name, def_.cfg.supervision, health_);
+  dead_letters_ = spawn_dead_letter_actor(sys_, dlq_topic(def_.cfg), sink_, dead_lettered_);
 }
 
-consumer_group::~consumer_group() {
-  stop();
+consumer_group::~consumer_group() { stop(); }
+
+std::string consumer_group::dlq_topic(const agent_config& cfg) {
+  return cfg.supervision.dlq_topic.empty() ? cfg.name + ".dlq" : cfg.supervision.dlq_topic;
 }
 
 void consumer_group::start() {
@@ -143,9 +151,16 @@ void consumer_group::start() {
 }
 
 void consumer_group::stop() {
-  if (!thread_.joinable()) return;
-  stop_.store(true, std::memory_order_release);
-  thread_.join();
+  if (thread_.joinable()) {
+    stop_.store(true, std::memory_order_release);
+    thread_.join();
+  }
+  if (supervisor_) {
+    caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(dead_letters_, caf::exit_reason::user_shutdown);
+    supervisor_ = caf::actor{};
+    dead_letters_ = caf::actor{};
+  }
 }
 
 void consumer_group::run() {
@@ -189,32 +204,41 @@ std::shared_ptr<partition_counters> consumer_group::counters_for(const topic_par
 }
 
 void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
-  std::vector<caf::actor> fresh;
+  caf::scoped_actor self{sys_};
   for (int i = 0; i < parts->cnt; ++i) {
     auto tp = to_tp(parts->elems[i]);
     auto ap = std::make_unique<assigned_partition>();
-    ap->queue.reset(
-        rd_kafka_queue_get_partition(rk_.get(), tp.topic.c_str(), tp.partition.value()));
+    ap->queue.reset(rd_kafka_queue_get_partition(rk_.get(), tp.topic.c_str(), tp.partition.value()));
     rd_kafka_queue_forward(ap->queue.get(), nullptr);
     auto counters = counters_for(tp);
     counters->assignments.fetch_add(1, std::memory_order_relaxed);
     counters->assigned = true;
-    partition_actor_config pc;
+    counters->first_offset = -1;
+    counters->stored_offset = -1;
+    counters->escalated = false;
+    partition_spec spec;
+    auto& pc = spec.cfg;
     pc.agent = def_.cfg.name;
     pc.tp = tp;
     pc.max_poll_records = def_.cfg.max_poll_records;
     pc.resume_below = def_.cfg.resume_below;
     pc.pause_after = def_.cfg.pause_after;
+    pc.policy = def_.cfg.supervision;
+    pc.dead_letters = dead_letters_;
     pc.tick_every = def_.tick_every;
     pc.factory = def_.factory;
     pc.source = std::make_shared<kafka_partition_source>(rk_.get(), ap->queue.get(), tp);
     pc.sink = &sink_;
     pc.counters = std::move(counters);
     pc.epoch = epoch_;
-    ap->actor = spawn_partition_actor(sys_, std::move(pc));
-    ap->hook = std::make_unique<wake_hook>(wake_hook{ap->actor});
+    spec.hook = ap->hook.get();
     rd_kafka_queue_cb_event_enable(ap->queue.get(), &wake_hook::on_event, ap->hook.get());
-    fresh.push_back(ap->actor);
+    self->request(supervisor_, caf::infinite, assign_atom::value, std::move(spec))
+        .receive([](bool) {},
+                 [&](caf::error& err) {
+                   spdlog::error("agent {}: supervisor refused {}/{}: {}", def_.cfg.name,
+                                 tp.topic, tp.partition.value(), to_string(err));
+                 });
     assigned_[tp] = std::move(ap);
   }
   rd_kafka_error_t* error = nullptr;
@@ -229,57 +253,38 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
   } else if (err) {
     spdlog::error("agent {}: assign: {}", def_.cfg.name, rd_kafka_err2str(err));
   }
-  // Records may already be queued; the queue callback only fires on the
-  // empty -> non-empty edge, so wake each actor once.
-  for (auto& a : fresh) caf::anon_send(a, wake_atom::value);
   spdlog::info("agent {}: assigned {} partition(s), holding {}", def_.cfg.name, parts->cnt,
                assigned_.size());
 }
 
 void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
   const bool lost = rd_kafka_assignment_lost(rk_.get());
-  caf::scoped_actor self{sys_};
-  std::map<caf::actor_addr, topic_partition> waiting;
-  for (int i = 0; i < parts->cnt; ++i) {
-    auto tp = to_tp(parts->elems[i]);
-    auto it = assigned_.find(tp);
-    if (it == assigned_.end()) continue;
-    waiting.emplace(it->second->actor.address(), tp);
-    self->send<caf::message_priority::high>(it->second->actor, stop_atom::value);
-  }
+  std::vector<topic_partition> tps;
+  for (int i = 0; i < parts->cnt; ++i) tps.push_back(to_tp(parts->elems[i]));
   auto commits = make_tpl(parts->cnt);
-  // A partition actor waits for its emits' acknowledgements; bound the wait
-  // by the producer's delivery timeout so a dead broker cannot hang revocation.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(310);
-  bool timed_out = false;
-  while (!waiting.empty() && !timed_out) {
-    self->receive(
-        [&](std::int64_t next) {
-          auto it = waiting.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
-          if (it == waiting.end()) return;
-          if (next >= 0 && !lost)
-            rd_kafka_topic_partition_list_add(commits.get(), it->second.topic.c_str(),
-                                              it->second.partition.value())
-                ->offset = next;
-          waiting.erase(it);
-        },
-        caf::after(std::chrono::milliseconds(100)) >>
-            [&] { timed_out = std::chrono::steady_clock::now() >= deadline; });
-  }
-  for (const auto& [addr, tp] : waiting) {
-    spdlog::error(
-        "agent {}: partition {}/{} did not stop in time; its unacknowledged records "
-        "will be processed again by the next owner",
-        def_.cfg.name, tp.topic, tp.partition.value());
-    if (auto it = assigned_.find(tp); it != assigned_.end())
-      caf::anon_send_exit(it->second->actor, caf::exit_reason::kill);
-  }
+  // Partition actors finish the record in hand and wait for their emits'
+  // acknowledgements; bound the wait by the producer's delivery timeout so a
+  // dead broker cannot hang the rebalance forever.
+  caf::scoped_actor self{sys_};
+  self->request(supervisor_, std::chrono::seconds(310), revoke_atom::value, tps)
+      .receive(
+          [&](revoked_offsets& r) {
+            for (auto& [tp, next] : r.offsets)
+              if (next >= 0 && !lost)
+                rd_kafka_topic_partition_list_add(commits.get(), tp.topic.c_str(),
+                                                  tp.partition.value())
+                    ->offset = next;
+          },
+          [&](caf::error& err) {
+            spdlog::error("agent {}: partitions did not stop in time ({}); their unacknowledged "
+                          "records will be processed again by the next owner",
+                          def_.cfg.name, to_string(err));
+          });
   if (commits->cnt > 0) {
     if (auto err = rd_kafka_commit(rk_.get(), commits.get(), 0))
       spdlog::warn("agent {}: commit on revoke: {}", def_.cfg.name, rd_kafka_err2str(err));
   }
-  for (int i = 0; i < parts->cnt; ++i) {
-    auto tp = to_tp(parts->elems[i]);
+  for (const auto& tp : tps) {
     auto counters = counters_for(tp);
     counters->revocations.fetch_add(1, std::memory_order_relaxed);
     counters->assigned = false;
@@ -302,6 +307,8 @@ agent_stats consumer_group::stats() const {
   s.name = def_.cfg.name;
   s.group = def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group;
   s.rebalances = rebalances_.load(std::memory_order_relaxed);
+  s.healthy = health_->healthy.load();
+  s.dead_letter_topic = dlq_topic(def_.cfg);
   std::lock_guard lock(counters_mx_);
   for (const auto& [tp, c] : counters_) {
     partition_stats p;
@@ -318,6 +325,10 @@ agent_stats consumer_group::stats() const {
     p.pauses = c->pauses.load();
     p.resumes = c->resumes.load();
     p.stored_offset = c->stored_offset.load();
+    p.retries = c->retries.load();
+    p.dead_lettered = c->dead_lettered.load();
+    p.restarts = c->restarts.load();
+    p.escalated = c->escalated.load();
     p.last_processed_ms = c->last_processed_ms.load();
     s.partitions.push_back(p);
   }

@@ -15,7 +15,9 @@
 
 #include <kactor/runtime.hpp>
 
+#include "actors/dead_letter_actor.hpp"
 #include "actors/partition_actor.hpp"
+#include "actors/supervisor.hpp"
 #include "src/kafka_handles.hpp"
 
 namespace kactor::detail {
@@ -45,6 +47,9 @@ class consumer_group {
 
   agent_stats stats() const;
 
+  /// The agent's dead-letter topic: the configured one or "<agent>.dlq".
+  static std::string dlq_topic(const agent_config& cfg);
+
  private:
   struct assigned_partition;
 
@@ -66,6 +71,11 @@ class consumer_group {
   mutable std::mutex counters_mx_;
   std::map<topic_partition, std::shared_ptr<partition_counters>> counters_;
   std::atomic<std::uint64_t> rebalances_{0};
+  std::shared_ptr<agent_health> health_ = std::make_shared<agent_health>();
+  std::shared_ptr<std::atomic<std::uint64_t>> dead_lettered_ =
+      std::make_shared<std::atomic<std::uint64_t>>(0);
+  caf::actor supervisor_;
+  caf::actor dead_letters_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

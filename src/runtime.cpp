@@ -1,6 +1,7 @@
 #include <kactor/runtime.hpp>
 
 #include <condition_variable>
+#include <algorithm>
 #include <csignal>
 #include <mutex>
 
@@ -125,6 +126,10 @@ void runtime::start() {
     if (!a.factory)
       throw config_error("agents." + a.cfg.name,
                          "the agent has no behaviour; define it in code with .behavior() or .on()");
+    const auto dlq = consumer_group::dlq_topic(a.cfg);
+    if (std::find(a.cfg.topics.begin(), a.cfg.topics.end(), dlq) != a.cfg.topics.end())
+      throw config_error("agents." + a.cfg.name + ".supervision.dlq_topic",
+                         "'" + dlq + "' is also an input topic; records would loop forever");
   }
   for (const auto& c : d.cfg.agents) {
     bool defined = false;
@@ -132,6 +137,13 @@ void runtime::start() {
     if (!defined)
       throw config_error("agents." + c.name,
                          "configured, but no agent of that name is defined in code");
+  }
+  // Dead-letter topics must exist before the first record fails (brokers
+  // often refuse automatic topic creation).
+  if (!d.mock) {
+    std::vector<std::pair<std::string, int>> dlqs;
+    for (const auto& a : d.agents) dlqs.emplace_back(consumer_group::dlq_topic(a.cfg), 1);
+    create_topics(d.producer->handle(), dlqs);
   }
   for (auto& a : d.agents) {
     auto props = d.client_props(d.cfg.consumer, "consumer");
@@ -254,6 +266,10 @@ agent_builder& agent_builder::assignor(assignor_kind a) {
 }
 agent_builder& agent_builder::static_member(std::string group_instance_id) {
   def().cfg.group_instance_id = std::move(group_instance_id);
+  return *this;
+}
+agent_builder& agent_builder::supervision(supervision_policy policy) {
+  def().cfg.supervision = std::move(policy);
   return *this;
 }
 agent_builder& agent_builder::tick_every(std::chrono::milliseconds interval) {

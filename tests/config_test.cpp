@@ -73,6 +73,13 @@ agents:
     group_instance_id: orders-1
     kafka:
       fetch.max.bytes: 1048576
+    supervision:
+      max_retries: 7
+      backoff_base_ms: 50
+      backoff_max_ms: 2000
+      dlq_topic: orders-dead
+      max_restarts: 2
+      restart_window_ms: 30000
   - name: audit
     topics: audit
 )";
@@ -100,6 +107,12 @@ TEST(ParseConfig, FullFileGivesEveryValue) {
   EXPECT_EQ(orders.assignor, assignor_kind::range);
   EXPECT_EQ(orders.group_instance_id, "orders-1");
   EXPECT_EQ(orders.kafka, (props{{"fetch.max.bytes", "1048576"}}));
+  EXPECT_EQ(orders.supervision.max_retries, 7u);
+  EXPECT_EQ(orders.supervision.backoff_base, std::chrono::milliseconds(50));
+  EXPECT_EQ(orders.supervision.backoff_max, std::chrono::milliseconds(2000));
+  EXPECT_EQ(orders.supervision.dlq_topic, "orders-dead");
+  EXPECT_EQ(orders.supervision.max_restarts, 2u);
+  EXPECT_EQ(orders.supervision.restart_window, std::chrono::milliseconds(30000));
 
   const agent_config& audit = cfg.agents[1];
   EXPECT_EQ(audit.name, "audit");
@@ -111,6 +124,23 @@ TEST(ParseConfig, FullFileGivesEveryValue) {
   EXPECT_EQ(audit.assignor, assignor_kind::cooperative_sticky);
   EXPECT_EQ(audit.group_instance_id, "");
   EXPECT_TRUE(audit.kafka.empty());
+  EXPECT_EQ(audit.supervision.max_retries, 3u);
+  EXPECT_EQ(audit.supervision.backoff_base, std::chrono::milliseconds(100));
+  EXPECT_EQ(audit.supervision.backoff_max, std::chrono::milliseconds(10000));
+  EXPECT_EQ(audit.supervision.dlq_topic, "");
+  EXPECT_EQ(audit.supervision.max_restarts, 5u);
+  EXPECT_EQ(audit.supervision.restart_window, std::chrono::milliseconds(60000));
+}
+
+TEST(ParseConfig, SupervisionSectionMayBeEmptyOrPartial) {
+  const auto cfg = parse_config(
+      "agents:\n  - {name: a, topics: t, supervision: }\n"
+      "  - {name: b, topics: t, supervision: {max_retries: 0, dlq_topic: ''}}");
+  ASSERT_EQ(cfg.agents.size(), 2u);
+  EXPECT_EQ(cfg.agents[0].supervision.max_retries, 3u);
+  EXPECT_EQ(cfg.agents[1].supervision.max_retries, 0u);
+  EXPECT_EQ(cfg.agents[1].supervision.dlq_topic, "");
+  EXPECT_EQ(cfg.agents[1].supervision.max_restarts, 5u);
 }
 
 TEST(ParseConfig, EmptyDocumentGivesDefaults) {
@@ -152,7 +182,12 @@ TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
       "agents[1].max_poll_record",
       {"unknown key",
        "name, topics, group, max_poll_records, resume_below, pause_after_ms, assignor, "
-       "group_instance_id, kafka"});
+       "group_instance_id, kafka, supervision"});
+  expect_parse_error("agents: [{name: a, topics: t, supervision: {retries: 1}}]",
+                     "agents[0].supervision.retries",
+                     {"unknown key",
+                      "max_retries, backoff_base_ms, backoff_max_ms, dlq_topic, max_restarts, "
+                      "restart_window_ms"});
 }
 
 TEST(ParseConfig, DuplicateKeysAreRejected) {
@@ -183,6 +218,49 @@ TEST(ParseConfig, IntegersAreCheckedNotWrapped) {
                      {"'-1'", "integers >= 0"});
   expect_parse_error(agent + "max_poll_records: 10, resume_below: 11}]", "agents[0].resume_below",
                      {"'11'", "0..10 (max_poll_records)"});
+}
+
+TEST(ParseConfig, SupervisionValuesAreRangeChecked) {
+  const std::string agent = "agents: [{name: a, topics: t, supervision: {";
+  const std::string key = "agents[0].supervision.";
+  expect_parse_error(agent + "max_retries: 1001}}]", key + "max_retries",
+                     {"'1001'", "integers 0..1000"});
+  expect_parse_error(agent + "max_retries: -1}}]", key + "max_retries",
+                     {"'-1'", "integers 0..1000"});
+  expect_parse_error(agent + "backoff_base_ms: 0}}]", key + "backoff_base_ms",
+                     {"'0'", "integers 1..3600000"});
+  expect_parse_error(agent + "backoff_max_ms: 3600001}}]", key + "backoff_max_ms",
+                     {"'3600001'", "integers 1..3600000"});
+  expect_parse_error(agent + "max_restarts: 1001}}]", key + "max_restarts",
+                     {"'1001'", "integers 0..1000"});
+  expect_parse_error(agent + "restart_window_ms: 0}}]", key + "restart_window_ms",
+                     {"'0'", "integers 1..86400000"});
+  expect_parse_error(agent + "restart_window_ms: 86400001}}]", key + "restart_window_ms",
+                     {"'86400001'", "integers 1..86400000"});
+  expect_parse_error(agent + "dlq_topic: [d]}}]", key + "dlq_topic", {"expected a scalar"});
+  expect_parse_error("agents: [{name: a, topics: t, supervision: [1]}]", "agents[0].supervision",
+                     {"expected a map"});
+}
+
+TEST(ParseConfig, BackoffBaseMustNotExceedBackoffMax) {
+  expect_parse_error(
+      "agents: [{name: a, topics: t, supervision: {backoff_base_ms: 500, backoff_max_ms: 200}}]",
+      "agents[0].supervision.backoff_base_ms",
+      {"'500'", "integers 1..200", "must not exceed backoff_max_ms"});
+  // The default base (100) is checked against a lowered max too.
+  expect_parse_error("agents: [{name: a, topics: t, supervision: {backoff_max_ms: 99}}]",
+                     "agents[0].supervision.backoff_base_ms",
+                     {"'100'", "integers 1..99", "must not exceed backoff_max_ms"});
+  EXPECT_NO_THROW(parse_config(
+      "agents: [{name: a, topics: t, supervision: {backoff_base_ms: 200, backoff_max_ms: 200}}]"));
+}
+
+TEST(ParseConfig, DeadLetterTopicMustNotBeAnInput) {
+  expect_parse_error(
+      "agents: [{name: a, topics: [orders, retry], supervision: {dlq_topic: retry}}]",
+      "agents[0].supervision.dlq_topic",
+      {"invalid value 'retry'", "any topic but the agent's input topics (orders, retry)",
+       "loop records forever"});
 }
 
 TEST(ParseConfig, WrongTypesNameTheKey) {
@@ -275,6 +353,29 @@ TEST(ApplyOverride, ChangesAnExistingAgent) {
   EXPECT_NO_THROW(validate(cfg));
 }
 
+TEST(ApplyOverride, SetsSupervisionKeys) {
+  runtime_config cfg =
+      parse_config("agents: [{name: orders, topics: orders, supervision: {max_retries: 1}}]");
+  apply_override(cfg, "agents.orders.supervision.max_retries=9");
+  apply_override(cfg, "agents.orders.supervision.backoff_base_ms=20");
+  apply_override(cfg, "agents.orders.supervision.backoff_max_ms=400");
+  apply_override(cfg, "agents.orders.supervision.dlq_topic=orders.dead");
+  apply_override(cfg, "agents.orders.supervision.max_restarts=0");
+  apply_override(cfg, "agents.orders.supervision.restart_window_ms=5000");
+  ASSERT_EQ(cfg.agents.size(), 1u);
+  const supervision_policy& s = cfg.agents[0].supervision;
+  EXPECT_EQ(s.max_retries, 9u);
+  EXPECT_EQ(s.backoff_base, std::chrono::milliseconds(20));
+  EXPECT_EQ(s.backoff_max, std::chrono::milliseconds(400));
+  EXPECT_EQ(s.dlq_topic, "orders.dead");
+  EXPECT_EQ(s.max_restarts, 0u);
+  EXPECT_EQ(s.restart_window, std::chrono::milliseconds(5000));
+  EXPECT_NO_THROW(validate(cfg));
+
+  apply_override(cfg, "agents.orders.supervision.dlq_topic=orders");
+  expect_error([&] { validate(cfg); }, "agents[0].supervision.dlq_topic", {"loop records forever"});
+}
+
 TEST(ApplyOverride, CreatesAnAgentThatIsNotConfigured) {
   runtime_config cfg = parse_config("agents: [{name: orders, topics: orders}]");
   apply_override(cfg, "agents.audit.topics=audit");
@@ -293,7 +394,17 @@ TEST(ApplyOverride, RejectsBadKeysAndValues) {
   expect_override_error("agents.a.name=b", "agents.a.name",
                         {"unknown key",
                          "max_poll_records, resume_below, pause_after_ms, assignor, group, "
-                         "group_instance_id, topics, kafka.<property>"});
+                         "group_instance_id, topics, kafka.<property>, supervision.<key>"});
+  expect_override_error("agents.a.supervision=x", "agents.a.supervision",
+                        {"unknown key", "supervision.<key>"});
+  expect_override_error("agents.a.supervision.retries=1", "agents.a.supervision.retries",
+                        {"unknown key",
+                         "max_retries, backoff_base_ms, backoff_max_ms, dlq_topic, max_restarts, "
+                         "restart_window_ms"});
+  expect_override_error("agents.a.supervision.max_retries=1001", "agents.a.supervision.max_retries",
+                        {"'1001'", "integers 0..1000"});
+  expect_override_error("agents.a.supervision.restart_window_ms=0",
+                        "agents.a.supervision.restart_window_ms", {"'0'", "integers 1..86400000"});
   expect_override_error("worker_threads=-2", "worker_threads", {"'-2'", "integers >= 0"});
   expect_override_error("agents.a.max_poll_records=0", "agents.a.max_poll_records",
                         {"integers 1..1000000"});
@@ -326,6 +437,39 @@ TEST(Validate, ChecksConfigBuiltInCode) {
   cfg.producer.clear();
   cfg.commit_interval = std::chrono::milliseconds(-1);
   expect_error([&] { validate(cfg); }, "commit_interval_ms", {"'-1'", "integers >= 1"});
+}
+
+TEST(Validate, ChecksSupervisionBuiltInCode) {
+  agent_config a = agent("a", {"in"});
+  EXPECT_NO_THROW(validate(a, "agents.a"));
+  a.supervision.max_retries = 1001;
+  expect_error([&] { validate(a, "agents.a"); }, "agents.a.supervision.max_retries",
+               {"'1001'", "integers 0..1000"});
+  a.supervision.max_retries = 0;
+  a.supervision.backoff_base = std::chrono::milliseconds(-5);
+  expect_error([&] { validate(a, "agents.a"); }, "agents.a.supervision.backoff_base_ms",
+               {"'-5'", "integers 1..3600000"});
+  a.supervision.backoff_base = std::chrono::milliseconds(300);
+  a.supervision.backoff_max = std::chrono::hours(2);
+  expect_error([&] { validate(a, "agents.a"); }, "agents.a.supervision.backoff_max_ms",
+               {"'7200000'", "integers 1..3600000"});
+  a.supervision.backoff_max = std::chrono::milliseconds(200);
+  expect_error([&] { validate(a, "agents.a"); }, "agents.a.supervision.backoff_base_ms",
+               {"'300'", "integers 1..200 (must not exceed backoff_max_ms)"});
+  a.supervision.backoff_max = std::chrono::milliseconds(300);
+  a.supervision.max_restarts = 1001;
+  expect_error([&] { validate(a, "agents.a"); }, "agents.a.supervision.max_restarts",
+               {"'1001'", "integers 0..1000"});
+  a.supervision.max_restarts = 1000;
+  a.supervision.restart_window = std::chrono::milliseconds(0);
+  expect_error([&] { validate(a, "agents.a"); }, "agents.a.supervision.restart_window_ms",
+               {"'0'", "integers 1..86400000"});
+  a.supervision.restart_window = std::chrono::hours(24);
+  a.supervision.dlq_topic = "in";
+  expect_error([&] { validate(a, "agents.a"); }, "agents.a.supervision.dlq_topic",
+               {"'in'", "input topics (in)", "loop records forever"});
+  a.supervision.dlq_topic = "in.dlq";
+  EXPECT_NO_THROW(validate(a, "agents.a"));
 }
 
 TEST(Validate, PrefixesAgentKeysWithWhere) {

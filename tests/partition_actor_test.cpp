@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <kactor/dead_letter.hpp>
 #include <caf/all.hpp>
 
 namespace {
@@ -53,6 +54,11 @@ class fake_source final : public partition_source {
     ++resumes;
   }
   void store(kactor::offset next_offset) override { stored.push_back(next_offset.value()); }
+  void rewind(kactor::offset to) override {
+    rewinds.push_back(to.value());
+    next = static_cast<int>(to.value());
+    paused = false;
+  }
 
   std::vector<std::string> keys, values;
   std::vector<std::int64_t> extra;  // offsets handed out again after the log's end
@@ -60,25 +66,32 @@ class fake_source final : public partition_source {
   bool paused = false;
   int pauses = 0, resumes = 0, take_calls = 0;
   std::vector<std::int64_t> stored;
+  std::vector<std::int64_t> rewinds;
 };
 
 class fake_sink final : public emit_sink {
  public:
   void emit(std::string_view topic, partition_id, std::string_view key, std::string_view value,
-            const headers&, delivery_tracker::entry* token) override {
-    if (fail_next) {
-      fail_next = false;
+            const headers& hdrs, delivery_tracker::entry* token) override {
+    if (refuse > 0) {
+      --refuse;
       throw kafka_exception(error_info{error_class::irrecoverable, 10, "too large"});
     }
-    sent.push_back({std::string(topic), std::string(key), std::string(value)});
+    sent.push_back({std::string(topic), std::string(key), std::string(value), hdrs});
     tokens.push_back(token);
   }
   struct sent_record {
     std::string topic, key, value;
+    headers hdrs;
+    std::string header(std::string_view name) const {
+      for (const auto& h : hdrs)
+        if (h.key == name) return h.value;
+      return "<missing>";
+    }
   };
   std::vector<sent_record> sent;
   std::vector<delivery_tracker::entry*> tokens;
-  bool fail_next = false;
+  int refuse = 0;  // refuse this many emits at once
 };
 
 struct fixture : ::testing::Test {
@@ -89,12 +102,32 @@ struct fixture : ::testing::Test {
   fake_sink sink;
   std::shared_ptr<partition_counters> counters = std::make_shared<partition_counters>();
   std::vector<std::int64_t> handled;
+  supervision_policy policy;
+  caf::actor dead_letters;
 
   fixture() {
     cfg.set("scheduler.policy", caf::atom("testing"));
     cfg.set("logger.verbosity", caf::atom("quiet"));
     sys = std::make_unique<caf::actor_system>(cfg);
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+    policy.max_retries = 3;
+    policy.backoff_base = std::chrono::milliseconds(100);
+    policy.backoff_max = std::chrono::milliseconds(1000);
+    dead_letters = spawn_dead_letter_actor(*sys, "test.dlq", sink,
+                                           std::make_shared<std::atomic<std::uint64_t>>(0));
+    sched->run();  // let it initialise, so step() runs the partition actor
+  }
+
+  ~fixture() override {
+    caf::anon_send_exit(dead_letters, caf::exit_reason::user_shutdown);
+    sched->run();
+  }
+
+  /// Acknowledges every emit handed to the sink so far.
+  void ack_all(bool ok = true) {
+    for (auto*& t : sink.tokens)
+      if (t) delivery_tracker::delivered(std::exchange(t, nullptr), ok);
+    sched->run();
   }
 
   caf::actor spawn(int records, std::size_t capacity, std::size_t resume_below,
@@ -112,6 +145,8 @@ struct fixture : ::testing::Test {
     pc.sink = &sink;
     pc.counters = counters;
     pc.slice = slice;
+    pc.policy = policy;
+    pc.dead_letters = dead_letters;
     return spawn_partition_actor(*sys, std::move(pc));
   }
 
@@ -214,41 +249,148 @@ TEST_F(fixture, stop_drops_unhandled_records_waits_for_acks_and_reports_the_next
   sched->run();
 }
 
-TEST_F(fixture, a_failing_handler_does_not_stop_the_partition) {
+TEST_F(fixture, an_irrecoverable_record_goes_to_the_dead_letter_topic_at_once_and_the_partition_goes_on) {
   auto a = spawn(
-      6, 10, 0,
+      4, 10, 0,
       [this](context&) -> caf::behavior {
         return {[this](const event& e) {
           handled.push_back(e.offset().value());
-          if (e.offset().value() == 1) throw irrecoverable_error("declined");
-          if (e.offset().value() == 3) throw std::runtime_error("boom");
+          if (e.offset().value() == 1) throw irrecoverable_error("payment declined");
         }};
       },
       std::chrono::hours(1));
   caf::anon_send(a, wake_atom::value);
   sched->run();
-  EXPECT_EQ(handled.size(), 6u);
-  EXPECT_EQ(counters->failed.load(), 2u);
-  EXPECT_EQ(counters->processed.load(), 4u);
-  EXPECT_EQ(source->stored.back(), 6);
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0, 1, 2, 3})) << "one attempt, no retry";
+  ASSERT_EQ(sink.sent.size(), 1u);
+  const auto& dlq = sink.sent[0];
+  EXPECT_EQ(dlq.topic, "test.dlq");
+  EXPECT_EQ(dlq.key, "k1");
+  EXPECT_EQ(dlq.value, "v1");
+  EXPECT_EQ(dlq.header(dlq_header::source_topic), "in");
+  EXPECT_EQ(dlq.header(dlq_header::source_partition), "0");
+  EXPECT_EQ(dlq.header(dlq_header::source_offset), "1");
+  EXPECT_EQ(dlq.header(dlq_header::agent), "test");
+  EXPECT_EQ(dlq.header(dlq_header::error_class), "irrecoverable");
+  EXPECT_EQ(dlq.header(dlq_header::error_message), "payment declined");
+  EXPECT_EQ(dlq.header(dlq_header::attempts), "1");
+  EXPECT_NE(dlq.header(dlq_header::first_failure_ms), "<missing>");
+  EXPECT_EQ(dlq.header(dlq_header::first_failure_ms), dlq.header(dlq_header::last_failure_ms));
+  EXPECT_EQ(source->stored.back(), 1) << "not past the record until its DLQ write is acked";
+  ack_all();
+  EXPECT_EQ(source->stored.back(), 4);
+  EXPECT_EQ(counters->dead_lettered.load(), 1u);
+  EXPECT_EQ(counters->processed.load(), 3u);
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   sched->run();
 }
 
-TEST_F(fixture, an_emit_refused_at_once_fails_only_its_record) {
+TEST_F(fixture, a_retriable_failure_is_retried_after_a_backoff_while_the_partition_waits) {
+  int failures_left = 2;
+  auto a = spawn(
+      3, 10, 0,
+      [&](context&) -> caf::behavior {
+        return {[&](const event& e) {
+          handled.push_back(e.offset().value());
+          if (e.offset().value() == 1 && failures_left-- > 0)
+            throw std::runtime_error("service unavailable");
+        }};
+      },
+      std::chrono::hours(1));
+  caf::anon_send(a, wake_atom::value);
+  sched->run();
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0, 1})) << "record 2 waits: order is kept";
+  EXPECT_FALSE(sched->advance_time(std::chrono::milliseconds(49)))
+      << "the first backoff is at least base/2";
+  sched->advance_time(std::chrono::milliseconds(51));
+  sched->run();
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0, 1, 1}));
+  sched->advance_time(std::chrono::milliseconds(200));  // second backoff <= 2 * base
+  sched->run();
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0, 1, 1, 1, 2}));
+  EXPECT_EQ(counters->retries.load(), 2u);
+  EXPECT_EQ(counters->processed.load(), 3u);
+  EXPECT_TRUE(sink.sent.empty()) << "succeeded within its retries: no dead letter";
+  EXPECT_EQ(source->stored.back(), 3);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+TEST_F(fixture, a_record_that_keeps_failing_goes_to_the_dead_letter_topic_after_max_retries) {
+  auto a = spawn(
+      2, 10, 0,
+      [this](context&) -> caf::behavior {
+        return {[this](const event& e) {
+          handled.push_back(e.offset().value());
+          if (e.offset().value() == 0) throw std::runtime_error("timeout calling risk API");
+        }};
+      },
+      std::chrono::hours(1));
+  caf::anon_send(a, wake_atom::value);
+  sched->run();
+  for (int i = 0; i < 3; ++i) {
+    sched->advance_time(policy.backoff_max);
+    sched->run();
+  }
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0, 0, 0, 0, 1})) << "1 attempt + 3 retries";
+  ASSERT_EQ(sink.sent.size(), 1u);
+  EXPECT_EQ(sink.sent[0].header(dlq_header::error_class), "retriable");
+  EXPECT_EQ(sink.sent[0].header(dlq_header::attempts), "4");
+  EXPECT_EQ(sink.sent[0].header(dlq_header::error_message), "timeout calling risk API");
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+TEST_F(fixture, a_failed_dead_letter_write_blocks_the_partition_and_is_written_again) {
+  auto a = spawn(
+      3, 10, 0,
+      [this](context&) -> caf::behavior {
+        return {[this](const event& e) {
+          handled.push_back(e.offset().value());
+          if (e.offset().value() == 0) throw irrecoverable_error("bad");
+        }};
+      },
+      std::chrono::hours(1));
+  sink.refuse = 1;  // librdkafka refuses the first DLQ write at once
+  caf::anon_send(a, wake_atom::value);
+  sched->run();
+  EXPECT_TRUE(sink.sent.empty());
+  sched->advance_time(policy.backoff_max);
+  sched->run();
+  ASSERT_EQ(sink.sent.size(), 1u) << "written again after the backoff";
+  ack_all(false);  // ...and this time the broker fails the delivery
+  EXPECT_TRUE(source->stored.empty() || source->stored.back() == 0)
+      << "never past a record whose dead letter is not written";
+  sched->advance_time(policy.backoff_max);
+  sched->run();
+  ASSERT_EQ(sink.sent.size(), 2u) << "a third write after the failed delivery";
+  ack_all(true);
+  EXPECT_EQ(counters->dead_lettered.load(), 1u);
+  EXPECT_EQ(source->stored.back(), 3);
+  EXPECT_EQ(handled.size(), 3u);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+TEST_F(fixture, an_emit_refused_at_once_is_classified_and_its_record_dead_lettered) {
   auto a = spawn(
       2, 10, 0,
       [](context& ctx) -> caf::behavior {
         return {[&ctx](const event& e) { ctx.emit("out", e.key(), e.value()); }};
       },
       std::chrono::hours(1));
-  sink.fail_next = true;
+  sink.refuse = 1;  // the handler's emit of record 0: too large, irrecoverable
   caf::anon_send(a, wake_atom::value);
   sched->run();
-  EXPECT_EQ(counters->failed.load(), 1u);
-  ASSERT_EQ(sink.tokens.size(), 1u);
-  delivery_tracker::delivered(sink.tokens[0], true);
-  sched->run();
+  ASSERT_EQ(sink.sent.size(), 2u);
+  // Record 1's emit reaches the sink before record 0's dead letter, which
+  // goes through the dead-letter actor.
+  EXPECT_EQ(sink.sent[0].topic, "out");
+  EXPECT_EQ(sink.sent[0].key, "k1");
+  EXPECT_EQ(sink.sent[1].topic, "test.dlq");
+  EXPECT_EQ(sink.sent[1].key, "k0");
+  EXPECT_EQ(sink.sent[1].header(dlq_header::error_class), "irrecoverable");
+  ack_all();
   EXPECT_EQ(source->stored.back(), 2) << "the refused emit left no outstanding count";
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   sched->run();

@@ -117,7 +117,8 @@ std::vector<record> read_all(const std::string& brokers, const std::string& topi
 
 namespace kactor::test {
 
-child_process::child_process(const std::vector<std::string>& argv, const std::string& log_path) {
+child_process::child_process(const std::vector<std::string>& argv, const std::string& log_path,
+                             const std::vector<std::string>& env) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -129,6 +130,7 @@ child_process::child_process(const std::vector<std::string>& argv, const std::st
       dup2(fd, 2);
       close(fd);
     }
+    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
     execv(args[0], args.data());
     _exit(127);
   }

@@ -70,7 +70,9 @@ namespace kactor::test {
 /// destroyed. Its stdout and stderr go to `log_path`.
 class child_process {
  public:
-  child_process(const std::vector<std::string>& argv, const std::string& log_path);
+  /// `env` entries ("NAME=value") are added to the child's environment.
+  child_process(const std::vector<std::string>& argv, const std::string& log_path,
+                const std::vector<std::string>& env = {});
   ~child_process();
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;

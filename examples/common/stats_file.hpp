@@ -28,6 +28,8 @@ inline nlohmann::json to_json(const kactor::runtime_stats& s) {
   for (const auto& a : s.agents) {
     nlohmann::json ja{{"name", a.name},
                       {"group", a.group},
+                      {"healthy", a.healthy},
+                      {"dead_letter_topic", a.dead_letter_topic},
                       {"rebalances", a.rebalances},
                       {"emitted", a.emitted},
                       {"delivery_failures", a.delivery_failures}};
@@ -45,7 +47,11 @@ inline nlohmann::json to_json(const kactor::runtime_stats& s) {
                        {"paused", p.paused},
                        {"pauses", p.pauses},
                        {"resumes", p.resumes},
-                       {"stored_offset", p.stored_offset}});
+                       {"stored_offset", p.stored_offset},
+                       {"retries", p.retries},
+                       {"dead_lettered", p.dead_lettered},
+                       {"restarts", p.restarts},
+                       {"escalated", p.escalated}});
     agents.push_back(std::move(ja));
   }
   return out;

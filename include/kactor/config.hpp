@@ -24,6 +24,24 @@ enum class assignor_kind {
 /// "cooperative-sticky", "range" or "roundrobin".
 const char* to_string(assignor_kind a) noexcept;
 
+/// How an agent's supervisor treats failures (see docs/supervision.md).
+struct supervision_policy {
+  /// Retries of a record whose handler failed with a retriable error, after
+  /// the first attempt. The partition waits (order is kept); others go on.
+  std::size_t max_retries = 3;
+  /// Backoff before retry n is min(backoff_max, backoff_base * 2^(n-1)),
+  /// with full jitter in its upper half.
+  std::chrono::milliseconds backoff_base{100};
+  std::chrono::milliseconds backoff_max{10000};
+  /// Where records that cannot be processed go; empty means "<agent>.dlq".
+  std::string dlq_topic;
+  /// A partition actor that dies is restarted from its last stored offset;
+  /// more than `max_restarts` restarts within `restart_window` escalates: the
+  /// partition is paused and the agent reports itself unhealthy.
+  std::size_t max_restarts = 5;
+  std::chrono::milliseconds restart_window{60000};
+};
+
 /// One agent's settings. Defaults follow Kafka's consumer where one exists.
 struct agent_config {
   /// Unique within a runtime; names the agent in logs, stats and the CLI.
@@ -50,6 +68,7 @@ struct agent_config {
   std::string group_instance_id;
   /// librdkafka consumer properties for this agent only.
   std::map<std::string, std::string> kafka;
+  supervision_policy supervision;
 };
 
 /// A runtime's settings, from YAML (`load_config`) and/or code.

@@ -53,11 +53,20 @@ struct partition_stats {
   std::int64_t stored_offset = -1;
   /// Milliseconds since the runtime started, of the last finished record.
   std::int64_t last_processed_ms = -1;
+  /// Handler retries, records written to the dead-letter topic, restarts of
+  /// the partition actor, and whether the supervisor gave up (partition paused).
+  std::uint64_t retries = 0;
+  std::uint64_t dead_lettered = 0;
+  std::uint64_t restarts = 0;
+  bool escalated = false;
 };
 
 struct agent_stats {
   std::string name;
   std::string group;
+  std::string dead_letter_topic;
+  /// False once a partition actor restarted too often (see supervision_policy).
+  bool healthy = true;
   std::uint64_t rebalances = 0;
   std::uint64_t emitted = 0;
   std::uint64_t delivery_failures = 0;
@@ -81,6 +90,8 @@ class agent_builder {
   agent_builder& pause_after(std::chrono::milliseconds d);
   agent_builder& assignor(assignor_kind a);
   agent_builder& static_member(std::string group_instance_id);
+  /// Retries, dead-letter topic and restart limits (see supervision_policy).
+  agent_builder& supervision(supervision_policy policy);
   /// Sends `tick_atom` to each partition actor's behaviour at this interval.
   agent_builder& tick_every(std::chrono::milliseconds interval);
   /// The primary API: the agent's behaviour as a CAF behaviour.

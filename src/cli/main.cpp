@@ -1,5 +1,6 @@
 // The kactor command line: `demo` runs a two-agent pipeline on the embedded
-// cluster; `lag` reports a consumer group's lag on any cluster.
+// cluster; `lag` reports a consumer group's lag on any cluster; `dlq show` and
+// `dlq redrive` inspect and re-drive a dead-letter topic.
 
 #include <atomic>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <kactor/kactor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "src/dlq_tool.hpp"
 #include "src/lag.hpp"
 
 namespace {
@@ -106,6 +108,54 @@ int run_lag(const std::string& brokers, const std::string& group, bool json, int
   return 0;
 }
 
+int run_dlq_show(const std::string& brokers, const std::string& topic, std::size_t limit, bool json,
+                 int timeout_ms) {
+  const auto n =
+      kactor::detail::read_dlq(brokers, topic, limit, std::chrono::milliseconds(timeout_ms),
+                               [json](const kactor::detail::dlq_record& r) {
+                                 std::cout << (json ? kactor::detail::format_dlq_json(r)
+                                                    : kactor::detail::format_dlq_line(r))
+                                           << "\n";
+                               });
+  std::cout.flush();
+  if (!json) std::fprintf(stderr, "%zu record(s) from %s\n", n, topic.c_str());
+  return 0;
+}
+
+int run_dlq_redrive(kactor::detail::redrive_options opts, const std::vector<std::string>& where) {
+  for (const auto& w : where) {
+    const auto eq = w.find('=');
+    opts.where.emplace_back(w.substr(0, eq), w.substr(eq + 1));
+  }
+  using outcome = kactor::detail::redrive_step::outcome;
+  auto summary = kactor::detail::redrive_dlq(opts, [&](const kactor::detail::redrive_step& s) {
+    const auto from = opts.dlq + "/" + std::to_string(s.partition) + "@" + std::to_string(s.offset);
+    if (s.what == outcome::no_target)
+      std::fprintf(stderr,
+                   "kactor: warning: %s has no kactor.dlq.source.topic header and no --to was "
+                   "given: skipped\n",
+                   from.c_str());
+    else if (s.what == outcome::redriven && opts.dry_run)
+      std::printf("would re-drive %s -> %s\n", from.c_str(), s.target.c_str());
+  });
+  const char* verb = opts.dry_run ? "would be " : "";
+  std::int64_t redriven = 0;
+  for (const auto& [t, n] : summary.redriven) redriven += n;
+  std::printf("%s%s, group %s\n", opts.dry_run ? "DRY RUN (nothing produced or committed): " : "",
+              opts.dlq.c_str(), summary.group.c_str());
+  std::printf("examined:    %lld\n", static_cast<long long>(summary.examined));
+  std::printf("%sre-driven: %lld\n", verb, static_cast<long long>(redriven));
+  for (const auto& [t, n] : summary.redriven)
+    std::printf("  to %s: %lld\n", t.c_str(), static_cast<long long>(n));
+  std::printf("not matching --where: %lld (%scommitted past)\n",
+              static_cast<long long>(summary.not_matching), verb);
+  std::printf("skipped (no target): %lld (%scommitted past)\n",
+              static_cast<long long>(summary.no_target), verb);
+  for (const auto& [p, off] : summary.reached)
+    std::printf("partition %d: %scommitted at %lld\n", p, verb, static_cast<long long>(off));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -129,11 +179,64 @@ int main(int argc, char** argv) {
   lag->add_option("--timeout-ms", timeout_ms, "how long to wait for the cluster")
       ->check(CLI::PositiveNumber);
 
+  auto* dlq = app.add_subcommand("dlq", "inspect and re-drive a dead-letter topic");
+  dlq->require_subcommand(1);
+  auto* dlq_show = dlq->add_subcommand(
+      "show", "print a dead-letter topic's records, one per line, with their kactor.dlq.* headers");
+  std::string show_brokers, show_topic;
+  std::size_t show_limit = 0;
+  bool show_json = false;
+  int show_timeout_ms = 10000;
+  dlq_show->add_option("--brokers", show_brokers, "bootstrap servers")->required();
+  dlq_show->add_option("--dlq", show_topic, "dead-letter topic")->required();
+  dlq_show->add_option("--limit", show_limit, "stop after this many records")
+      ->check(CLI::PositiveNumber);
+  dlq_show->add_flag("--json", show_json,
+                     "one JSON object per line with every header, key and value; text that is "
+                     "not UTF-8 is base64 under key_base64/value_base64");
+  dlq_show->add_option("--timeout-ms", show_timeout_ms, "how long to wait for the cluster")
+      ->check(CLI::PositiveNumber);
+
+  auto* dlq_redrive = dlq->add_subcommand(
+      "redrive",
+      "re-emit dead-lettered records to their source topic, resuming from group "
+      "kactor-redrive.<dlq>");
+  kactor::detail::redrive_options redrive_opts;
+  std::vector<std::string> redrive_where;
+  int redrive_timeout_ms = 30000;
+  dlq_redrive->add_option("--brokers", redrive_opts.brokers, "bootstrap servers")->required();
+  dlq_redrive->add_option("--dlq", redrive_opts.dlq, "dead-letter topic")->required();
+  dlq_redrive->add_option("--to", redrive_opts.to,
+                          "target topic (default: each record's kactor.dlq.source.topic)");
+  dlq_redrive
+      ->add_option("--where", redrive_where,
+                   "HEADER=VALUE: re-drive only records whose last HEADER is exactly VALUE "
+                   "(repeatable; all must match)")
+      ->check(CLI::Validator(
+          [](std::string& w) {
+            return w.find('=') == std::string::npos || w.front() == '='
+                       ? std::string("expected HEADER=VALUE")
+                       : std::string();
+          },
+          "HEADER=VALUE"));
+  dlq_redrive->add_flag("--dry-run", redrive_opts.dry_run,
+                        "print what would be re-driven; produce and commit nothing");
+  dlq_redrive
+      ->add_option("--timeout-ms", redrive_timeout_ms,
+                   "how long to wait for the cluster, reading or delivery to progress")
+      ->check(CLI::PositiveNumber);
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   try {
     if (*demo) return run_demo(records, demo_brokers);
     if (*lag) return run_lag(brokers, group, json, timeout_ms);
+    if (*dlq_show)
+      return run_dlq_show(show_brokers, show_topic, show_limit, show_json, show_timeout_ms);
+    if (*dlq_redrive) {
+      redrive_opts.timeout = std::chrono::milliseconds(redrive_timeout_ms);
+      return run_dlq_redrive(redrive_opts, redrive_where);
+    }
   } catch (const kactor::config_error& e) {
     std::fprintf(stderr, "kactor: configuration error: %s\n", e.what());
     return 2;

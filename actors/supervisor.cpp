@@ -1,0 +1,149 @@
+#include "actors/supervisor.hpp"
+
+#include <map>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/retry_policy.hpp"
+
+namespace kactor::detail {
+
+void wake_hook::on_event(rd_kafka_t*, void* opaque) {
+  auto* self = static_cast<wake_hook*>(opaque);
+  caf::actor target;
+  {
+    std::lock_guard lock(self->mx_);
+    target = self->actor_;
+  }
+  if (target) caf::anon_send(target, wake_atom::value);
+}
+
+namespace {
+
+struct slot {
+  partition_spec spec;
+  caf::actor child;
+  restart_intensity intensity;
+  bool escalated = false;
+};
+
+class supervisor final : public caf::event_based_actor {
+ public:
+  supervisor(caf::actor_config& ac, std::string agent, supervision_policy policy,
+             std::shared_ptr<agent_health> health)
+      : caf::event_based_actor(ac),
+        agent_(std::move(agent)),
+        policy_(std::move(policy)),
+        health_(std::move(health)),
+        backoff_(policy_.backoff_base, policy_.backoff_max) {}
+
+  const char* name() const override { return "kactor.supervisor"; }
+
+  caf::behavior make_behavior() override {
+    set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
+    return {
+        [this](assign_atom, partition_spec& spec) {
+          auto tp = spec.cfg.tp;
+          auto& s = slots_
+                        .emplace(tp, slot{std::move(spec), caf::actor{},
+                                          restart_intensity(policy_.max_restarts,
+                                                            policy_.restart_window)})
+                        .first->second;
+          start_child(s);
+          return true;
+        },
+        [this](revoke_atom, const std::vector<topic_partition>& tps) {
+          auto rp = make_response_promise();
+          auto result = std::make_shared<revoked_offsets>();
+          auto waiting = std::make_shared<std::size_t>(0);
+          for (const auto& tp : tps) {
+            auto it = slots_.find(tp);
+            if (it == slots_.end()) continue;
+            auto child = it->second.child;
+            auto counters = it->second.spec.cfg.counters;
+            slots_.erase(it);
+            if (!child) {  // between restarts, or escalated
+              result->offsets.emplace_back(tp, counters->stored_offset.load());
+              continue;
+            }
+            demonitor(child);
+            ++*waiting;
+            request<caf::message_priority::high>(child, caf::infinite, stop_atom::value)
+                .then(
+                    [=](std::int64_t next) mutable {
+                      result->offsets.emplace_back(tp, next);
+                      if (--*waiting == 0) rp.deliver(std::move(*result));
+                    },
+                    [=](caf::error& err) mutable {
+                      spdlog::error("agent {}: partition {}/{} failed while stopping: {}", agent_,
+                                    tp.topic, tp.partition.value(), to_string(err));
+                      result->offsets.emplace_back(tp, counters->stored_offset.load());
+                      if (--*waiting == 0) rp.deliver(std::move(*result));
+                    });
+          }
+          if (*waiting == 0) rp.deliver(std::move(*result));
+        },
+        [this](restart_atom, const topic_partition& tp) {
+          auto it = slots_.find(tp);
+          if (it == slots_.end() || it->second.child) return;  // revoked meanwhile
+          auto& s = it->second;
+          const auto& c = *s.spec.cfg.counters;
+          auto from = c.stored_offset.load() >= 0 ? c.stored_offset.load() : c.first_offset.load();
+          // Records the dead actor held are gone with it: read them again.
+          if (from >= 0) s.spec.cfg.source->rewind(kactor::offset{from});
+          s.spec.cfg.counters->restarts.fetch_add(1, std::memory_order_relaxed);
+          start_child(s);
+        },
+    };
+  }
+
+ private:
+  void start_child(slot& s) {
+    s.child = spawn_partition_actor(system(), s.spec.cfg);
+    monitor(s.child);
+    s.spec.hook->set(s.child);
+    send(s.child, wake_atom::value);  // records may be queued already
+  }
+
+  void on_down(caf::down_msg& dm) {
+    for (auto& [tp, s] : slots_) {
+      if (!s.child || s.child.address() != dm.source) continue;
+      s.child = caf::actor{};
+      s.spec.hook->set(caf::actor{});
+      const auto cause = to_string(dm.reason);
+      if (s.intensity.allow(std::chrono::steady_clock::now())) {
+        auto delay = backoff_.next(s.intensity.recent());
+        spdlog::warn("agent {}: partition actor {}/{} died ({}); restarting in {} ms", agent_,
+                     tp.topic, tp.partition.value(), cause, delay.count());
+        delayed_send(this, delay, restart_atom::value, tp);
+      } else {
+        s.escalated = true;
+        s.spec.cfg.source->pause();
+        s.spec.cfg.counters->escalated = true;
+        health_->healthy = false;
+        spdlog::error(
+            "agent {}: partition {}/{} died {} times within {} ms; escalating: the partition "
+            "is paused and the agent is unhealthy. Last cause: {}",
+            agent_, tp.topic, tp.partition.value(), s.intensity.recent() + 1,
+            policy_.restart_window.count(), cause);
+      }
+      return;
+    }
+  }
+
+  std::string agent_;
+  supervision_policy policy_;
+  std::shared_ptr<agent_health> health_;
+  backoff backoff_;
+  std::map<topic_partition, slot> slots_;
+};
+
+}  // namespace
+
+caf::actor spawn_supervisor(caf::actor_system& sys, std::string agent, supervision_policy policy,
+                            std::shared_ptr<agent_health> health) {
+  return sys.spawn<supervisor>(std::move(agent), std::move(policy), std::move(health));
+}
+
+}  // namespace kactor::detail

@@ -1,0 +1,71 @@
+#pragma once
+// One per agent: spawns the agent's partition actors, monitors them, restarts
+// one that dies from its last stored offset (with backoff), and escalates when
+// restarts come too often: the partition is paused and the agent reports
+// itself unhealthy, instead of crash-looping. Revocation goes through it too,
+// so a partition whose actor is between restarts still answers.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include "actors/partition_actor.hpp"
+
+namespace kactor::detail {
+
+/// The opaque of a partition queue's event callback. The callback runs on a
+/// librdkafka thread; the supervisor swaps the actor on restart.
+class wake_hook {
+ public:
+  void set(caf::actor a) {
+    std::lock_guard lock(mx_);
+    actor_ = std::move(a);
+  }
+  static void on_event(rd_kafka_t*, void* opaque);
+
+ private:
+  std::mutex mx_;
+  caf::actor actor_;
+};
+
+/// A partition to supervise. `hook` outlives the partition's supervision: the
+/// group thread destroys it only after the revocation was answered.
+struct partition_spec {
+  partition_actor_config cfg;
+  wake_hook* hook = nullptr;
+};
+
+/// The offsets revoked partition actors reported (-1: nothing to commit).
+struct revoked_offsets {
+  std::vector<std::pair<topic_partition, std::int64_t>> offsets;
+};
+
+using assign_atom = caf::atom_constant<caf::atom("kx_assign")>;
+using revoke_atom = caf::atom_constant<caf::atom("kx_revoke")>;
+using restart_atom = caf::atom_constant<caf::atom("kx_restart")>;
+
+/// Shared with `runtime::stats`.
+struct agent_health {
+  std::atomic<bool> healthy{true};
+};
+
+/// Answers `(assign_atom, partition_spec)` once the partition actor runs and
+/// `(revoke_atom, std::vector<topic_partition>)` with `revoked_offsets` once
+/// every listed partition's actor has stopped.
+caf::actor spawn_supervisor(caf::actor_system& sys, std::string agent, supervision_policy policy,
+                            std::shared_ptr<agent_health> health);
+
+}  // namespace kactor::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::detail::partition_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::detail::revoked_offsets)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<kactor::topic_partition>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::topic_partition)

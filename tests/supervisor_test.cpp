@@ -1,0 +1,161 @@
+// The agent supervisor on CAF's deterministic scheduler: a partition actor
+// that dies is restarted from its last stored offset with a fresh behaviour;
+// too many restarts escalate (partition paused, agent unhealthy) instead of a
+// crash loop; revocation answers for live, restarting and escalated slots.
+
+#include "actors/supervisor.hpp"
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace kactor;
+using namespace kactor::detail;
+using boom_atom = caf::atom_constant<caf::atom("boom")>;
+
+class memory_source final : public partition_source {
+ public:
+  std::size_t take(std::size_t max, std::deque<record_slot>& out) override {
+    std::size_t n = 0;
+    for (; n < max && next < end; ++n, ++next)
+      out.push_back(record_slot{event{"in", partition_id{0}, kactor::offset{next}, 0, "k", "v"},
+                                nullptr});
+    return n;
+  }
+  bool has_backlog() override { return next < end; }
+  void pause() override { paused = true; }
+  void resume() override { paused = false; }
+  void store(kactor::offset n) override { stored = n.value(); }
+  void rewind(kactor::offset n) override {
+    rewinds.push_back(n.value());
+    next = n.value();
+  }
+  std::int64_t next = 0, end = 5, stored = -1;
+  bool paused = false;
+  std::vector<std::int64_t> rewinds;
+};
+
+class null_sink final : public emit_sink {
+ public:
+  void emit(std::string_view, partition_id, std::string_view, std::string_view, const headers&,
+            delivery_tracker::entry*) override {}
+};
+
+struct supervisor_fixture : ::testing::Test {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
+  null_sink sink;
+  std::shared_ptr<memory_source> source = std::make_shared<memory_source>();
+  std::shared_ptr<partition_counters> counters = std::make_shared<partition_counters>();
+  std::shared_ptr<agent_health> health = std::make_shared<agent_health>();
+  wake_hook hook;
+  caf::actor sup;
+  caf::event_based_actor* child = nullptr;
+  int behaviours_made = 0;
+  std::vector<std::int64_t> handled;
+  supervision_policy policy;
+
+  supervisor_fixture() {
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+    policy.max_restarts = 2;
+    policy.restart_window = std::chrono::seconds(60);
+    policy.backoff_base = std::chrono::milliseconds(100);
+    policy.backoff_max = std::chrono::milliseconds(400);
+    sup = spawn_supervisor(*sys, "agent", policy, health);
+    sched->run();
+  }
+
+  ~supervisor_fixture() override {
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    sched->run();
+  }
+
+  void assign() {
+    partition_spec spec;
+    spec.cfg.agent = "agent";
+    spec.cfg.tp = topic_partition{"in", partition_id{0}};
+    spec.cfg.max_poll_records = 10;
+    spec.cfg.factory = [this](context& ctx) -> caf::behavior {
+      ++behaviours_made;
+      child = ctx.self();
+      return {[this](const event& e) { handled.push_back(e.offset().value()); },
+              [](boom_atom) { throw std::runtime_error("state corrupted"); }};
+    };
+    spec.cfg.source = source;
+    spec.cfg.sink = &sink;
+    spec.cfg.counters = counters;
+    spec.cfg.policy = policy;
+    spec.hook = &hook;
+    caf::anon_send(sup, assign_atom::value, std::move(spec));
+    sched->run();
+  }
+
+  void crash_child() {
+    caf::anon_send(caf::actor_cast<caf::actor>(child), boom_atom::value);
+    sched->run();
+  }
+
+  revoked_offsets revoke() {
+    revoked_offsets out;
+    auto probe = sys->spawn([&](caf::event_based_actor* self) {
+      self->request(sup, caf::infinite, revoke_atom::value,
+                    std::vector<topic_partition>{{"in", partition_id{0}}})
+          .then([&](revoked_offsets& r) { out = r; });
+    });
+    sched->run();
+    return out;
+  }
+};
+
+TEST_F(supervisor_fixture, a_dead_partition_actor_restarts_from_its_last_stored_offset) {
+  assign();
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(source->stored, 5);
+  source->end = 8;  // more records arrive
+  crash_child();
+  EXPECT_EQ(behaviours_made, 1) << "not restarted before the backoff";
+  sched->advance_time(policy.backoff_max);
+  sched->run();
+  EXPECT_EQ(behaviours_made, 2) << "a fresh behaviour: per-partition state starts over";
+  ASSERT_EQ(source->rewinds, (std::vector<std::int64_t>{5}));
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(counters->restarts.load(), 1u);
+  EXPECT_TRUE(health->healthy.load());
+}
+
+TEST_F(supervisor_fixture, too_many_restarts_escalate_instead_of_crash_looping) {
+  assign();
+  for (int i = 0; i < 2; ++i) {
+    crash_child();
+    sched->advance_time(policy.backoff_max);
+    sched->run();
+  }
+  EXPECT_EQ(behaviours_made, 3);
+  crash_child();  // third death within the window
+  sched->advance_time(policy.backoff_max);
+  sched->run();
+  EXPECT_EQ(behaviours_made, 3) << "no further restart";
+  EXPECT_TRUE(source->paused) << "the partition is paused: its lag grows in Kafka";
+  EXPECT_TRUE(counters->escalated.load());
+  EXPECT_FALSE(health->healthy.load());
+  auto r = revoke();
+  ASSERT_EQ(r.offsets.size(), 1u) << "an escalated partition still answers revocation";
+  EXPECT_EQ(r.offsets[0].second, 5);
+}
+
+TEST_F(supervisor_fixture, revocation_stops_a_live_partition_actor_and_reports_its_offset) {
+  assign();
+  auto r = revoke();
+  ASSERT_EQ(r.offsets.size(), 1u);
+  EXPECT_EQ(r.offsets[0].first.topic, "in");
+  EXPECT_EQ(r.offsets[0].second, 5);
+  crash_child();  // the child is gone: nothing restarts
+  EXPECT_EQ(behaviours_made, 1);
+}
+
+}  // namespace
