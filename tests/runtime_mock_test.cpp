@@ -149,3 +149,36 @@ TEST(runtime_mock, a_two_member_group_splits_partitions_and_loses_none) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(runtime_mock, an_unknown_librdkafka_property_fails_at_start_naming_its_key) {
+  runtime_config cfg;
+  cfg.kafka["no.such.property"] = "1";
+  try {
+    runtime rt(cfg);
+    FAIL() << "expected config_error";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.key(), "kafka.no.such.property");
+    EXPECT_NE(std::string(e.what()).find("No such configuration property"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(runtime_mock, an_agent_without_a_behaviour_or_with_its_dlq_as_input_is_refused_at_start) {
+  runtime rt(mock_config());
+  rt.agent("idle").consume("t");
+  EXPECT_THROW(rt.start(), config_error);
+  runtime rt2(mock_config());
+  supervision_policy p;
+  p.dlq_topic = "t";
+  rt2.agent("loop").consume("t").supervision(p).on([](const event&, context&) {});
+  try {
+    rt2.start();
+    FAIL() << "expected config_error";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.key(), "agents.loop.supervision.dlq_topic");
+  }
+}
+
+}  // namespace
