@@ -126,7 +126,16 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
   props.push_back(property{"", "enable.auto.offset.store", "false"});
   props.push_back(property{"", "enable.auto.commit", "false"});
   append(props, where + ".kafka", def_.cfg.kafka);
+  // Statistics tell the group thread when the group is steady again after a
+  // rebalance (see `on_stats`); users may still override the interval.
+  props.insert(props.begin(), property{"", "statistics.interval.ms", "100"});
   auto conf = make_conf(props);
+  char interval[32];
+  size_t size = sizeof(interval);
+  stats_enabled_ = rd_kafka_conf_get(conf.get(), "statistics.interval.ms", interval, &size) ==
+                       RD_KAFKA_CONF_OK &&
+                   std::string(interval) != "0";
+  rd_kafka_conf_set_stats_cb(conf.get(), &consumer_group::on_stats);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &consumer_group::on_rebalance);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rk_ = make_client(RD_KAFKA_CONSUMER, std::move(conf));
@@ -172,7 +181,11 @@ void consumer_group::run() {
         spdlog::warn("agent {}: consumer: {}", def_.cfg.name, rd_kafka_message_errstr(msg.get()));
     }
     auto now = std::chrono::steady_clock::now();
-    if (now - last_commit >= commit_interval_) {
+    // librdkafka 2.0.2 treats a commit answered with ILLEGAL_GENERATION (one
+    // sent while the member rejoins) as losing the whole assignment, which
+    // would revoke partitions a cooperative rebalance meant to keep
+    // (librdkafka #4059): commit periodically only while the group is steady.
+    if (now - last_commit >= commit_interval_ && (steady_ || !stats_enabled_)) {
       last_commit = now;
       auto err = rd_kafka_commit(rk_.get(), nullptr, 1);
       if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
@@ -186,10 +199,22 @@ void consumer_group::run() {
   assigned_.clear();
 }
 
+int consumer_group::on_stats(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  auto* self = static_cast<consumer_group*>(opaque);
+  std::string_view stats(json, len);
+  constexpr std::string_view key = "\"join_state\":\"";
+  if (auto at = stats.find(key, stats.find("\"cgrp\":")); at != std::string_view::npos) {
+    auto value = stats.substr(at + key.size());
+    self->steady_ = value.substr(0, value.find('"')) == "steady";
+  }
+  return 0;  // librdkafka frees the JSON
+}
+
 void consumer_group::on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
                                   rd_kafka_topic_partition_list_t* parts, void* opaque) {
   auto* self = static_cast<consumer_group*>(opaque);
   self->rebalances_.fetch_add(1, std::memory_order_relaxed);
+  self->steady_ = false;  // until statistics say the group settled
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
     self->assign(parts);
   else

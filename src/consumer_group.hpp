@@ -56,6 +56,7 @@ class consumer_group {
   void run();
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* parts, void* opaque);
+  static int on_stats(rd_kafka_t* rk, char* json, size_t len, void* opaque);
   void assign(rd_kafka_topic_partition_list_t* parts);
   void revoke(rd_kafka_topic_partition_list_t* parts);
   std::shared_ptr<partition_counters> counters_for(const topic_partition& tp);
@@ -67,6 +68,9 @@ class consumer_group {
   std::chrono::steady_clock::time_point epoch_;
   handle_ptr rk_;
   bool cooperative_;
+  // Group thread only: whether the last statistics showed the group steady.
+  bool steady_ = false;
+  bool stats_enabled_ = true;
   std::map<topic_partition, std::unique_ptr<assigned_partition>> assigned_;
   mutable std::mutex counters_mx_;
   std::map<topic_partition, std::shared_ptr<partition_counters>> counters_;
