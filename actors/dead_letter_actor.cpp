@@ -1,7 +1,7 @@
 #include "actors/dead_letter_actor.hpp"
 
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 namespace kactor::detail {
 

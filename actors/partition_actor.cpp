@@ -4,9 +4,9 @@
 #include <list>
 #include <utility>
 
+#include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 #include <kactor/dead_letter.hpp>
-#include <spdlog/spdlog.h>
 
 #include "actors/mailbox_bound.hpp"
 #include "actors/retry_policy.hpp"
@@ -413,7 +413,9 @@ class partition_actor final : public caf::event_based_actor {
   caf::response_promise stop_promise_;
 };
 
-caf::event_based_actor* partition_context::self() { return self_; }
+caf::event_based_actor* partition_context::self() {
+  return self_;
+}
 
 }  // namespace
 

@@ -57,7 +57,6 @@ class partition_source {
   virtual void rewind(kactor::offset next) = 0;
 };
 
-
 /// Counters a partition actor publishes; read by `runtime::stats` from any thread.
 struct partition_counters {
   std::atomic<bool> assigned{false};
@@ -83,7 +82,6 @@ struct partition_counters {
   std::atomic<std::int64_t> last_processed_ms{-1};
 };
 
-
 struct partition_actor_config {
   std::string agent;
   topic_partition tp;
@@ -108,6 +106,5 @@ struct partition_actor_config {
 /// Spawns a partition actor. It starts idle and takes records on `wake_atom`.
 /// It exits normally after `stop_atom`; any other exit carries the error.
 caf::actor spawn_partition_actor(caf::actor_system& sys, partition_actor_config cfg);
-
 
 }  // namespace kactor::detail

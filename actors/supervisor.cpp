@@ -2,8 +2,8 @@
 
 #include <map>
 
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include "actors/retry_policy.hpp"
 
@@ -45,11 +45,12 @@ class supervisor final : public caf::event_based_actor {
     return {
         [this](assign_atom, partition_spec& spec) {
           auto tp = spec.cfg.tp;
-          auto& s = slots_
-                        .emplace(tp, slot{std::move(spec), caf::actor{},
-                                          restart_intensity(policy_.max_restarts,
-                                                            policy_.restart_window)})
-                        .first->second;
+          auto& s =
+              slots_
+                  .emplace(tp,
+                           slot{std::move(spec), caf::actor{},
+                                restart_intensity(policy_.max_restarts, policy_.restart_window)})
+                  .first->second;
           start_child(s);
           return true;
         },

@@ -271,9 +271,8 @@ int main(int argc, char** argv) {
         benchmark::kMillisecond);
   };
   add("copy/kactor", [&](benchmark::State& s) { bm_kactor(s, cl, in, kactor_out, kactor); });
-  add("copy/kactor_1pct_retriable", [&](benchmark::State& s) {
-    bm_kactor(s, cl, in, kactor_out, kactor_failing, 100);
-  });
+  add("copy/kactor_1pct_retriable",
+      [&](benchmark::State& s) { bm_kactor(s, cl, in, kactor_out, kactor_failing, 100); });
   add("copy/raw_librdkafka", [&](benchmark::State& s) { bm_raw(s, cl, in, raw_out, raw); });
   benchmark::RunSpecifiedBenchmarks();
 

@@ -91,7 +91,6 @@ class kafka_partition_source final : public partition_source {
   std::vector<rd_kafka_message_t*> batch_;
 };
 
-
 topic_partition to_tp(const rd_kafka_topic_partition_t& p) {
   return topic_partition{p.topic, partition_id{p.partition}};
 }
@@ -144,7 +143,9 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
   dead_letters_ = spawn_dead_letter_actor(sys_, dlq_topic(def_.cfg), sink_, dead_lettered_);
 }
 
-consumer_group::~consumer_group() { stop(); }
+consumer_group::~consumer_group() {
+  stop();
+}
 
 std::string consumer_group::dlq_topic(const agent_config& cfg) {
   return cfg.supervision.dlq_topic.empty() ? cfg.name + ".dlq" : cfg.supervision.dlq_topic;
@@ -199,14 +200,20 @@ void consumer_group::run() {
   assigned_.clear();
 }
 
+std::optional<std::string_view> consumer_group::join_state(std::string_view stats) {
+  // ..."cgrp": { "state": "up", ..., "join_state": "steady", ... }
+  auto at = stats.find("\"join_state\"", stats.find("\"cgrp\""));
+  if (at == std::string_view::npos) return std::nullopt;
+  auto open = stats.find('"', stats.find(':', at) + 1);
+  if (open == std::string_view::npos) return std::nullopt;
+  auto close = stats.find('"', open + 1);
+  if (close == std::string_view::npos) return std::nullopt;
+  return stats.substr(open + 1, close - open - 1);
+}
+
 int consumer_group::on_stats(rd_kafka_t*, char* json, size_t len, void* opaque) {
   auto* self = static_cast<consumer_group*>(opaque);
-  std::string_view stats(json, len);
-  constexpr std::string_view key = "\"join_state\":\"";
-  if (auto at = stats.find(key, stats.find("\"cgrp\":")); at != std::string_view::npos) {
-    auto value = stats.substr(at + key.size());
-    self->steady_ = value.substr(0, value.find('"')) == "steady";
-  }
+  if (auto state = join_state(std::string_view(json, len))) self->steady_ = *state == "steady";
   return 0;  // librdkafka frees the JSON
 }
 
@@ -233,7 +240,8 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
   for (int i = 0; i < parts->cnt; ++i) {
     auto tp = to_tp(parts->elems[i]);
     auto ap = std::make_unique<assigned_partition>();
-    ap->queue.reset(rd_kafka_queue_get_partition(rk_.get(), tp.topic.c_str(), tp.partition.value()));
+    ap->queue.reset(
+        rd_kafka_queue_get_partition(rk_.get(), tp.topic.c_str(), tp.partition.value()));
     rd_kafka_queue_forward(ap->queue.get(), nullptr);
     auto counters = counters_for(tp);
     counters->assignments.fetch_add(1, std::memory_order_relaxed);
@@ -261,8 +269,8 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     self->request(supervisor_, caf::infinite, assign_atom::value, std::move(spec))
         .receive([](bool) {},
                  [&](caf::error& err) {
-                   spdlog::error("agent {}: supervisor refused {}/{}: {}", def_.cfg.name,
-                                 tp.topic, tp.partition.value(), to_string(err));
+                   spdlog::error("agent {}: supervisor refused {}/{}: {}", def_.cfg.name, tp.topic,
+                                 tp.partition.value(), to_string(err));
                  });
     assigned_[tp] = std::move(ap);
   }
@@ -301,9 +309,10 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
                     ->offset = next;
           },
           [&](caf::error& err) {
-            spdlog::error("agent {}: partitions did not stop in time ({}); their unacknowledged "
-                          "records will be processed again by the next owner",
-                          def_.cfg.name, to_string(err));
+            spdlog::error(
+                "agent {}: partitions did not stop in time ({}); their unacknowledged "
+                "records will be processed again by the next owner",
+                def_.cfg.name, to_string(err));
           });
   if (commits->cnt > 0) {
     if (auto err = rd_kafka_commit(rk_.get(), commits.get(), 0))

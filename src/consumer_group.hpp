@@ -8,6 +8,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include <caf/actor.hpp>
@@ -49,6 +51,9 @@ class consumer_group {
 
   /// The agent's dead-letter topic: the configured one or "<agent>.dlq".
   static std::string dlq_topic(const agent_config& cfg);
+
+  /// `cgrp.join_state` of a librdkafka statistics JSON ("steady", "wait-join", ...).
+  static std::optional<std::string_view> join_state(std::string_view stats);
 
  private:
   struct assigned_partition;

@@ -70,6 +70,17 @@ tpl_ptr make_tpl(int size) {
   return tpl_ptr{rd_kafka_topic_partition_list_new(size)};
 }
 
+bool topic_exists(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  topic_ptr rkt{rd_kafka_topic_new(rk, topic.c_str(), nullptr)};
+  const rd_kafka_metadata_t* md = nullptr;
+  if (auto err = rd_kafka_metadata(rk, 0, rkt.get(), &md, timeout_ms))
+    throw kafka_exception(make_error(err, "metadata for " + topic));
+  const bool exists =
+      md->topic_cnt == 1 && md->topics[0].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+  rd_kafka_metadata_destroy(md);
+  return exists;
+}
+
 void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,
                    int timeout_ms) {
   if (topics.empty()) return;

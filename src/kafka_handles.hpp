@@ -77,6 +77,10 @@ error_info make_error(const rd_kafka_error_t* err, const std::string& context);
 
 tpl_ptr make_tpl(int size = 4);
 
+/// Whether the cluster knows `topic` (a metadata request; brokers that create
+/// topics on first use may create it here).
+bool topic_exists(rd_kafka_t* rk, const std::string& topic, int timeout_ms = 10000);
+
 /// Creates topics with the Admin API (no-op for topics that exist).
 void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,
                    int timeout_ms = 30000);

@@ -1,7 +1,7 @@
 #include <kactor/runtime.hpp>
 
-#include <condition_variable>
 #include <algorithm>
+#include <condition_variable>
 #include <csignal>
 #include <mutex>
 
@@ -138,12 +138,14 @@ void runtime::start() {
       throw config_error("agents." + c.name,
                          "configured, but no agent of that name is defined in code");
   }
-  // Dead-letter topics must exist before the first record fails (brokers
-  // often refuse automatic topic creation).
+  // Dead-letter topics must exist before the first record fails: brokers
+  // often refuse automatic topic creation.
   if (!d.mock) {
-    std::vector<std::pair<std::string, int>> dlqs;
-    for (const auto& a : d.agents) dlqs.emplace_back(consumer_group::dlq_topic(a.cfg), 1);
-    create_topics(d.producer->handle(), dlqs);
+    std::vector<std::pair<std::string, int>> missing;
+    for (const auto& a : d.agents)
+      if (auto dlq = consumer_group::dlq_topic(a.cfg); !topic_exists(d.producer->handle(), dlq))
+        missing.emplace_back(dlq, 1);
+    create_topics(d.producer->handle(), missing);
   }
   for (auto& a : d.agents) {
     auto props = d.client_props(d.cfg.consumer, "consumer");

@@ -110,7 +110,8 @@ TEST(dead_letter_kafka, poison_records_reach_the_dlq_once_with_context_and_block
   });
   auto dead_lettered = [&] {
     std::uint64_t n = 0;
-    for (auto& p : rt.stats().agents[0].partitions) n += p.dead_lettered;
+    const auto rt_stats = rt.stats();
+    for (auto& p : rt_stats.agents[0].partitions) n += p.dead_lettered;
     return n;
   };
   const bool all_dead = test::eventually([&] { return dead_lettered() == poison.size(); });

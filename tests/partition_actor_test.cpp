@@ -7,11 +7,12 @@
 
 #include <deque>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <kactor/dead_letter.hpp>
 #include <caf/all.hpp>
+#include <kactor/dead_letter.hpp>
 
 namespace {
 
@@ -119,8 +120,14 @@ struct fixture : ::testing::Test {
   }
 
   ~fixture() override {
+    ack_all(false);  // what librdkafka would report for records still in flight
     caf::anon_send_exit(dead_letters, caf::exit_reason::user_shutdown);
     sched->run();
+  }
+
+  /// Acknowledges (or fails) the i-th emit handed to the sink.
+  void ack(std::size_t i, bool ok) {
+    delivery_tracker::delivered(std::exchange(sink.tokens.at(i), nullptr), ok);
   }
 
   /// Acknowledges every emit handed to the sink so far.
@@ -204,17 +211,17 @@ TEST_F(fixture, an_offset_is_stored_only_after_every_emit_of_its_record_is_ackno
   ASSERT_EQ(sink.sent.size(), 6u);
   EXPECT_TRUE(source->stored.empty()) << "nothing acknowledged yet";
   // Acknowledge record 1's emits and only one of record 0's: nothing may move.
-  delivery_tracker::delivered(sink.tokens[2], true);
-  delivery_tracker::delivered(sink.tokens[3], true);
-  delivery_tracker::delivered(sink.tokens[0], true);
+  ack(2, true);
+  ack(3, true);
+  ack(0, true);
   sched->run();
   EXPECT_TRUE(source->stored.empty()) << "record 0 still has an unacknowledged emit";
-  delivery_tracker::delivered(sink.tokens[1], true);
+  ack(1, true);
   sched->run();
   ASSERT_FALSE(source->stored.empty());
   EXPECT_EQ(source->stored.back(), 2) << "records 0 and 1 finished: next offset 2";
-  delivery_tracker::delivered(sink.tokens[4], false);  // a failed delivery still finishes
-  delivery_tracker::delivered(sink.tokens[5], true);
+  ack(4, false);  // a failed delivery still finishes
+  ack(5, true);
   sched->run();
   EXPECT_EQ(source->stored.back(), 3);
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
@@ -240,8 +247,8 @@ TEST_F(fixture, stop_drops_unhandled_records_waits_for_acks_and_reports_the_next
   sched->run();
   EXPECT_EQ(reply, -2) << "no reply while emits are unacknowledged";
   EXPECT_EQ(sink.sent.size(), 2u) << "stop overtook the held records";
-  delivery_tracker::delivered(sink.tokens[0], true);
-  delivery_tracker::delivered(sink.tokens[1], true);
+  ack(0, true);
+  ack(1, true);
   sched->run();
   EXPECT_EQ(reply, 2) << "next offset after the last finished record";
   EXPECT_EQ(source->next, 10) << "took nothing after stop";
@@ -249,7 +256,8 @@ TEST_F(fixture, stop_drops_unhandled_records_waits_for_acks_and_reports_the_next
   sched->run();
 }
 
-TEST_F(fixture, an_irrecoverable_record_goes_to_the_dead_letter_topic_at_once_and_the_partition_goes_on) {
+TEST_F(fixture,
+       an_irrecoverable_record_goes_to_the_dead_letter_topic_at_once_and_the_partition_goes_on) {
   auto a = spawn(
       4, 10, 0,
       [this](context&) -> caf::behavior {

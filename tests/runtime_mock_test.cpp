@@ -123,7 +123,8 @@ TEST(runtime_mock, a_two_member_group_splits_partitions_and_loses_none) {
   second.start();
   // Wait until the second member owns partitions, then feed more.
   ASSERT_TRUE(test::eventually([&] {
-    for (auto& p : second.stats().agents[0].partitions)
+    const auto second_stats = second.stats();
+    for (auto& p : second_stats.agents[0].partitions)
       if (p.assigned) return true;
     return false;
   }));
@@ -132,9 +133,11 @@ TEST(runtime_mock, a_two_member_group_splits_partitions_and_loses_none) {
       << "saw " << l.distinct() << " of 3000";
 
   std::set<int> first_parts, second_parts;
-  for (auto& p : first.stats().agents[0].partitions)
+  const auto first_stats = first.stats();
+  for (auto& p : first_stats.agents[0].partitions)
     if (p.assigned) first_parts.insert(p.tp.partition.value());
-  for (auto& p : second.stats().agents[0].partitions)
+  const auto second_stats = second.stats();
+  for (auto& p : second_stats.agents[0].partitions)
     if (p.assigned) second_parts.insert(p.tp.partition.value());
   EXPECT_EQ(first_parts.size() + second_parts.size(), 8u);
   EXPECT_FALSE(first_parts.empty());

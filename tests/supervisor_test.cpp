@@ -5,8 +5,8 @@
 
 #include "actors/supervisor.hpp"
 
-#include <caf/all.hpp>
 #include <gtest/gtest.h>
+#include <caf/all.hpp>
 
 namespace {
 
@@ -19,8 +19,8 @@ class memory_source final : public partition_source {
   std::size_t take(std::size_t max, std::deque<record_slot>& out) override {
     std::size_t n = 0;
     for (; n < max && next < end; ++n, ++next)
-      out.push_back(record_slot{event{"in", partition_id{0}, kactor::offset{next}, 0, "k", "v"},
-                                nullptr});
+      out.push_back(
+          record_slot{event{"in", partition_id{0}, kactor::offset{next}, 0, "k", "v"}, nullptr});
     return n;
   }
   bool has_backlog() override { return next < end; }

@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
     }
     auto processed = [&] {
       std::uint64_t n = 0;
-      for (const auto& p : rt.stats().agents.at(0).partitions) n += p.processed;
+      const auto rt_stats = rt.stats();
+      for (const auto& p : rt_stats.agents.at(0).partitions) n += p.processed;
       return n;
     };
     // Report twice a second; the demo ends when its records are done, a
@@ -89,7 +90,8 @@ int main(int argc, char** argv) {
     report(rt);
     rt.stop();
     std::size_t max_held = 0;
-    for (const auto& p : rt.stats().agents.at(0).partitions)
+    const auto rt_stats = rt.stats();
+    for (const auto& p : rt_stats.agents.at(0).partitions)
       max_held = std::max(max_held, p.max_in_flight);
     std::cout << "done: most records held by one partition actor: " << max_held
               << " (max_poll_records " << max_poll_records << ")\n";

@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
     rt.flush(std::chrono::seconds(30));
     auto processed = [&] {
       std::uint64_t n = 0;
-      for (const auto& p : rt.stats().agents.at(0).partitions) n += p.processed;
+      const auto rt_stats = rt.stats();
+      for (const auto& p : rt_stats.agents.at(0).partitions) n += p.processed;
       return n;
     };
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
