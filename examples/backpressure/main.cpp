@@ -14,6 +14,7 @@
 #include <kactor/kactor.hpp>
 
 #include "common/guarded_main.hpp"
+#include "common/options.hpp"
 #include "common/stats_file.hpp"
 
 namespace {
@@ -36,28 +37,23 @@ void report(const kactor::runtime& rt) {
 
 int main(int argc, char** argv) {
   CLI::App app{"kactor example: a slow agent whose backlog stays in Kafka"};
-  std::string brokers, input = "tasks.pending", group = "slow-workers", stats_path;
+  std::string input = "tasks.pending", group = "slow-workers";
   std::size_t max_poll_records = 10;
   int delay_us = 2000, records = 2000, partitions = 4, value_bytes = 100;
-  app.add_option("--brokers", brokers, "bootstrap servers; empty runs a self-contained demo");
   app.add_option("--input", input);
   app.add_option("--group", group);
   app.add_option("--max-poll-records", max_poll_records)->check(CLI::Range(1, 100000));
   app.add_option("--delay-us", delay_us, "simulated work per record")
       ->check(CLI::Range(0, 10000000));
-  app.add_option("--stats", stats_path, "rewrite this file with JSON stats every 100 ms");
   app.add_option("--records", records, "records fed in the self-contained demo");
   app.add_option("--partitions", partitions, "partitions of the demo's topic");
   app.add_option("--value-bytes", value_bytes, "size of the demo's records");
-  std::vector<std::string> overrides;
-  app.add_option("--set", overrides, "config override key=value (see the README)");
+  examples::options opts;
+  opts.add_to(app);
   CLI11_PARSE(app, argc, argv);
 
   return examples::guarded_main([&] {
-    kactor::runtime_config cfg;
-    cfg.brokers = brokers;
-    for (const auto& o : overrides) kactor::apply_override(cfg, o);
-    kactor::runtime rt(cfg);
+    kactor::runtime rt(opts.config());
     const bool demo = rt.embedded();
     if (demo) rt.create_topic(input, partitions);
     rt.agent("slow")
@@ -68,7 +64,7 @@ int main(int argc, char** argv) {
           // The slow inference call this example is about.
           std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
         });
-    examples::stats_file stats(rt, stats_path, std::chrono::milliseconds(100));
+    examples::stats_file stats(rt, opts.stats_path, std::chrono::milliseconds(100));
     rt.stop_on_signals();
     rt.start();
     if (demo) {

@@ -14,20 +14,17 @@
 #include <kactor/kactor.hpp>
 
 #include "common/guarded_main.hpp"
+#include "common/options.hpp"
 #include "common/stats_file.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"kactor example: one agent, many instances, one consumer group"};
-  std::string brokers, input = "tasks.pending", output = "tasks.completed",
-                       group = "agent-b-workers";
-  std::string instance = "instance-1", stats_path, assignor = "cooperative-sticky";
+  examples::options opts;  // --config: its agent "worker" configures this agent
+  opts.add_to(app);
+  std::string input = "tasks.pending", output = "tasks.completed", group = "agent-b-workers";
+  std::string instance = "instance-1", assignor = "cooperative-sticky";
   std::size_t max_poll_records = 100;
   int records = 2000, partitions = 8;
-  std::vector<std::string> overrides;
-  std::string config_path;
-  app.add_option("--config", config_path,
-                 "YAML config; its agent \"worker\" configures this agent");
-  app.add_option("--brokers", brokers, "bootstrap servers; empty runs a self-contained demo");
   auto* input_opt = app.add_option("--input", input);
   app.add_option("--output", output);
   auto* group_opt = app.add_option("--group", group);
@@ -36,18 +33,12 @@ int main(int argc, char** argv) {
                            ->check(CLI::IsMember({"cooperative-sticky", "range", "roundrobin"}));
   auto* max_poll_opt =
       app.add_option("--max-poll-records", max_poll_records)->check(CLI::Range(1, 100000));
-  app.add_option("--stats", stats_path, "rewrite this file with JSON stats every 100 ms");
   app.add_option("--records", records, "records fed in the self-contained demo");
   app.add_option("--partitions", partitions, "partitions of the demo's topics");
-  app.add_option("--set", overrides, "config override key=value (see the README)");
   CLI11_PARSE(app, argc, argv);
 
   return examples::guarded_main([&] {
-    // Settings in increasing precedence: defaults, --config, flags, --set.
-    kactor::runtime_config cfg;
-    if (!config_path.empty()) cfg = kactor::load_config(config_path);
-    if (!brokers.empty()) cfg.brokers = brokers;
-    for (const auto& o : overrides) kactor::apply_override(cfg, o);
+    const auto cfg = opts.config();
     kactor::runtime rt(cfg);
     const bool demo = rt.embedded();
     if (demo) {
@@ -68,7 +59,7 @@ int main(int argc, char** argv) {
     a.on([&instance, &output](const kactor::event& e, kactor::context& ctx) {
       ctx.emit(output, e.key(), e.value(), {{"instance", instance}, {"source", e.describe()}});
     });
-    examples::stats_file stats(rt, stats_path, std::chrono::milliseconds(100));
+    examples::stats_file stats(rt, opts.stats_path, std::chrono::milliseconds(100));
     if (!demo) {
       rt.run_until_signal();
       return 0;

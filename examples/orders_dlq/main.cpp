@@ -18,6 +18,7 @@
 #include <kactor/kactor.hpp>
 
 #include "common/guarded_main.hpp"
+#include "common/options.hpp"
 #include "common/stats_file.hpp"
 
 namespace {
@@ -57,23 +58,18 @@ class payment_service {
 
 int main(int argc, char** argv) {
   CLI::App app{"kactor example: retries and a dead-letter topic"};
-  std::string brokers, stats_path, prefix;
+  examples::options opts;
+  opts.add_to(app);
+  std::string prefix;
   bool accept_declined = false;
   int orders = 200;
-  std::vector<std::string> overrides;
-  app.add_option("--brokers", brokers, "bootstrap servers; empty runs a self-contained demo");
   app.add_flag("--accept-declined", accept_declined, "the fixed payment step");
   app.add_option("--orders", orders, "orders fed in the self-contained demo");
-  app.add_option("--stats", stats_path, "rewrite this file with JSON stats every 100 ms");
   app.add_option("--prefix", prefix, "prefix of every topic and group name (tests)");
-  app.add_option("--set", overrides, "config override key=value (see the README)");
   CLI11_PARSE(app, argc, argv);
 
   return examples::guarded_main([&] {
-    kactor::runtime_config cfg;
-    cfg.brokers = brokers;
-    for (const auto& o : overrides) kactor::apply_override(cfg, o);
-    kactor::runtime rt(cfg);
+    kactor::runtime rt(opts.config());
     const bool demo = rt.embedded();
     const std::string pending = prefix + "orders.pending",
                       completed_topic = prefix + "orders.completed",
@@ -109,7 +105,7 @@ int main(int argc, char** argv) {
                     << e.header(kactor::dlq_header::attempts).value_or("?") << " attempt(s))"
                     << std::endl;
         });
-    examples::stats_file stats(rt, stats_path, std::chrono::milliseconds(100));
+    examples::stats_file stats(rt, opts.stats_path, std::chrono::milliseconds(100));
     if (!demo) {
       rt.run_until_signal();
       return 0;
