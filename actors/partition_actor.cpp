@@ -139,6 +139,17 @@ class partition_actor final : public caf::event_based_actor {
           if (auto res = user_(msg)) return std::move(*res);
           return caf::message{};
         },
+        [this](txn_barrier_atom) {
+          barrier_ = true;
+          barrier_promise_ = make_response_promise();
+          answer_barrier();
+        },
+        [this](txn_release_atom) {
+          barrier_ = false;
+          take();
+          schedule();
+        },
+        [this](rewind_order& order) { rewind(order); },
         [this](stop_atom) {
           stopping_ = true;
           if (failing_.entry) {
@@ -189,7 +200,7 @@ class partition_actor final : public caf::event_based_actor {
   }
 
   void schedule() {
-    if (!buffer_.empty() && !scheduled_ && !stopping_ && !waiting_) {
+    if (!buffer_.empty() && !scheduled_ && !stopping_ && !waiting_ && !barrier_) {
       scheduled_ = true;
       send(this, process_atom::value);
     }
@@ -198,7 +209,7 @@ class partition_actor final : public caf::event_based_actor {
   void process_slice() {
     auto deadline = clock_type::now() + cfg_.slice;
     std::size_t done = 0;
-    while (!buffer_.empty() && !stopping_ && !waiting_) {
+    while (!buffer_.empty() && !stopping_ && !waiting_ && !barrier_) {
       if (!handle(buffer_.front())) break;  // failed: retry after a backoff
       buffer_.pop_front();
       ++done;
@@ -230,6 +241,20 @@ class partition_actor final : public caf::event_based_actor {
       }
       next_expected_ = kactor::offset{off.value() + 1};
       failing_.entry = tracker_->begin(off);
+      if (auto p = poison_.find(off.value()); p != poison_.end()) {
+        // It failed in earlier, aborted transactions until out of retries.
+        failing_.attempts = p->second.attempts;
+        failing_.first_ms = p->second.first_ms;
+        failing_.last_ms = p->second.last_ms;
+        failing_.last = p->second.error;
+        poison_.erase(p);
+        spdlog::warn("agent {}: record {} goes to the dead-letter topic after {} attempt(s): {}",
+                     cfg_.agent, slot.ev.describe(), failing_.attempts, failing_.last.message);
+        write_dead_letter(slot);
+        cfg_.counters->failed.fetch_add(1, std::memory_order_relaxed);
+        eos_next_ = off.value() + 1;
+        return true;
+      }
     }
     ctx_.current_ = failing_.entry;
     error_info failure;
@@ -254,9 +279,12 @@ class partition_actor final : public caf::event_based_actor {
       tracker_->end(failing_.entry);
       failing_ = {};
       cfg_.counters->processed.fetch_add(1, std::memory_order_relaxed);
+      eos_next_ = off.value() + 1;
       return true;
     }
-    return on_failure(slot, std::move(failure));
+    const bool done = on_failure(slot, std::move(failure));
+    if (done) eos_next_ = off.value() + 1;
+    return done;
   }
 
   bool on_failure(record_slot& slot, error_info failure) {
@@ -265,15 +293,21 @@ class partition_actor final : public caf::event_based_actor {
     failing_.last_ms = now;
     failing_.last = std::move(failure);
     switch (next_step(failing_.last.cls, failing_.attempts, cfg_.policy.max_retries)) {
-      case failure_step::retry: {
-        auto delay = backoff_.next(failing_.attempts);
-        spdlog::warn("agent {}: record {} failed (attempt {}), retrying in {} ms: {}", cfg_.agent,
-                     slot.ev.describe(), failing_.attempts, delay.count(), failing_.last.message);
+      case failure_step::retry:
         cfg_.counters->retries.fetch_add(1, std::memory_order_relaxed);
         waiting_ = true;
-        delayed_send(this, delay, retry_atom::value);
+        if (cfg_.txn) {
+          // Its emits are in the open transaction: only an abort undoes them.
+          // The group thread aborts, rewinds every partition and counts the
+          // attempts across transactions.
+          cfg_.txn->report({cfg_.tp, slot.ev.offset().value(), failing_.last, now});
+        } else {
+          auto delay = backoff_.next(failing_.attempts);
+          spdlog::warn("agent {}: record {} failed (attempt {}), retrying in {} ms: {}", cfg_.agent,
+                       slot.ev.describe(), failing_.attempts, delay.count(), failing_.last.message);
+          delayed_send(this, delay, retry_atom::value);
+        }
         return false;
-      }
       case failure_step::crash:
         throw kafka_exception(failing_.last);
       case failure_step::dead_letter:
@@ -318,12 +352,46 @@ class partition_actor final : public caf::event_based_actor {
     ++p.attempts;
     entry->failed.store(false, std::memory_order_relaxed);
     tracker_->add_emit(entry);
+    ++dead_letter_requests_;
     request(cfg_.dead_letters, caf::infinite, p.record)
         .then(
             [this, entry](bool accepted) {
+              --dead_letter_requests_;
               if (!accepted) dead_letter_failed(entry);
+              answer_barrier();
             },
-            [this, entry](caf::error&) { dead_letter_failed(entry); });
+            [this, entry](caf::error&) {
+              --dead_letter_requests_;
+              dead_letter_failed(entry);
+              answer_barrier();
+            });
+  }
+
+  /// exactly_once: the offset may be committed only with every dead letter
+  /// before it in the same transaction, i.e. handed to the producer.
+  void answer_barrier() {
+    if (!barrier_ || !barrier_promise_.pending() || dead_letter_requests_ > 0) return;
+    barrier_promise_.deliver(eos_next_);
+  }
+
+  /// exactly_once: the transaction was aborted; read again from `order.to`.
+  void rewind(const rewind_order& order) {
+    bound_.on_dropped(buffer_.size());
+    buffer_.clear();
+    if (failing_.entry) {
+      tracker_->end(failing_.entry);
+      failing_ = {};
+    }
+    for (auto& p : dead_letters_) p.record.token->hold = false;
+    dead_letters_.clear();
+    waiting_ = false;
+    next_expected_ = kactor::offset{-1};
+    poison_ = order.poison;
+    if (order.to >= 0) {
+      eos_next_ = order.to;
+      cfg_.source->rewind(kactor::offset{order.to});
+    }
+    publish();
   }
 
   /// librdkafka refused the write at once: undo its count, retry later.
@@ -410,6 +478,12 @@ class partition_actor final : public caf::event_based_actor {
   bool scheduled_ = false;
   bool waiting_ = false;
   bool stopping_ = false;
+  // exactly_once
+  bool barrier_ = false;
+  caf::response_promise barrier_promise_;
+  std::int64_t eos_next_ = -1;
+  std::size_t dead_letter_requests_ = 0;
+  std::map<std::int64_t, poison_record> poison_;
   caf::response_promise stop_promise_;
 };
 

@@ -7,8 +7,12 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -32,6 +36,56 @@ using process_atom = caf::atom_constant<caf::atom("kx_proc")>;
 using stop_atom = caf::atom_constant<caf::atom("kx_stop")>;
 /// A retry's (or a dead-letter write's) backoff has passed (sent to self).
 using retry_atom = caf::atom_constant<caf::atom("kx_retry")>;
+
+// exactly_once: the group thread's transaction cycle, fanned out by the
+// supervisor. `txn_barrier_atom` (high priority): stop between records and
+// reply with the next offset to commit (-1: nothing handled yet), once every
+// dead letter is handed to the producer. `txn_release_atom`: go on.
+// `rewind_order`: drop what is held and read again from `to`.
+using txn_barrier_atom = caf::atom_constant<caf::atom("kx_txbar")>;
+using txn_release_atom = caf::atom_constant<caf::atom("kx_txrel")>;
+
+/// exactly_once: a record that failed too often to be retried once more: it
+/// goes to the DLQ in the next transaction, with the failures seen across the
+/// aborted ones.
+struct poison_record {
+  error_info error;
+  std::size_t attempts = 0;
+  std::int64_t first_ms = 0;
+  std::int64_t last_ms = 0;
+};
+
+/// exactly_once: where a rewound partition starts again, and its records that
+/// are out of retries, by offset.
+struct rewind_order {
+  std::int64_t to = -1;
+  std::map<std::int64_t, poison_record> poison;
+};
+
+/// exactly_once: how a partition actor asks the group thread to abort the
+/// open transaction (a handler failed retriably: its emits must not commit).
+struct transaction_control {
+  struct failure {
+    topic_partition tp;
+    std::int64_t offset = -1;
+    error_info error;
+    std::int64_t at_ms = 0;
+  };
+  std::mutex mx;
+  std::vector<failure> failures;
+  std::atomic<bool> abort_requested{false};
+
+  void report(failure f) {
+    std::lock_guard lock(mx);
+    failures.push_back(std::move(f));
+    abort_requested = true;
+  }
+  std::vector<failure> take() {
+    std::lock_guard lock(mx);
+    abort_requested = false;
+    return std::exchange(failures, {});
+  }
+};
 
 /// A record taken from the partition, with the buffer its event points into.
 struct record_slot {
@@ -68,6 +122,8 @@ struct partition_counters {
   std::atomic<std::uint64_t> restarts{0};
   /// The supervisor gave up restarting: the partition is paused.
   std::atomic<bool> escalated{false};
+  /// exactly_once: the offset the last committed transaction holds.
+  std::atomic<std::int64_t> committed_offset{-1};
   std::atomic<std::uint64_t> assignments{0};
   std::atomic<std::uint64_t> revocations{0};
   std::atomic<std::uint64_t> processed{0};
@@ -92,6 +148,9 @@ struct partition_actor_config {
   /// The agent's dead-letter actor; answers a `dead_letter` with true once
   /// librdkafka took the write, false if it refused it.
   caf::actor dead_letters;
+  /// Set in exactly_once mode: failures abort the transaction instead of
+  /// being retried in place.
+  std::shared_ptr<transaction_control> txn;
   std::chrono::milliseconds tick_every{0};
   behavior_factory factory;
   std::shared_ptr<partition_source> source;
@@ -108,3 +167,5 @@ struct partition_actor_config {
 caf::actor spawn_partition_actor(caf::actor_system& sys, partition_actor_config cfg);
 
 }  // namespace kactor::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::detail::rewind_order)

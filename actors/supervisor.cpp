@@ -85,12 +85,54 @@ class supervisor final : public caf::event_based_actor {
           }
           if (*waiting == 0) rp.deliver(std::move(*result));
         },
+        [this](txn_barrier_atom) {
+          auto rp = make_response_promise();
+          auto result = std::make_shared<revoked_offsets>();
+          auto waiting = std::make_shared<std::size_t>(0);
+          for (auto& [tp, s] : slots_) {
+            if (!s.child) {  // between restarts: no progress of its own
+              result->offsets.emplace_back(tp, s.spec.cfg.counters->committed_offset.load());
+              continue;
+            }
+            ++*waiting;
+            request<caf::message_priority::high>(s.child, caf::infinite, txn_barrier_atom::value)
+                .then(
+                    [=, tp = tp](std::int64_t next) mutable {
+                      result->offsets.emplace_back(tp, next);
+                      if (--*waiting == 0) rp.deliver(std::move(*result));
+                    },
+                    [=, tp = tp](caf::error&) mutable {
+                      // It died meanwhile; the group thread aborts on its report.
+                      result->offsets.emplace_back(tp, -1);
+                      if (--*waiting == 0) rp.deliver(std::move(*result));
+                    });
+          }
+          if (*waiting == 0) rp.deliver(std::move(*result));
+        },
+        [this](txn_release_atom) {
+          for (auto& [tp, s] : slots_)
+            if (s.child) send(s.child, txn_release_atom::value);
+        },
+        [this](const rewind_orders& r) {
+          for (const auto& [tp, order] : r.orders) {
+            auto it = slots_.find(tp);
+            if (it == slots_.end()) continue;
+            if (it->second.child)
+              send(it->second.child, order);
+            else if (order.to >= 0)
+              it->second.spec.cfg.source->rewind(kactor::offset{order.to});
+          }
+          return true;
+        },
         [this](restart_atom, const topic_partition& tp) {
           auto it = slots_.find(tp);
           if (it == slots_.end() || it->second.child) return;  // revoked meanwhile
           auto& s = it->second;
           const auto& c = *s.spec.cfg.counters;
-          auto from = c.stored_offset.load() >= 0 ? c.stored_offset.load() : c.first_offset.load();
+          // exactly_once restarts from the last committed transaction; the
+          // group thread aborts the open one on the death's report.
+          const auto done = s.spec.cfg.txn ? c.committed_offset.load() : c.stored_offset.load();
+          auto from = done >= 0 ? done : c.first_offset.load();
           // Records the dead actor held are gone with it: read them again.
           if (from >= 0) s.spec.cfg.source->rewind(kactor::offset{from});
           s.spec.cfg.counters->restarts.fetch_add(1, std::memory_order_relaxed);
@@ -113,6 +155,9 @@ class supervisor final : public caf::event_based_actor {
       s.child = caf::actor{};
       s.spec.hook->set(caf::actor{});
       const auto cause = to_string(dm.reason);
+      if (s.spec.cfg.txn)
+        s.spec.cfg.txn->report(
+            {tp, -1, {error_class::retriable, 0, "partition actor died: " + cause}, 0});
       if (s.intensity.allow(std::chrono::steady_clock::now())) {
         auto delay = backoff_.next(s.intensity.recent());
         spdlog::warn("agent {}: partition actor {}/{} died ({}); restarting in {} ms", agent_,

@@ -48,6 +48,11 @@ struct revoked_offsets {
   std::vector<std::pair<topic_partition, std::int64_t>> offsets;
 };
 
+/// exactly_once: where each partition starts again after an abort.
+struct rewind_orders {
+  std::vector<std::pair<topic_partition, rewind_order>> orders;
+};
+
 using assign_atom = caf::atom_constant<caf::atom("kx_assign")>;
 using revoke_atom = caf::atom_constant<caf::atom("kx_revoke")>;
 using restart_atom = caf::atom_constant<caf::atom("kx_restart")>;
@@ -59,7 +64,10 @@ struct agent_health {
 
 /// Answers `(assign_atom, partition_spec)` once the partition actor runs and
 /// `(revoke_atom, std::vector<topic_partition>)` with `revoked_offsets` once
-/// every listed partition's actor has stopped.
+/// every listed partition's actor has stopped. exactly_once: answers
+/// `txn_barrier_atom` with every partition's next offset (`revoked_offsets`)
+/// once all stand between records, forwards `txn_release_atom`, and answers
+/// `rewind_orders` once every partition actor has them.
 caf::actor spawn_supervisor(caf::actor_system& sys, std::string agent, supervision_policy policy,
                             std::shared_ptr<agent_health> health);
 
@@ -67,5 +75,6 @@ caf::actor spawn_supervisor(caf::actor_system& sys, std::string agent, supervisi
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::detail::partition_spec)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::detail::revoked_offsets)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::detail::rewind_orders)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<kactor::topic_partition>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::topic_partition)

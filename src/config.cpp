@@ -22,18 +22,34 @@ using entry_list = std::vector<std::pair<std::string, YAML::Node>>;
 constexpr const char* kRuntimeKeys[] = {"brokers",        "client_id", "commit_interval_ms",
                                         "worker_threads", "kafka",     "consumer",
                                         "producer",       "agents"};
-constexpr const char* kAgentKeys[] = {
-    "name",         "topics",         "group",    "max_poll_records",
-    "resume_below", "pause_after_ms", "assignor", "group_instance_id",
-    "kafka",        "supervision"};
+constexpr const char* kAgentKeys[] = {"name",
+                                      "topics",
+                                      "group",
+                                      "max_poll_records",
+                                      "resume_below",
+                                      "pause_after_ms",
+                                      "assignor",
+                                      "group_instance_id",
+                                      "kafka",
+                                      "supervision",
+                                      "processing_guarantee",
+                                      "transaction_interval_ms"};
 constexpr const char* kSupervisionKeys[] = {"max_retries", "backoff_base_ms", "backoff_max_ms",
                                             "dlq_topic",   "max_restarts",    "restart_window_ms"};
 constexpr const char* kOverrideKeys[] = {
     "brokers",          "client_id",           "commit_interval_ms",  "worker_threads",
     "kafka.<property>", "consumer.<property>", "producer.<property>", "agents.<name>.<field>"};
-constexpr const char* kAgentOverrideKeys[] = {
-    "max_poll_records",  "resume_below", "pause_after_ms",   "assignor",         "group",
-    "group_instance_id", "topics",       "kafka.<property>", "supervision.<key>"};
+constexpr const char* kAgentOverrideKeys[] = {"max_poll_records",
+                                              "resume_below",
+                                              "pause_after_ms",
+                                              "assignor",
+                                              "group",
+                                              "group_instance_id",
+                                              "topics",
+                                              "kafka.<property>",
+                                              "supervision.<key>",
+                                              "processing_guarantee",
+                                              "transaction_interval_ms"};
 
 struct managed_property {
   const char* name;
@@ -101,6 +117,12 @@ assignor_kind to_assignor(const std::string& text, const std::string& key) {
   throw invalid(key, text, join(names));
 }
 
+processing_guarantee to_guarantee(const std::string& text, const std::string& key) {
+  for (auto g : {processing_guarantee::at_least_once, processing_guarantee::exactly_once})
+    if (text == to_string(g)) return g;
+  throw invalid(key, text, "at_least_once, exactly_once");
+}
+
 template <class Range>
 void require_known(const std::string& name, const std::string& key, const Range& allowed) {
   if (std::find(std::begin(allowed), std::end(allowed), name) == std::end(allowed))
@@ -151,6 +173,10 @@ bool set_scalar(agent_config& agent, const std::string& name, const std::string&
     agent.pause_after = std::chrono::milliseconds(to_uint(text, key, 0, kPauseAfterLimitMs));
   } else if (name == "assignor") {
     agent.assignor = to_assignor(text, key);
+  } else if (name == "processing_guarantee") {
+    agent.guarantee = to_guarantee(text, key);
+  } else if (name == "transaction_interval_ms") {
+    agent.transaction_interval = std::chrono::milliseconds(to_uint(text, key, 1, 600000));
   } else {
     return false;
   }
@@ -412,6 +438,7 @@ void validate(const agent_config& cfg, const std::string& where) {
     throw invalid(where + ".resume_below", std::to_string(cfg.resume_below),
                   "integers 0.." + std::to_string(cfg.max_poll_records) + " (max_poll_records)");
   check_range(cfg.pause_after.count(), where + ".pause_after_ms", 0, kPauseAfterLimitMs);
+  check_range(cfg.transaction_interval.count(), where + ".transaction_interval_ms", 1, 600000);
   check_properties(cfg.kafka, where + ".kafka");
   check_supervision(cfg.supervision, cfg.topics, where + ".supervision");
 }

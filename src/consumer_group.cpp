@@ -1,6 +1,9 @@
 #include "src/consumer_group.hpp"
 
+#include <cstdio>
 #include <cstring>
+#include <random>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
@@ -108,11 +111,12 @@ struct consumer_group::assigned_partition {
 };
 
 consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, property_list props,
-                               emit_sink& sink, std::chrono::milliseconds commit_interval,
+                               emit_sink& sink, const property_list& producer_props,
+                               std::chrono::milliseconds commit_interval,
                                std::chrono::steady_clock::time_point epoch)
     : sys_(sys),
       def_(std::move(def)),
-      sink_(sink),
+      sink_(&sink),
       commit_interval_(commit_interval),
       epoch_(epoch),
       cooperative_(def_.cfg.assignor == assignor_kind::cooperative_sticky) {
@@ -139,8 +143,20 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
   rd_kafka_conf_set_opaque(conf.get(), this);
   rk_ = make_client(RD_KAFKA_CONSUMER, std::move(conf));
   rd_kafka_poll_set_consumer(rk_.get());
+  if (def_.cfg.guarantee == processing_guarantee::exactly_once) {
+    // One transactional producer per consumer (KIP-447): the group metadata
+    // sent with the offsets fences zombies, so the id need not be stable.
+    std::random_device rd;
+    char suffix[17];
+    std::snprintf(suffix, sizeof(suffix), "%08x%08x", rd(), rd());
+    txn_producer_ = std::make_unique<shared_producer>(
+        producer_props,
+        "kactor-" + (def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group) + "-" + suffix);
+    sink_ = txn_producer_.get();
+    txn_ = std::make_shared<transaction_control>();
+  }
   supervisor_ = spawn_supervisor(sys_, def_.cfg.name, def_.cfg.supervision, health_);
-  dead_letters_ = spawn_dead_letter_actor(sys_, dlq_topic(def_.cfg), sink_, dead_lettered_);
+  dead_letters_ = spawn_dead_letter_actor(sys_, dlq_topic(def_.cfg), *sink_, dead_lettered_);
 }
 
 consumer_group::~consumer_group() {
@@ -174,14 +190,22 @@ void consumer_group::stop() {
 }
 
 void consumer_group::run() {
+  const bool transactional = txn_ != nullptr;
   auto last_commit = std::chrono::steady_clock::now();
   while (!stop_.load(std::memory_order_acquire)) {
-    if (auto* raw = rd_kafka_consumer_poll(rk_.get(), 100)) {
+    if (auto* raw = rd_kafka_consumer_poll(rk_.get(), transactional ? 5 : 100)) {
       message_ptr msg{raw};
       if (msg->err)
         spdlog::warn("agent {}: consumer: {}", def_.cfg.name, rd_kafka_message_errstr(msg.get()));
     }
     auto now = std::chrono::steady_clock::now();
+    if (transactional) {
+      if (txn_->abort_requested || now - last_commit >= def_.cfg.transaction_interval) {
+        transaction_cycle(true);
+        last_commit = std::chrono::steady_clock::now();
+      }
+      continue;
+    }
     // librdkafka 2.0.2 treats a commit answered with ILLEGAL_GENERATION (one
     // sent while the member rejoins) as losing the whole assignment, which
     // would revoke partitions a cooperative rebalance meant to keep
@@ -194,10 +218,113 @@ void consumer_group::run() {
     }
   }
   // Leaving the group revokes every partition through on_rebalance, which
-  // drains the partition actors and commits their offsets.
+  // drains the partition actors and commits their offsets (or transaction).
   if (auto err = rd_kafka_consumer_close(rk_.get()))
     spdlog::warn("agent {}: close: {}", def_.cfg.name, rd_kafka_err2str(err));
   assigned_.clear();
+}
+
+std::optional<revoked_offsets> consumer_group::barrier(caf::scoped_actor& self) {
+  std::optional<revoked_offsets> out;
+  self->request(supervisor_, std::chrono::seconds(60), txn_barrier_atom::value)
+      .receive([&](revoked_offsets& r) { out = std::move(r); },
+               [&](caf::error& err) {
+                 spdlog::error("agent {}: transaction barrier: {}", def_.cfg.name, to_string(err));
+               });
+  return out;
+}
+
+void consumer_group::release(caf::scoped_actor& self) {
+  self->send(supervisor_, txn_release_atom::value);
+}
+
+void consumer_group::transaction_cycle(bool release_after) {
+  caf::scoped_actor self{sys_};
+  auto offsets = barrier(self);
+  if (!offsets || txn_->abort_requested) {
+    abort_and_rewind(self);
+  } else {
+    auto tpl = make_tpl(static_cast<int>(offsets->offsets.size()));
+    for (const auto& [tp, next] : offsets->offsets)
+      if (next >= 0)
+        rd_kafka_topic_partition_list_add(tpl.get(), tp.topic.c_str(), tp.partition.value())
+            ->offset = next;
+    group_metadata_ptr metadata{rd_kafka_consumer_group_metadata(rk_.get())};
+    for (int attempt = 1;; ++attempt) {
+      auto err = txn_producer_->commit_transaction(tpl.get(), metadata.get());
+      if (!err) {
+        for (const auto& [tp, next] : offsets->offsets) {
+          if (next < 0) continue;
+          counters_for(tp)->committed_offset = next;
+          for (auto it = failed_records_.begin(); it != failed_records_.end();)
+            it = it->first.first == tp && it->first.second < next ? failed_records_.erase(it)
+                                                                  : std::next(it);
+        }
+        transactions_committed_.fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+      auto info = make_error(err.get(), "agent " + def_.cfg.name + ": commit transaction");
+      if (info.cls == error_class::retriable && attempt < 10) {
+        spdlog::warn("{} (attempt {}), retrying", info.message, attempt);
+        continue;
+      }
+      if (info.cls == error_class::fatal) {
+        // Fenced or worse: this producer can never commit again. Stop
+        // processing; the group moves the partitions to a healthy member.
+        spdlog::error("{}; the agent stops processing", info.message);
+        health_->healthy = false;
+        return;
+      }
+      spdlog::warn("{}; aborting", info.message);
+      abort_and_rewind(self);
+      break;
+    }
+  }
+  if (release_after) release(self);
+}
+
+void consumer_group::abort_and_rewind(caf::scoped_actor& self) {
+  auto failures = txn_->take();
+  if (auto err = txn_producer_->abort_transaction()) {
+    auto info = make_error(err.get(), "agent " + def_.cfg.name + ": abort transaction");
+    spdlog::error("{}; the agent stops processing", info.message);
+    health_->healthy = false;
+    return;
+  }
+  transactions_aborted_.fetch_add(1, std::memory_order_relaxed);
+  std::size_t worst = 1;
+  for (auto& f : failures) {
+    if (f.offset < 0) continue;
+    auto& r = failed_records_[{f.tp, f.offset}];
+    if (r.attempts++ == 0) r.first_ms = f.at_ms;
+    r.last_ms = f.at_ms;
+    r.error = f.error;
+    worst = std::max(worst, r.attempts);
+    spdlog::warn("agent {}: record {}/{}@{} failed (attempt {}); transaction aborted: {}",
+                 def_.cfg.name, f.tp.topic, f.tp.partition.value(), f.offset, r.attempts,
+                 f.error.message);
+  }
+  rewind_orders orders;
+  for (const auto& [tp, ap] : assigned_) {
+    const auto& c = *counters_for(tp);
+    rewind_order o;
+    o.to = c.committed_offset.load() >= 0 ? c.committed_offset.load() : c.first_offset.load();
+    // A record out of retries goes to the DLQ on the next pass; the entry
+    // stays until a transaction that skips it commits (another partition's
+    // failure may abort that one too).
+    for (const auto& [key, r] : failed_records_)
+      if (key.first == tp && r.attempts > def_.cfg.supervision.max_retries)
+        o.poison[key.second] = poison_record{r.error, r.attempts, r.first_ms, r.last_ms};
+    orders.orders.emplace_back(tp, std::move(o));
+  }
+  // The same backoff as retries in place: the failed record runs again, with
+  // everything after its partition's and the other partitions' last commit.
+  std::this_thread::sleep_for(backoff_.next(worst));
+  self->request(supervisor_, std::chrono::seconds(60), std::move(orders))
+      .receive([](bool) {},
+               [&](caf::error& err) {
+                 spdlog::error("agent {}: rewind: {}", def_.cfg.name, to_string(err));
+               });
 }
 
 std::optional<std::string_view> consumer_group::join_state(std::string_view stats) {
@@ -249,6 +376,7 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     counters->first_offset = -1;
     counters->stored_offset = -1;
     counters->escalated = false;
+    counters->committed_offset = -1;
     partition_spec spec;
     auto& pc = spec.cfg;
     pc.agent = def_.cfg.name;
@@ -261,7 +389,8 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     pc.tick_every = def_.tick_every;
     pc.factory = def_.factory;
     pc.source = std::make_shared<kafka_partition_source>(rk_.get(), ap->queue.get(), tp);
-    pc.sink = &sink_;
+    pc.sink = sink_;
+    pc.txn = txn_;
     pc.counters = std::move(counters);
     pc.epoch = epoch_;
     spec.hook = ap->hook.get();
@@ -292,6 +421,12 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
 
 void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
   const bool lost = rd_kafka_assignment_lost(rk_.get());
+  // exactly_once: the revoked partitions' work commits (or, if they are
+  // already someone else's, aborts) before they go.
+  if (txn_) {
+    if (lost) txn_->report({{}, -1, {error_class::abortable, 0, "assignment lost"}, 0});
+    transaction_cycle(false);
+  }
   std::vector<topic_partition> tps;
   for (int i = 0; i < parts->cnt; ++i) tps.push_back(to_tp(parts->elems[i]));
   auto commits = make_tpl(parts->cnt);
@@ -303,7 +438,7 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
       .receive(
           [&](revoked_offsets& r) {
             for (auto& [tp, next] : r.offsets)
-              if (next >= 0 && !lost)
+              if (next >= 0 && !lost && !txn_)
                 rd_kafka_topic_partition_list_add(commits.get(), tp.topic.c_str(),
                                                   tp.partition.value())
                     ->offset = next;
@@ -332,6 +467,10 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
   } else if (auto err = rd_kafka_assign(rk_.get(), nullptr)) {
     spdlog::error("agent {}: unassign: {}", def_.cfg.name, rd_kafka_err2str(err));
   }
+  if (txn_) {
+    caf::scoped_actor self{sys_};
+    release(self);
+  }
   spdlog::info("agent {}: revoked {} partition(s){}, holding {}", def_.cfg.name, parts->cnt,
                lost ? " (lost)" : "", assigned_.size());
 }
@@ -342,6 +481,8 @@ agent_stats consumer_group::stats() const {
   s.group = def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group;
   s.rebalances = rebalances_.load(std::memory_order_relaxed);
   s.healthy = health_->healthy.load();
+  s.transactions_committed = transactions_committed_.load();
+  s.transactions_aborted = transactions_aborted_.load();
   s.dead_letter_topic = dlq_topic(def_.cfg);
   std::lock_guard lock(counters_mx_);
   for (const auto& [tp, c] : counters_) {

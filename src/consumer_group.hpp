@@ -19,8 +19,10 @@
 
 #include "actors/dead_letter_actor.hpp"
 #include "actors/partition_actor.hpp"
+#include "actors/retry_policy.hpp"
 #include "actors/supervisor.hpp"
 #include "src/kafka_handles.hpp"
+#include "src/producer.hpp"
 
 namespace kactor::detail {
 
@@ -33,8 +35,10 @@ struct agent_definition {
 class consumer_group {
  public:
   /// Creates the consumer (so bad properties fail here, naming the key).
+  /// at_least_once agents emit through `sink`; exactly_once agents through a
+  /// transactional producer of their own, made from `producer_props`.
   consumer_group(caf::actor_system& sys, agent_definition def, property_list props, emit_sink& sink,
-                 std::chrono::milliseconds commit_interval,
+                 const property_list& producer_props, std::chrono::milliseconds commit_interval,
                  std::chrono::steady_clock::time_point epoch);
   /// Stops if running.
   ~consumer_group();
@@ -66,9 +70,29 @@ class consumer_group {
   void revoke(rd_kafka_topic_partition_list_t* parts);
   std::shared_ptr<partition_counters> counters_for(const topic_partition& tp);
 
+  // exactly_once, group thread only.
+  std::optional<revoked_offsets> barrier(caf::scoped_actor& self);
+  void release(caf::scoped_actor& self);
+  /// Barrier, then commit the open transaction with every partition's offset
+  /// (or abort and rewind if a partition asked for it).
+  void transaction_cycle(bool release_after);
+  void abort_and_rewind(caf::scoped_actor& self);
+
+  struct failed_record {
+    std::size_t attempts = 0;
+    std::int64_t first_ms = 0, last_ms = 0;
+    error_info error;
+  };
+
   caf::actor_system& sys_;
   agent_definition def_;
-  emit_sink& sink_;
+  std::unique_ptr<shared_producer> txn_producer_;  // exactly_once only
+  emit_sink* sink_;
+  std::shared_ptr<transaction_control> txn_;  // exactly_once only
+  std::map<std::pair<topic_partition, std::int64_t>, failed_record> failed_records_;
+  std::atomic<std::uint64_t> transactions_committed_{0};
+  std::atomic<std::uint64_t> transactions_aborted_{0};
+  backoff backoff_{def_.cfg.supervision.backoff_base, def_.cfg.supervision.backoff_max};
   std::chrono::milliseconds commit_interval_;
   std::chrono::steady_clock::time_point epoch_;
   handle_ptr rk_;

@@ -31,6 +31,10 @@ const char* to_string(assignor_kind a) noexcept {
   return "unknown";
 }
 
+const char* to_string(processing_guarantee g) noexcept {
+  return g == processing_guarantee::exactly_once ? "exactly_once" : "at_least_once";
+}
+
 error_class classify_kafka_error(int code, bool is_fatal, bool is_retriable,
                                  bool txn_requires_abort) noexcept {
   if (is_fatal) return error_class::fatal;

@@ -41,6 +41,14 @@ struct event_deleter {
   void operator()(rd_kafka_event_t* p) const noexcept { rd_kafka_event_destroy(p); }
 };
 
+struct group_metadata_deleter {
+  void operator()(rd_kafka_consumer_group_metadata_t* p) const noexcept {
+    rd_kafka_consumer_group_metadata_destroy(p);
+  }
+};
+
+using group_metadata_ptr =
+    std::unique_ptr<rd_kafka_consumer_group_metadata_t, group_metadata_deleter>;
 using conf_ptr = std::unique_ptr<rd_kafka_conf_t, conf_deleter>;
 using handle_ptr = std::unique_ptr<rd_kafka_t, handle_deleter>;
 using queue_ptr = std::unique_ptr<rd_kafka_queue_t, queue_deleter>;

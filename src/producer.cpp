@@ -6,12 +6,21 @@
 
 namespace kactor::detail {
 
-shared_producer::shared_producer(property_list props) {
+shared_producer::shared_producer(property_list props, std::string transactional_id) {
   props.push_back(property{"", "enable.idempotence", "true"});
+  if (!transactional_id.empty())
+    props.push_back(property{"", "transactional.id", std::move(transactional_id)});
   auto conf = make_conf(props);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &shared_producer::on_delivery);
   rd_kafka_conf_set_opaque(conf.get(), this);
+  const bool transactional = props.back().name == "transactional.id";
   rk_ = make_client(RD_KAFKA_PRODUCER, std::move(conf));
+  if (transactional) {
+    if (error_ptr err{rd_kafka_init_transactions(rk_.get(), 60000)})
+      throw kafka_exception(make_error(err.get(), "init_transactions"));
+    if (error_ptr err{rd_kafka_begin_transaction(rk_.get())})
+      throw kafka_exception(make_error(err.get(), "begin_transaction"));
+  }
   poller_ = std::thread([this] {
     while (!stop_.load(std::memory_order_acquire)) rd_kafka_poll(rk_.get(), 100);
   });
@@ -28,6 +37,26 @@ shared_producer::~shared_producer() {
 
 bool shared_producer::flush(std::chrono::milliseconds timeout) {
   return rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count())) == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+error_ptr shared_producer::commit_transaction(const rd_kafka_topic_partition_list_t* offsets,
+                                              const rd_kafka_consumer_group_metadata_t* metadata) {
+  if (offsets && offsets->cnt > 0) {
+    if (error_ptr err{rd_kafka_send_offsets_to_transaction(rk_.get(), offsets, metadata, -1)})
+      return err;
+  }
+  if (error_ptr err{rd_kafka_commit_transaction(rk_.get(), -1)}) return err;
+  return error_ptr{rd_kafka_begin_transaction(rk_.get())};
+}
+
+error_ptr shared_producer::abort_transaction() {
+  // Let in-flight requests (and the AddPartitionsToTxn they trigger) finish
+  // first: librdkafka 2.0.2 can otherwise end a transaction the coordinator
+  // still holds as empty, which the broker answers with a fatal
+  // INVALID_TXN_STATE.
+  rd_kafka_flush(rk_.get(), 30000);
+  if (error_ptr err{rd_kafka_abort_transaction(rk_.get(), -1)}) return err;
+  return error_ptr{rd_kafka_begin_transaction(rk_.get())};
 }
 
 rd_kafka_topic_t* shared_producer::topic(std::string_view name) {
@@ -77,7 +106,10 @@ void shared_producer::emit(std::string_view topic_name, partition_id partition,
 void shared_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<shared_producer*>(opaque);
   const bool ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
-  if (!ok) {
+  // Records purged by an aborted transaction are the abort working, not a failure.
+  const bool purged =
+      msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+  if (!ok && !purged) {
     auto n = self->failures_.fetch_add(1, std::memory_order_relaxed);
     if (n < 10 || n % 1000 == 0)
       spdlog::error("delivery to {} [{}] failed ({} failures so far): {}",

@@ -17,8 +17,11 @@ namespace kactor::detail {
 
 class shared_producer final : public emit_sink {
  public:
-  /// `props` are the user's properties; idempotence is forced on.
-  explicit shared_producer(property_list props);
+  /// `props` are the user's properties; idempotence is forced on. With a
+  /// `transactional_id` the producer is transactional: it initialises its
+  /// transactions (fencing an older producer with the same id) and opens the
+  /// first transaction.
+  explicit shared_producer(property_list props, std::string transactional_id = {});
   /// Flushes (bounded by message.timeout.ms) and stops the poll thread.
   ~shared_producer() override;
 
@@ -27,6 +30,16 @@ class shared_producer final : public emit_sink {
 
   /// Waits until every record handed over so far is acknowledged or failed.
   bool flush(std::chrono::milliseconds timeout);
+
+  /// Transactional only, on the thread that owns the transaction (the group
+  /// thread): adds `offsets` for the group of `metadata`, commits, and opens
+  /// the next transaction. Null on success; the error's flags tell whether to
+  /// retry, abort or give up.
+  error_ptr commit_transaction(const rd_kafka_topic_partition_list_t* offsets,
+                               const rd_kafka_consumer_group_metadata_t* metadata);
+  /// Aborts the open transaction (its records are never visible at
+  /// read_committed) and opens the next one.
+  error_ptr abort_transaction();
 
   rd_kafka_t* handle() const { return rk_.get(); }
   std::uint64_t emitted() const { return emitted_.load(std::memory_order_relaxed); }

@@ -126,6 +126,11 @@ void runtime::start() {
     if (!a.factory)
       throw config_error("agents." + a.cfg.name,
                          "the agent has no behaviour; define it in code with .behavior() or .on()");
+    if (d.mock && a.cfg.guarantee == processing_guarantee::exactly_once)
+      throw config_error("agents." + a.cfg.name + ".processing_guarantee",
+                         "exactly_once needs a real Kafka broker (set brokers): librdkafka's "
+                         "embedded mock cluster writes no transaction markers and stores no "
+                         "transactional offsets, so it cannot honour it");
     const auto dlq = consumer_group::dlq_topic(a.cfg);
     if (std::find(a.cfg.topics.begin(), a.cfg.topics.end(), dlq) != a.cfg.topics.end())
       throw config_error("agents." + a.cfg.name + ".supervision.dlq_topic",
@@ -156,6 +161,7 @@ void runtime::start() {
     // A resumed partition waits for the broker's in-flight fetch; keep that short.
     props.insert(props.begin() + 2, property{"", "fetch.wait.max.ms", "100"});
     d.groups.push_back(std::make_unique<consumer_group>(*d.sys, a, std::move(props), *d.producer,
+                                                        d.client_props(d.cfg.producer, "producer"),
                                                         d.cfg.commit_interval, d.epoch));
   }
   for (auto& g : d.groups) g->start();
@@ -272,6 +278,11 @@ agent_builder& agent_builder::static_member(std::string group_instance_id) {
 }
 agent_builder& agent_builder::supervision(supervision_policy policy) {
   def().cfg.supervision = std::move(policy);
+  return *this;
+}
+agent_builder& agent_builder::exactly_once(std::chrono::milliseconds interval) {
+  def().cfg.guarantee = processing_guarantee::exactly_once;
+  def().cfg.transaction_interval = interval;
   return *this;
 }
 agent_builder& agent_builder::tick_every(std::chrono::milliseconds interval) {

@@ -70,6 +70,8 @@ agents:
     resume_below: 20
     pause_after_ms: 250
     assignor: range
+    processing_guarantee: exactly_once
+    transaction_interval_ms: 250
     group_instance_id: orders-1
     kafka:
       fetch.max.bytes: 1048576
@@ -105,6 +107,8 @@ TEST(ParseConfig, FullFileGivesEveryValue) {
   EXPECT_EQ(orders.resume_below, 20u);
   EXPECT_EQ(orders.pause_after, std::chrono::milliseconds(250));
   EXPECT_EQ(orders.assignor, assignor_kind::range);
+  EXPECT_EQ(orders.guarantee, processing_guarantee::exactly_once);
+  EXPECT_EQ(orders.transaction_interval, std::chrono::milliseconds(250));
   EXPECT_EQ(orders.group_instance_id, "orders-1");
   EXPECT_EQ(orders.kafka, (props{{"fetch.max.bytes", "1048576"}}));
   EXPECT_EQ(orders.supervision.max_retries, 7u);
@@ -182,7 +186,7 @@ TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
       "agents[1].max_poll_record",
       {"unknown key",
        "name, topics, group, max_poll_records, resume_below, pause_after_ms, assignor, "
-       "group_instance_id, kafka, supervision"});
+       "group_instance_id, kafka, supervision, processing_guarantee, transaction_interval_ms"});
   expect_parse_error("agents: [{name: a, topics: t, supervision: {retries: 1}}]",
                      "agents[0].supervision.retries",
                      {"unknown key",
@@ -193,6 +197,12 @@ TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
 TEST(ParseConfig, DuplicateKeysAreRejected) {
   expect_parse_error("brokers: a\nbrokers: b", "brokers", {"duplicate key"});
   expect_parse_error("kafka: {debug: all, debug: none}", "kafka.debug", {"duplicate key"});
+}
+
+TEST(ParseConfig, InvalidProcessingGuaranteeListsTheAllowedValues) {
+  expect_parse_error("agents:\n  - {name: a, topics: t, processing_guarantee: exactly-once}",
+                     "agents[0].processing_guarantee",
+                     {"invalid value 'exactly-once'", "at_least_once, exactly_once"});
 }
 
 TEST(ParseConfig, InvalidAssignorListsTheAllowedValues) {
@@ -391,10 +401,12 @@ TEST(ApplyOverride, RejectsBadKeysAndValues) {
   expect_override_error("kafka=x", "kafka", {"unknown key", "kafka.<property>"});
   expect_override_error("brokers.x=y", "brokers.x", {"unknown key"});
   expect_override_error("agents..group=g", "agents..group", {"unknown key"});
-  expect_override_error("agents.a.name=b", "agents.a.name",
-                        {"unknown key",
-                         "max_poll_records, resume_below, pause_after_ms, assignor, group, "
-                         "group_instance_id, topics, kafka.<property>, supervision.<key>"});
+  expect_override_error(
+      "agents.a.name=b", "agents.a.name",
+      {"unknown key",
+       "max_poll_records, resume_below, pause_after_ms, assignor, group, "
+       "group_instance_id, topics, kafka.<property>, supervision.<key>, processing_guarantee, "
+       "transaction_interval_ms"});
   expect_override_error("agents.a.supervision=x", "agents.a.supervision",
                         {"unknown key", "supervision.<key>"});
   expect_override_error("agents.a.supervision.retries=1", "agents.a.supervision.retries",

@@ -184,4 +184,16 @@ TEST(runtime_mock, an_agent_without_a_behaviour_or_with_its_dlq_as_input_is_refu
   }
 }
 
+TEST(runtime_mock, the_embedded_cluster_refuses_exactly_once_and_says_why) {
+  runtime rt(mock_config());
+  rt.agent("eos").consume("t").exactly_once().on([](const event&, context&) {});
+  try {
+    rt.start();
+    FAIL() << "expected config_error";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.key(), "agents.eos.processing_guarantee");
+    EXPECT_NE(std::string(e.what()).find("transaction markers"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace

@@ -24,6 +24,20 @@ enum class assignor_kind {
 /// "cooperative-sticky", "range" or "roundrobin".
 const char* to_string(assignor_kind a) noexcept;
 
+/// What a crash may do to an agent's outputs.
+enum class processing_guarantee {
+  /// Offsets are committed after outputs are acknowledged: a crash can repeat
+  /// outputs, never lose them.
+  at_least_once,
+  /// Outputs, dead letters and offsets commit in one Kafka transaction
+  /// (KIP-447); consumers reading with isolation.level=read_committed see each
+  /// output once. Needs a real broker: the embedded cluster refuses it.
+  exactly_once,
+};
+
+/// "at_least_once" or "exactly_once".
+const char* to_string(processing_guarantee g) noexcept;
+
 /// How an agent's supervisor treats failures (see docs/supervision.md).
 struct supervision_policy {
   /// Retries of a record whose handler failed with a retriable error, after
@@ -69,6 +83,9 @@ struct agent_config {
   /// librdkafka consumer properties for this agent only.
   std::map<std::string, std::string> kafka;
   supervision_policy supervision;
+  processing_guarantee guarantee = processing_guarantee::at_least_once;
+  /// exactly_once: how often the open transaction is committed.
+  std::chrono::milliseconds transaction_interval{100};
 };
 
 /// A runtime's settings, from YAML (`load_config`) and/or code.

@@ -68,6 +68,9 @@ struct agent_stats {
   /// False once a partition actor restarted too often (see supervision_policy).
   bool healthy = true;
   std::uint64_t rebalances = 0;
+  /// exactly_once: transactions committed and aborted.
+  std::uint64_t transactions_committed = 0;
+  std::uint64_t transactions_aborted = 0;
   std::uint64_t emitted = 0;
   std::uint64_t delivery_failures = 0;
   std::vector<partition_stats> partitions;
@@ -92,6 +95,9 @@ class agent_builder {
   agent_builder& static_member(std::string group_instance_id);
   /// Retries, dead-letter topic and restart limits (see supervision_policy).
   agent_builder& supervision(supervision_policy policy);
+  /// exactly_once: outputs, dead letters and offsets commit in one
+  /// transaction every `interval` (see processing_guarantee).
+  agent_builder& exactly_once(std::chrono::milliseconds interval = std::chrono::milliseconds(100));
   /// Sends `tick_atom` to each partition actor's behaviour at this interval.
   agent_builder& tick_every(std::chrono::milliseconds interval);
   /// The primary API: the agent's behaviour as a CAF behaviour.
