@@ -83,12 +83,14 @@ struct rates {
   }
 };
 
-/// Whether every non-empty input partition's stored offset reached its end offset.
-bool all_stored(const runtime& rt, const input_topic& in) {
+/// Whether every non-empty input partition's stored offset (exactly_once:
+/// committed offset) reached its end offset.
+bool all_stored(const runtime& rt, const input_topic& in, bool transactional) {
   const auto stats = rt.stats();
   std::vector<std::int64_t> stored(in.ends.size(), -1);
   for (const auto& p : stats.agents.at(0).partitions)
-    stored.at(static_cast<std::size_t>(p.tp.partition.value())) = p.stored_offset;
+    stored.at(static_cast<std::size_t>(p.tp.partition.value())) =
+        transactional ? p.committed_offset : p.stored_offset;
   for (std::size_t p = 0; p < in.ends.size(); ++p)
     if (in.ends[p] > 0 && stored[p] < in.ends[p]) return false;
   return true;
@@ -102,8 +104,13 @@ bool all_stored(const runtime& rt, const input_topic& in) {
 /// attempt of every fail_every-th record of a partition (by offset); the retry
 /// succeeds. The backoff is set to 1..10 ms so the figure shows what
 /// supervision costs, not how long the policy sleeps.
+///
+/// With `transaction_interval` > 0 the agent runs exactly_once, committing a
+/// transaction at that interval; completion is then the group's committed
+/// offsets (the committed transactions') reaching the input's end.
 void bm_kactor(benchmark::State& state, const bench::cluster& cl, const input_topic& in,
-               const std::string& out, rates& result, int fail_every = 0) {
+               const std::string& out, rates& result, int fail_every = 0,
+               std::chrono::milliseconds transaction_interval = {}) {
   for (auto _ : state) {
     runtime_config cfg;
     cfg.brokers = cl.brokers();
@@ -117,11 +124,11 @@ void bm_kactor(benchmark::State& state, const bench::cluster& cl, const input_to
     // Each partition actor touches only its own slot: no locking needed.
     std::array<std::int64_t, kPartitions> last_failed;
     last_failed.fill(-1);
-    rt.agent("copy")
-        .consume(in.name)
-        .group(test::unique_name("bench-kactor"))
-        .supervision(policy)
-        .on([&](const event& e, context& ctx) {
+    const auto group = test::unique_name("bench-kactor");
+    auto agent = rt.agent("copy");
+    agent.consume(in.name).group(group).supervision(policy);
+    if (transaction_interval.count() > 0) agent.exactly_once(transaction_interval);
+    agent.on([&](const event& e, context& ctx) {
           if (!started.load(std::memory_order_acquire)) {
             std::lock_guard lock(first_mx);
             if (!started.load(std::memory_order_relaxed)) first = instant::now();
@@ -136,7 +143,8 @@ void bm_kactor(benchmark::State& state, const bench::cluster& cl, const input_to
           ctx.emit(out, e.key(), e.value());
         });
     rt.start();
-    const bool done = bench::poll_until([&] { return all_stored(rt, in); }, kTimeout);
+    const bool done = bench::poll_until(
+        [&] { return all_stored(rt, in, transaction_interval.count() > 0); }, kTimeout);
     const auto last = instant::now();
     const auto stats = rt.stats().agents.at(0);
     const auto failures = stats.delivery_failures;
@@ -265,7 +273,7 @@ int main(int argc, char** argv) {
         "counts in cpu_us_per_record\n");
   std::fflush(stdout);
 
-  rates kactor, kactor_failing, raw;
+  rates kactor, kactor_failing, eos_100, eos_1000, raw;
   auto add = [](const char* name, auto fn) {
     benchmark::RegisterBenchmark(name, fn)->Iterations(1)->UseManualTime()->Unit(
         benchmark::kMillisecond);
@@ -273,6 +281,14 @@ int main(int argc, char** argv) {
   add("copy/kactor", [&](benchmark::State& s) { bm_kactor(s, cl, in, kactor_out, kactor); });
   add("copy/kactor_1pct_retriable",
       [&](benchmark::State& s) { bm_kactor(s, cl, in, kactor_out, kactor_failing, 100); });
+  if (!cl.embedded()) {  // the embedded cluster refuses exactly_once
+    add("copy/kactor_exactly_once_100ms", [&](benchmark::State& s) {
+      bm_kactor(s, cl, in, kactor_out, eos_100, 0, std::chrono::milliseconds(100));
+    });
+    add("copy/kactor_exactly_once_1000ms", [&](benchmark::State& s) {
+      bm_kactor(s, cl, in, kactor_out, eos_1000, 0, std::chrono::milliseconds(1000));
+    });
+  }
   add("copy/raw_librdkafka", [&](benchmark::State& s) { bm_raw(s, cl, in, raw_out, raw); });
   benchmark::RunSpecifiedBenchmarks();
 
@@ -287,6 +303,12 @@ int main(int argc, char** argv) {
       k, median(kactor.cpu_us_per_record), kactor.records_per_s.size(), f,
       median(kactor_failing.cpu_us_per_record), r, median(raw.cpu_us_per_record),
       raw.records_per_s.size(), k / r, f / r);
+  if (!eos_100.records_per_s.empty())
+    std::printf(
+        "exactly_once (medians): 100 ms transactions %.0f records/s (%.2f of at-least-once), "
+        "1000 ms transactions %.0f records/s (%.2f of at-least-once)\n",
+        median(eos_100.records_per_s), median(eos_100.records_per_s) / k,
+        median(eos_1000.records_per_s), median(eos_1000.records_per_s) / k);
   benchmark::Shutdown();
   return 0;
 }

@@ -500,6 +500,7 @@ agent_stats consumer_group::stats() const {
     p.pauses = c->pauses.load();
     p.resumes = c->resumes.load();
     p.stored_offset = c->stored_offset.load();
+    p.committed_offset = c->committed_offset.load();
     p.retries = c->retries.load();
     p.dead_lettered = c->dead_lettered.load();
     p.restarts = c->restarts.load();

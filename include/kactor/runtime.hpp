@@ -51,6 +51,8 @@ struct partition_stats {
   std::uint64_t resumes = 0;
   /// The next offset to commit (-1 before the first finished record).
   std::int64_t stored_offset = -1;
+  /// exactly_once: the offset the last committed transaction holds.
+  std::int64_t committed_offset = -1;
   /// Milliseconds since the runtime started, of the last finished record.
   std::int64_t last_processed_ms = -1;
   /// Handler retries, records written to the dead-letter topic, restarts of
