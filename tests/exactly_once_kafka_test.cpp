@@ -10,7 +10,6 @@
 
 #include <gtest/gtest.h>
 
-#include "src/lag.hpp"
 #include "tests/test_support.hpp"
 
 namespace {
@@ -71,15 +70,8 @@ struct eos_fixture : ::testing::Test {
           ctx.emit(out, e.key(), e.value());
         });
     rt.start();
-    EXPECT_TRUE(test::eventually(
-        [&] {
-          try {
-            return detail::query_group_lag(brokers, group, std::chrono::seconds(5)).total == 0;
-          } catch (const std::exception&) {
-            return false;
-          }
-        },
-        std::chrono::seconds(180)))
+    EXPECT_TRUE(test::eventually([&] { return test::group_lag(brokers, group) == 0; },
+                                 std::chrono::seconds(180)))
         << "the committed offsets never reached the input's end";
     auto stats = rt.stats().agents.at(0);
     rt.stop();

@@ -1,11 +1,21 @@
 #include "tests/test_support.hpp"
 
+#include "src/lag.hpp"
+
 #include <atomic>
 #include <stdexcept>
 
 namespace kactor::test {
 
 using namespace kactor::detail;
+
+std::int64_t group_lag(const std::string& brokers, const std::string& group) {
+  try {
+    return query_group_lag(brokers, group, std::chrono::seconds(5)).total;
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
 
 void create_topic(const std::string& brokers, const std::string& topic, int partitions) {
   property_list props{{"", "bootstrap.servers", brokers}};

@@ -59,6 +59,10 @@ void produce_all(const std::string& brokers, const std::string& topic,
 std::vector<record> read_all(const std::string& brokers, const std::string& topic,
                              std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+/// The group's total lag, or -1 while the group is unknown or the broker does
+/// not answer (for polling with `eventually`).
+std::int64_t group_lag(const std::string& brokers, const std::string& group);
+
 /// Creates a topic with the Admin API.
 void create_topic(const std::string& brokers, const std::string& topic, int partitions);
 
