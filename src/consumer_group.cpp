@@ -145,13 +145,23 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
   rd_kafka_poll_set_consumer(rk_.get());
   if (def_.cfg.guarantee == processing_guarantee::exactly_once) {
     // One transactional producer per consumer (KIP-447): the group metadata
-    // sent with the offsets fences zombies, so the id need not be stable.
-    std::random_device rd;
-    char suffix[17];
-    std::snprintf(suffix, sizeof(suffix), "%08x%08x", rd(), rd());
-    txn_producer_ = std::make_unique<shared_producer>(
-        producer_props,
-        "kactor-" + (def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group) + "-" + suffix);
+    // sent with the offsets fences zombies. With static membership the id is
+    // stable, so a restarted instance aborts its predecessor's open
+    // transaction at once; otherwise that transaction times out
+    // (transaction.timeout.ms, 10 s unless configured) and holds back
+    // read_committed readers of its partitions until then.
+    const auto& group = def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group;
+    std::string instance = def_.cfg.group_instance_id;
+    if (instance.empty()) {
+      std::random_device rd;
+      char suffix[17];
+      std::snprintf(suffix, sizeof(suffix), "%08x%08x", rd(), rd());
+      instance = suffix;
+    }
+    property_list txn_props{{"", "transaction.timeout.ms", "10000"}};
+    txn_props.insert(txn_props.end(), producer_props.begin(), producer_props.end());
+    txn_producer_ =
+        std::make_unique<shared_producer>(std::move(txn_props), "kactor-" + group + "-" + instance);
     sink_ = txn_producer_.get();
     txn_ = std::make_shared<transaction_control>();
   }

@@ -8,7 +8,10 @@
 #include <mutex>
 #include <set>
 
+#include <csignal>
+
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/test_support.hpp"
 
@@ -122,6 +125,64 @@ TEST_F(eos_fixture, a_record_out_of_retries_goes_to_the_dlq_in_the_transaction_t
     EXPECT_TRUE(poison.count(r.value)) << r.value;
     EXPECT_EQ(r.headers["kactor.dlq.attempts"], "3") << "1 attempt + 2 retries, across aborts";
     EXPECT_EQ(r.headers["kactor.dlq.error.class"], "retriable");
+  }
+}
+
+TEST(exactly_once_kafka, the_fraud_example_killed_midway_still_decides_each_transaction_once) {
+  const auto brokers = test::kafka_bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const auto prefix = test::unique_name("bank") + ".", dir = test::binary_dir();
+  test::create_topic(brokers, prefix + "transactions.pending", 4);
+  test::create_topic(brokers, prefix + "fraud.decisions", 4);
+  std::vector<std::pair<std::string, std::string>> txs;
+  for (int i = 0; i < 20000; ++i)
+    txs.emplace_back("card-" + std::to_string(i % 50),
+                     "tx-" + std::to_string(i) + ":" + std::to_string((i * 7919) % 10000));
+  test::produce_all(brokers, prefix + "transactions.pending", txs);
+
+  auto detector = [&](const std::string& name) {
+    return std::make_unique<test::child_process>(
+        std::vector<std::string>{std::getenv("KACTOR_FRAUD_EXE"), "--brokers", brokers, "--prefix",
+                                 prefix, "--stats", dir + "/" + prefix + name + ".json", "--set",
+                                 "consumer.session.timeout.ms=6000", "--set",
+                                 "consumer.heartbeat.interval.ms=500"},
+        dir + "/" + prefix + name + ".log");
+  };
+  auto processed = [&](const std::string& name) {
+    auto j =
+        nlohmann::json::parse(test::read_file(dir + "/" + prefix + name + ".json"), nullptr, false);
+    std::uint64_t n = 0;
+    if (j.is_discarded() || !j.contains("agents") || j["agents"].empty()) return n;
+    for (auto& p : j["agents"][0]["partitions"]) n += p["processed"].get<std::uint64_t>();
+    return n;
+  };
+  auto first = detector("first");
+  ASSERT_TRUE(test::eventually([&] { return processed("first") > 3000; }));
+  first->signal(SIGKILL);  // mid-transaction, most likely
+  ASSERT_EQ(first->wait(std::chrono::seconds(10)), 128 + SIGKILL);
+  auto second = detector("second");
+  ASSERT_TRUE(
+      test::eventually([&] { return test::group_lag(brokers, prefix + "fraud-detector") == 0; },
+                       std::chrono::seconds(120)));
+  second->signal(SIGTERM);
+  ASSERT_EQ(second->wait(std::chrono::seconds(60)), 0);
+
+  // The killed process's open transaction holds read_committed readers back
+  // until the broker aborts it (transaction.timeout.ms, 10 s).
+  std::map<std::string, int> seen;
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        seen.clear();
+        for (auto& r : test::read_all(brokers, prefix + "fraud.decisions")) ++seen[r.value];
+        return seen.size() >= txs.size();
+      },
+      std::chrono::seconds(90)));
+  ASSERT_EQ(seen.size(), txs.size()) << "one decision per transaction";
+  for (auto& [value, n] : seen) EXPECT_EQ(n, 1) << value;
+  for (auto& [card, tx] : txs) {
+    const auto id = tx.substr(0, tx.find(':'));
+    const bool block = std::stol(tx.substr(tx.find(':') + 1)) > 9000;
+    EXPECT_EQ(seen.count(id + (block ? ":block" : ":allow")), 1u) << id;
   }
 }
 
