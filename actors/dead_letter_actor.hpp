@@ -4,9 +4,6 @@
 // tracker entry, so the source offset is stored only once the dead-letter
 // record is acknowledged.
 
-#include <atomic>
-#include <cstdint>
-#include <memory>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -32,9 +29,8 @@ struct dead_letter {
 
 /// Spawns the dead-letter actor for `topic`. It answers each `dead_letter`
 /// with true once librdkafka took the write and false if librdkafka refused it
-/// at once (the sender retries); `written` counts accepted writes.
-caf::actor spawn_dead_letter_actor(caf::actor_system& sys, std::string topic, emit_sink& sink,
-                                   std::shared_ptr<std::atomic<std::uint64_t>> written);
+/// at once (the sender retries). The partition actors count what is written.
+caf::actor spawn_dead_letter_actor(caf::actor_system& sys, std::string topic, emit_sink& sink);
 
 }  // namespace kactor::detail
 

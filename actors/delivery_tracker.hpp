@@ -11,7 +11,6 @@
 // the tracker, so neither outlives a report that points at it.
 
 #include <atomic>
-#include <cstdint>
 #include <deque>
 #include <optional>
 
@@ -65,10 +64,7 @@ class delivery_tracker : public caf::ref_counted {
   /// Producer poll thread: one emit of `e` was acknowledged (`ok`) or failed.
   static void delivered(entry* e, bool ok) {
     delivery_tracker* t = e->owner;
-    if (!ok) {
-      e->failed.store(true, std::memory_order_relaxed);
-      t->failures_.fetch_add(1, std::memory_order_relaxed);
-    }
+    if (!ok) e->failed.store(true, std::memory_order_relaxed);
     e->outstanding.fetch_sub(1, std::memory_order_acq_rel);
     // `e` may be gone from here on; `t` is kept alive by this emit's reference.
     if (!t->wake_pending_.exchange(true, std::memory_order_acq_rel)) {
@@ -92,9 +88,6 @@ class delivery_tracker : public caf::ref_counted {
     return next;
   }
 
-  /// Records handled or emitting but not yet finished.
-  std::size_t pending() const { return entries_.size(); }
-
   /// Whether nothing is outstanding any more (held entries included): what a
   /// stopping actor waits for before it reports its offset.
   bool settled() const {
@@ -103,13 +96,10 @@ class delivery_tracker : public caf::ref_counted {
     return true;
   }
 
-  std::uint64_t delivery_failures() const { return failures_.load(std::memory_order_relaxed); }
-
  private:
   caf::weak_actor_ptr actor_;
   std::deque<entry> entries_;
   std::atomic<bool> wake_pending_{false};
-  std::atomic<std::uint64_t> failures_{0};
 };
 
 using delivery_tracker_ptr = caf::intrusive_ptr<delivery_tracker>;

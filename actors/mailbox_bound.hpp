@@ -55,7 +55,6 @@ class mailbox_bound {
   /// Unfinished records were dropped (the partition is being revoked).
   void on_dropped(std::size_t n) { in_flight_ -= std::min(n, in_flight_); }
 
-  std::size_t capacity() const { return capacity_; }
   std::size_t resume_below() const { return resume_below_; }
   std::size_t in_flight() const { return in_flight_; }
   std::size_t max_seen() const { return max_seen_; }

@@ -220,10 +220,6 @@ class partition_actor final : public caf::event_based_actor {
       cfg_.source->resume();
       cfg_.counters->resumes.fetch_add(1, std::memory_order_relaxed);
     }
-    cfg_.counters->last_processed_ms.store(
-        std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - cfg_.epoch)
-            .count(),
-        std::memory_order_relaxed);
     publish();
     store_progress();
   }

@@ -135,7 +135,6 @@ struct partition_counters {
   std::atomic<std::uint64_t> pauses{0};
   std::atomic<std::uint64_t> resumes{0};
   std::atomic<std::int64_t> stored_offset{-1};
-  std::atomic<std::int64_t> last_processed_ms{-1};
 };
 
 struct partition_actor_config {
@@ -156,7 +155,6 @@ struct partition_actor_config {
   std::shared_ptr<partition_source> source;
   emit_sink* sink = nullptr;  // outlives every partition actor
   std::shared_ptr<partition_counters> counters;
-  std::chrono::steady_clock::time_point epoch = std::chrono::steady_clock::now();
   /// Longest slice of records handled in one actor turn before yielding to
   /// other messages (stop, ticks, acks).
   std::chrono::microseconds slice{2000};

@@ -25,7 +25,6 @@ struct slot {
   partition_spec spec;
   caf::actor child;
   restart_intensity intensity;
-  bool escalated = false;
 };
 
 class supervisor final : public caf::event_based_actor {
@@ -56,7 +55,7 @@ class supervisor final : public caf::event_based_actor {
         },
         [this](revoke_atom, const std::vector<topic_partition>& tps) {
           auto rp = make_response_promise();
-          auto result = std::make_shared<revoked_offsets>();
+          auto result = std::make_shared<partition_offsets>();
           auto waiting = std::make_shared<std::size_t>(0);
           for (const auto& tp : tps) {
             auto it = slots_.find(tp);
@@ -87,7 +86,7 @@ class supervisor final : public caf::event_based_actor {
         },
         [this](txn_barrier_atom) {
           auto rp = make_response_promise();
-          auto result = std::make_shared<revoked_offsets>();
+          auto result = std::make_shared<partition_offsets>();
           auto waiting = std::make_shared<std::size_t>(0);
           for (auto& [tp, s] : slots_) {
             if (!s.child) {  // between restarts: no progress of its own
@@ -164,7 +163,6 @@ class supervisor final : public caf::event_based_actor {
                      tp.topic, tp.partition.value(), cause, delay.count());
         delayed_send(this, delay, restart_atom::value, tp);
       } else {
-        s.escalated = true;
         s.spec.cfg.source->pause();
         s.spec.cfg.counters->escalated = true;
         health_->healthy = false;

@@ -43,8 +43,9 @@ struct partition_spec {
   wake_hook* hook = nullptr;
 };
 
-/// The offsets revoked partition actors reported (-1: nothing to commit).
-struct revoked_offsets {
+/// Next offsets partition actors reported (-1: nothing to commit), answering
+/// a revocation or a transaction barrier.
+struct partition_offsets {
   std::vector<std::pair<topic_partition, std::int64_t>> offsets;
 };
 
@@ -63,9 +64,9 @@ struct agent_health {
 };
 
 /// Answers `(assign_atom, partition_spec)` once the partition actor runs and
-/// `(revoke_atom, std::vector<topic_partition>)` with `revoked_offsets` once
+/// `(revoke_atom, std::vector<topic_partition>)` with `partition_offsets` once
 /// every listed partition's actor has stopped. exactly_once: answers
-/// `txn_barrier_atom` with every partition's next offset (`revoked_offsets`)
+/// `txn_barrier_atom` with every partition's next offset (`partition_offsets`)
 /// once all stand between records, forwards `txn_release_atom`, and answers
 /// `rewind_orders` once every partition actor has them.
 caf::actor spawn_supervisor(caf::actor_system& sys, std::string agent, supervision_policy policy,
@@ -74,7 +75,7 @@ caf::actor spawn_supervisor(caf::actor_system& sys, std::string agent, supervisi
 }  // namespace kactor::detail
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::detail::partition_spec)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::detail::revoked_offsets)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::detail::partition_offsets)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::detail::rewind_orders)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<kactor::topic_partition>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::topic_partition)

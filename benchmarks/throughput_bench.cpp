@@ -129,19 +129,19 @@ void bm_kactor(benchmark::State& state, const bench::cluster& cl, const input_to
     agent.consume(in.name).group(group).supervision(policy);
     if (transaction_interval.count() > 0) agent.exactly_once(transaction_interval);
     agent.on([&](const event& e, context& ctx) {
-          if (!started.load(std::memory_order_acquire)) {
-            std::lock_guard lock(first_mx);
-            if (!started.load(std::memory_order_relaxed)) first = instant::now();
-            started.store(true, std::memory_order_release);
-          }
-          const auto off = e.offset().value();
-          auto& failed = last_failed[static_cast<std::size_t>(e.partition().value())];
-          if (fail_every > 0 && off % fail_every == 0 && failed != off) {
-            failed = off;
-            throw std::runtime_error("transient");
-          }
-          ctx.emit(out, e.key(), e.value());
-        });
+      if (!started.load(std::memory_order_acquire)) {
+        std::lock_guard lock(first_mx);
+        if (!started.load(std::memory_order_relaxed)) first = instant::now();
+        started.store(true, std::memory_order_release);
+      }
+      const auto off = e.offset().value();
+      auto& failed = last_failed[static_cast<std::size_t>(e.partition().value())];
+      if (fail_every > 0 && off % fail_every == 0 && failed != off) {
+        failed = off;
+        throw std::runtime_error("transient");
+      }
+      ctx.emit(out, e.key(), e.value());
+    });
     rt.start();
     const bool done = bench::poll_until(
         [&] { return all_stored(rt, in, transaction_interval.count() > 0); }, kTimeout);

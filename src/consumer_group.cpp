@@ -111,14 +111,12 @@ struct consumer_group::assigned_partition {
 };
 
 consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, property_list props,
-                               emit_sink& sink, const property_list& producer_props,
-                               std::chrono::milliseconds commit_interval,
-                               std::chrono::steady_clock::time_point epoch)
+                               shared_producer& sink, const property_list& producer_props,
+                               std::chrono::milliseconds commit_interval)
     : sys_(sys),
       def_(std::move(def)),
       sink_(&sink),
       commit_interval_(commit_interval),
-      epoch_(epoch),
       cooperative_(def_.cfg.assignor == assignor_kind::cooperative_sticky) {
   const std::string where = "agents." + def_.cfg.name;
   props.push_back(
@@ -166,7 +164,7 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
     txn_ = std::make_shared<transaction_control>();
   }
   supervisor_ = spawn_supervisor(sys_, def_.cfg.name, def_.cfg.supervision, health_);
-  dead_letters_ = spawn_dead_letter_actor(sys_, dlq_topic(def_.cfg), *sink_, dead_lettered_);
+  dead_letters_ = spawn_dead_letter_actor(sys_, dlq_topic(def_.cfg), *sink_);
 }
 
 consumer_group::~consumer_group() {
@@ -234,10 +232,10 @@ void consumer_group::run() {
   assigned_.clear();
 }
 
-std::optional<revoked_offsets> consumer_group::barrier(caf::scoped_actor& self) {
-  std::optional<revoked_offsets> out;
+std::optional<partition_offsets> consumer_group::barrier(caf::scoped_actor& self) {
+  std::optional<partition_offsets> out;
   self->request(supervisor_, std::chrono::seconds(60), txn_barrier_atom::value)
-      .receive([&](revoked_offsets& r) { out = std::move(r); },
+      .receive([&](partition_offsets& r) { out = std::move(r); },
                [&](caf::error& err) {
                  spdlog::error("agent {}: transaction barrier: {}", def_.cfg.name, to_string(err));
                });
@@ -402,7 +400,6 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     pc.sink = sink_;
     pc.txn = txn_;
     pc.counters = std::move(counters);
-    pc.epoch = epoch_;
     spec.hook = ap->hook.get();
     rd_kafka_queue_cb_event_enable(ap->queue.get(), &wake_hook::on_event, ap->hook.get());
     self->request(supervisor_, caf::infinite, assign_atom::value, std::move(spec))
@@ -446,7 +443,7 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
   caf::scoped_actor self{sys_};
   self->request(supervisor_, std::chrono::seconds(310), revoke_atom::value, tps)
       .receive(
-          [&](revoked_offsets& r) {
+          [&](partition_offsets& r) {
             for (auto& [tp, next] : r.offsets)
               if (next >= 0 && !lost && !txn_)
                 rd_kafka_topic_partition_list_add(commits.get(), tp.topic.c_str(),
@@ -493,6 +490,8 @@ agent_stats consumer_group::stats() const {
   s.healthy = health_->healthy.load();
   s.transactions_committed = transactions_committed_.load();
   s.transactions_aborted = transactions_aborted_.load();
+  s.emitted = sink_->emitted();
+  s.delivery_failures = sink_->delivery_failures();
   s.dead_letter_topic = dlq_topic(def_.cfg);
   std::lock_guard lock(counters_mx_);
   for (const auto& [tp, c] : counters_) {
@@ -515,7 +514,6 @@ agent_stats consumer_group::stats() const {
     p.dead_lettered = c->dead_lettered.load();
     p.restarts = c->restarts.load();
     p.escalated = c->escalated.load();
-    p.last_processed_ms = c->last_processed_ms.load();
     s.partitions.push_back(p);
   }
   return s;

@@ -37,9 +37,9 @@ class consumer_group {
   /// Creates the consumer (so bad properties fail here, naming the key).
   /// at_least_once agents emit through `sink`; exactly_once agents through a
   /// transactional producer of their own, made from `producer_props`.
-  consumer_group(caf::actor_system& sys, agent_definition def, property_list props, emit_sink& sink,
-                 const property_list& producer_props, std::chrono::milliseconds commit_interval,
-                 std::chrono::steady_clock::time_point epoch);
+  consumer_group(caf::actor_system& sys, agent_definition def, property_list props,
+                 shared_producer& sink, const property_list& producer_props,
+                 std::chrono::milliseconds commit_interval);
   /// Stops if running.
   ~consumer_group();
 
@@ -71,7 +71,7 @@ class consumer_group {
   std::shared_ptr<partition_counters> counters_for(const topic_partition& tp);
 
   // exactly_once, group thread only.
-  std::optional<revoked_offsets> barrier(caf::scoped_actor& self);
+  std::optional<partition_offsets> barrier(caf::scoped_actor& self);
   void release(caf::scoped_actor& self);
   /// Barrier, then commit the open transaction with every partition's offset
   /// (or abort and rewind if a partition asked for it).
@@ -87,14 +87,13 @@ class consumer_group {
   caf::actor_system& sys_;
   agent_definition def_;
   std::unique_ptr<shared_producer> txn_producer_;  // exactly_once only
-  emit_sink* sink_;
+  shared_producer* sink_;
   std::shared_ptr<transaction_control> txn_;  // exactly_once only
   std::map<std::pair<topic_partition, std::int64_t>, failed_record> failed_records_;
   std::atomic<std::uint64_t> transactions_committed_{0};
   std::atomic<std::uint64_t> transactions_aborted_{0};
   backoff backoff_{def_.cfg.supervision.backoff_base, def_.cfg.supervision.backoff_max};
   std::chrono::milliseconds commit_interval_;
-  std::chrono::steady_clock::time_point epoch_;
   handle_ptr rk_;
   bool cooperative_;
   // Group thread only: whether the last statistics showed the group steady.
@@ -105,8 +104,6 @@ class consumer_group {
   std::map<topic_partition, std::shared_ptr<partition_counters>> counters_;
   std::atomic<std::uint64_t> rebalances_{0};
   std::shared_ptr<agent_health> health_ = std::make_shared<agent_health>();
-  std::shared_ptr<std::atomic<std::uint64_t>> dead_lettered_ =
-      std::make_shared<std::atomic<std::uint64_t>>(0);
   caf::actor supervisor_;
   caf::actor dead_letters_;
   std::atomic<bool> stop_{false};

@@ -31,7 +31,6 @@ extern "C" void on_stop_signal(int sig) {
 struct runtime::impl {
   runtime_config cfg;
   std::vector<agent_definition> agents;
-  std::chrono::steady_clock::time_point epoch = std::chrono::steady_clock::now();
   handle_ptr mock_owner;  // keeps the embedded cluster alive
   rd_kafka_mock_cluster_t* mock = nullptr;
   std::string bootstrap;
@@ -45,11 +44,11 @@ struct runtime::impl {
   bool started = false;
   bool stopped = false;
 
+  /// kactor's settings, then `defaults` (which the user's properties override).
   property_list client_props(const std::map<std::string, std::string>& role_props,
-                             const std::string& role) const {
-    property_list props;
-    props.push_back(property{"", "bootstrap.servers", bootstrap});
-    props.push_back(property{"", "client.id", cfg.client_id});
+                             const std::string& role, const property_list& defaults = {}) const {
+    property_list props{{"", "bootstrap.servers", bootstrap}, {"", "client.id", cfg.client_id}};
+    props.insert(props.end(), defaults.begin(), defaults.end());
     append(props, "kafka", cfg.kafka);
     append(props, role, role_props);
     return props;
@@ -152,17 +151,17 @@ void runtime::start() {
         missing.emplace_back(dlq, 1);
     create_topics(d.producer->handle(), missing);
   }
+  const property_list consumer_defaults{
+      // A resumed partition waits for the broker's in-flight fetch; keep that short.
+      {"", "fetch.wait.max.ms", "100"},
+      // Bound librdkafka's prefetch per partition so memory stays flat under lag.
+      {"", "queued.min.messages", "10000"},
+      {"", "queued.max.messages.kbytes", "4096"},
+      {"", "auto.offset.reset", "earliest"}};
   for (auto& a : d.agents) {
-    auto props = d.client_props(d.cfg.consumer, "consumer");
-    props.insert(props.begin() + 2, property{"", "auto.offset.reset", "earliest"});
-    // Bound librdkafka's prefetch per partition so memory stays flat under lag.
-    props.insert(props.begin() + 2, property{"", "queued.max.messages.kbytes", "4096"});
-    props.insert(props.begin() + 2, property{"", "queued.min.messages", "10000"});
-    // A resumed partition waits for the broker's in-flight fetch; keep that short.
-    props.insert(props.begin() + 2, property{"", "fetch.wait.max.ms", "100"});
-    d.groups.push_back(std::make_unique<consumer_group>(*d.sys, a, std::move(props), *d.producer,
-                                                        d.client_props(d.cfg.producer, "producer"),
-                                                        d.cfg.commit_interval, d.epoch));
+    d.groups.push_back(std::make_unique<consumer_group>(
+        *d.sys, a, d.client_props(d.cfg.consumer, "consumer", consumer_defaults), *d.producer,
+        d.client_props(d.cfg.producer, "producer"), d.cfg.commit_interval));
   }
   for (auto& g : d.groups) g->start();
   d.started = true;
@@ -229,12 +228,6 @@ bool runtime::embedded() const {
 runtime_stats runtime::stats() const {
   runtime_stats s;
   for (const auto& g : impl_->groups) s.agents.push_back(g->stats());
-  if (impl_->producer) {
-    for (auto& a : s.agents) {
-      a.emitted = impl_->producer->emitted();
-      a.delivery_failures = impl_->producer->delivery_failures();
-    }
-  }
   return s;
 }
 

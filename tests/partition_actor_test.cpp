@@ -31,7 +31,6 @@ class fake_source final : public partition_source {
   }
 
   std::size_t take(std::size_t max, std::deque<record_slot>& out) override {
-    ++take_calls;
     if (paused) return 0;
     std::size_t n = 0;
     for (; n < max && next < static_cast<int>(keys.size()) + static_cast<int>(extra.size()); ++n) {
@@ -65,7 +64,7 @@ class fake_source final : public partition_source {
   std::vector<std::int64_t> extra;  // offsets handed out again after the log's end
   int next = 0;
   bool paused = false;
-  int pauses = 0, resumes = 0, take_calls = 0;
+  int pauses = 0, resumes = 0;
   std::vector<std::int64_t> stored;
   std::vector<std::int64_t> rewinds;
 };
@@ -114,8 +113,7 @@ struct fixture : ::testing::Test {
     policy.max_retries = 3;
     policy.backoff_base = std::chrono::milliseconds(100);
     policy.backoff_max = std::chrono::milliseconds(1000);
-    dead_letters = spawn_dead_letter_actor(*sys, "test.dlq", sink,
-                                           std::make_shared<std::atomic<std::uint64_t>>(0));
+    dead_letters = spawn_dead_letter_actor(*sys, "test.dlq", sink);
     sched->run();  // let it initialise, so step() runs the partition actor
   }
 

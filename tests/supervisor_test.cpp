@@ -100,12 +100,12 @@ struct supervisor_fixture : ::testing::Test {
     sched->run();
   }
 
-  revoked_offsets revoke() {
-    revoked_offsets out;
+  partition_offsets revoke() {
+    partition_offsets out;
     auto probe = sys->spawn([&](caf::event_based_actor* self) {
       self->request(sup, caf::infinite, revoke_atom::value,
                     std::vector<topic_partition>{{"in", partition_id{0}}})
-          .then([&](revoked_offsets& r) { out = r; });
+          .then([&](partition_offsets& r) { out = r; });
     });
     sched->run();
     return out;

@@ -22,6 +22,8 @@ inline bool eventually(const std::function<bool()>& pred,
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!pred()) {
     if (std::chrono::steady_clock::now() >= deadline) return pred();
+    // The conditions live in other processes and the broker (files, offsets):
+    // polling them is the wait, not a guess at how long something takes.
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return true;

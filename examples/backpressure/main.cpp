@@ -72,12 +72,7 @@ int main(int argc, char** argv) {
       for (int i = 0; i < records; ++i) rt.emit(input, "task-" + std::to_string(i), value);
       rt.flush(std::chrono::seconds(30));
     }
-    auto processed = [&] {
-      std::uint64_t n = 0;
-      const auto rt_stats = rt.stats();
-      for (const auto& p : rt_stats.agents.at(0).partitions) n += p.processed;
-      return n;
-    };
+    auto processed = [&] { return examples::processed(rt, "slow"); };
     // Report twice a second; the demo ends when its records are done, a
     // member of a real cluster when it is told to stop.
     while (!(demo && processed() >= static_cast<std::uint64_t>(records)) &&

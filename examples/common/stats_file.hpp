@@ -21,6 +21,22 @@ inline long resident_kib() {
   return -1;
 }
 
+/// The sum of `field(partition)` over agent `agent`'s partitions.
+template <class Field>
+std::uint64_t sum(const kactor::runtime& rt, const std::string& agent, Field field) {
+  std::uint64_t n = 0;
+  const auto stats = rt.stats();
+  for (const auto& a : stats.agents)
+    if (a.name == agent)
+      for (const auto& p : a.partitions) n += field(p);
+  return n;
+}
+
+/// Records agent `agent` has processed so far.
+inline std::uint64_t processed(const kactor::runtime& rt, const std::string& agent) {
+  return sum(rt, agent, [](const kactor::partition_stats& p) { return p.processed; });
+}
+
 inline nlohmann::json to_json(const kactor::runtime_stats& s) {
   nlohmann::json out;
   out["rss_kib"] = resident_kib();

@@ -68,12 +68,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < records; ++i)
       rt.emit(input, "task-" + std::to_string(i), "payload-" + std::to_string(i));
     rt.flush(std::chrono::seconds(30));
-    auto processed = [&] {
-      std::uint64_t n = 0;
-      const auto rt_stats = rt.stats();
-      for (const auto& p : rt_stats.agents.at(0).partitions) n += p.processed;
-      return n;
-    };
+    auto processed = [&] { return examples::processed(rt, "worker"); };
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (processed() < static_cast<std::uint64_t>(records) &&
            std::chrono::steady_clock::now() < deadline)

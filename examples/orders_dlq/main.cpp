@@ -120,11 +120,7 @@ int main(int argc, char** argv) {
     }
     rt.flush(std::chrono::seconds(10));
     auto count = [&](const std::string& agent, auto field) {
-      std::uint64_t n = 0;
-      for (const auto& a : rt.stats().agents)
-        if (a.name == agent)
-          for (const auto& p : a.partitions) n += field(p);
-      return n;
+      return examples::sum(rt, agent, field);
     };
     auto done = [&] {
       return count("payments", [](auto& p) { return p.processed + p.dead_lettered; }) >=

@@ -53,8 +53,6 @@ struct partition_stats {
   std::int64_t stored_offset = -1;
   /// exactly_once: the offset the last committed transaction holds.
   std::int64_t committed_offset = -1;
-  /// Milliseconds since the runtime started, of the last finished record.
-  std::int64_t last_processed_ms = -1;
   /// Handler retries, records written to the dead-letter topic, restarts of
   /// the partition actor, and whether the supervisor gave up (partition paused).
   std::uint64_t retries = 0;
@@ -73,6 +71,9 @@ struct agent_stats {
   /// exactly_once: transactions committed and aborted.
   std::uint64_t transactions_committed = 0;
   std::uint64_t transactions_aborted = 0;
+  /// Records handed to, and deliveries failed by, the producer this agent
+  /// emits through: the runtime's shared one (so the same figures for every
+  /// at_least_once agent) or, exactly_once, the agent's own.
   std::uint64_t emitted = 0;
   std::uint64_t delivery_failures = 0;
   std::vector<partition_stats> partitions;
