@@ -285,6 +285,14 @@ class partition_actor final : public caf::event_based_actor {
 
   bool on_failure(record_slot& slot, error_info failure) {
     const auto now = wall_ms();
+    if (cfg_.txn && (failure.cls == error_class::abortable || failure.cls == error_class::fatal)) {
+      // The transaction or its producer failed, not the record: the group
+      // thread aborts (or re-creates the producer) and rewinds; no attempt
+      // is charged to the record and nothing goes to the DLQ.
+      waiting_ = true;
+      cfg_.txn->report({cfg_.tp, -1, std::move(failure), now});
+      return false;
+    }
     if (failing_.attempts++ == 0) failing_.first_ms = now;
     failing_.last_ms = now;
     failing_.last = std::move(failure);

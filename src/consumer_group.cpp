@@ -208,7 +208,8 @@ void consumer_group::run() {
     }
     auto now = std::chrono::steady_clock::now();
     if (transactional) {
-      if (txn_->abort_requested || now - last_commit >= def_.cfg.transaction_interval) {
+      const auto due = broken_ ? backoff_.next(failed_recoveries_) : def_.cfg.transaction_interval;
+      if ((txn_->abort_requested && !broken_) || now - last_commit >= due) {
         transaction_cycle(true);
         last_commit = std::chrono::steady_clock::now();
       }
@@ -249,59 +250,56 @@ void consumer_group::release(caf::scoped_actor& self) {
 void consumer_group::transaction_cycle(bool release_after) {
   caf::scoped_actor self{sys_};
   auto offsets = barrier(self);
-  if (!offsets || txn_->abort_requested) {
+  if (broken_) {
+    recover(self, {error_class::fatal, 0, "the transactional producer is not usable yet"});
+  } else if (!offsets || txn_->abort_requested) {
     abort_and_rewind(self);
   } else {
     auto tpl = make_tpl(static_cast<int>(offsets->offsets.size()));
-    for (const auto& [tp, next] : offsets->offsets)
-      if (next >= 0)
-        rd_kafka_topic_partition_list_add(tpl.get(), tp.topic.c_str(), tp.partition.value())
-            ->offset = next;
+    bool moved = txn_producer_->emitted() != emitted_at_commit_;
+    for (const auto& [tp, next] : offsets->offsets) {
+      if (next < 0) continue;
+      rd_kafka_topic_partition_list_add(tpl.get(), tp.topic.c_str(), tp.partition.value())->offset =
+          next;
+      moved = moved || next != counters_for(tp)->committed_offset.load();
+    }
+    // Nothing handled and nothing written since the last commit: the open
+    // transaction is empty (no request reached the coordinator yet); keep it.
+    if (!moved) {
+      if (release_after) release(self);
+      return;
+    }
+    emitted_at_commit_ = txn_producer_->emitted();
     group_metadata_ptr metadata{rd_kafka_consumer_group_metadata(rk_.get())};
-    for (int attempt = 1;; ++attempt) {
-      auto err = txn_producer_->commit_transaction(tpl.get(), metadata.get());
-      if (!err) {
-        for (const auto& [tp, next] : offsets->offsets) {
-          if (next < 0) continue;
-          counters_for(tp)->committed_offset = next;
-          for (auto it = failed_records_.begin(); it != failed_records_.end();)
-            it = it->first.first == tp && it->first.second < next ? failed_records_.erase(it)
-                                                                  : std::next(it);
-        }
-        transactions_committed_.fetch_add(1, std::memory_order_relaxed);
-        break;
-      }
+    if (auto err = txn_producer_->commit_transaction(tpl.get(), metadata.get())) {
       auto info = make_error(err.get(), "agent " + def_.cfg.name + ": commit transaction");
-      if (info.cls == error_class::retriable && attempt < 10) {
-        spdlog::warn("{} (attempt {}), retrying", info.message, attempt);
-        continue;
+      if (info.cls == error_class::abortable) {
+        spdlog::warn("{}; aborting", info.message);
+        abort_and_rewind(self);
+      } else {
+        // Fenced or fatal, or retriable: a commit that timed out may still
+        // land, even on a later transaction of this producer. Nothing goes
+        // on until a new producer has settled it.
+        recover(self, info);
       }
-      if (info.cls == error_class::fatal) {
-        // Fenced or worse: this producer can never commit again. Stop
-        // processing; the group moves the partitions to a healthy member.
-        spdlog::error("{}; the agent stops processing", info.message);
-        health_->healthy = false;
-        return;
+    } else {
+      for (const auto& [tp, next] : offsets->offsets) {
+        if (next < 0) continue;
+        counters_for(tp)->committed_offset = next;
+        for (auto it = failed_records_.begin(); it != failed_records_.end();)
+          it = it->first.first == tp && it->first.second < next ? failed_records_.erase(it)
+                                                                : std::next(it);
       }
-      spdlog::warn("{}; aborting", info.message);
-      abort_and_rewind(self);
-      break;
+      transactions_committed_.fetch_add(1, std::memory_order_relaxed);
     }
   }
-  if (release_after) release(self);
+  if (release_after && !broken_) release(self);
 }
 
-void consumer_group::abort_and_rewind(caf::scoped_actor& self) {
-  auto failures = txn_->take();
-  if (auto err = txn_producer_->abort_transaction()) {
-    auto info = make_error(err.get(), "agent " + def_.cfg.name + ": abort transaction");
-    spdlog::error("{}; the agent stops processing", info.message);
-    health_->healthy = false;
-    return;
-  }
-  transactions_aborted_.fetch_add(1, std::memory_order_relaxed);
+std::size_t consumer_group::count_failures(std::vector<transaction_control::failure> failures) {
   std::size_t worst = 1;
   for (auto& f : failures) {
+    // Offset -1: the transaction or its producer failed, not a record.
     if (f.offset < 0) continue;
     auto& r = failed_records_[{f.tp, f.offset}];
     if (r.attempts++ == 0) r.first_ms = f.at_ms;
@@ -312,11 +310,70 @@ void consumer_group::abort_and_rewind(caf::scoped_actor& self) {
                  def_.cfg.name, f.tp.topic, f.tp.partition.value(), f.offset, r.attempts,
                  f.error.message);
   }
+  return worst;
+}
+
+void consumer_group::abort_and_rewind(caf::scoped_actor& self) {
+  const auto worst = count_failures(txn_->take());
+  if (auto err = txn_producer_->abort_transaction()) {
+    recover(self, make_error(err.get(), "agent " + def_.cfg.name + ": abort transaction"));
+    return;
+  }
+  transactions_aborted_.fetch_add(1, std::memory_order_relaxed);
+  rewind_all(self, {}, worst);
+}
+
+bool consumer_group::recover(caf::scoped_actor& self, const error_info& why) {
+  spdlog::warn("{}; re-creating the transactional producer", why.message);
+  const auto worst = count_failures(txn_->take());
+  try {
+    txn_producer_->reset();
+  } catch (const kafka_exception& e) {
+    spdlog::error("agent {}: {}; trying again", def_.cfg.name, e.what());
+    broken_ = true;
+    ++failed_recoveries_;
+    return false;
+  }
+  producer_resets_.fetch_add(1, std::memory_order_relaxed);
+  // The old transaction is settled now, committed or aborted: the group's
+  // committed offsets (fetched stable, KIP-447) say which.
+  auto tpl = make_tpl(static_cast<int>(assigned_.size()));
+  for (const auto& [tp, ap] : assigned_)
+    rd_kafka_topic_partition_list_add(tpl.get(), tp.topic.c_str(), tp.partition.value());
+  std::map<topic_partition, std::int64_t> positions;
+  if (tpl->cnt > 0) {
+    if (auto err = rd_kafka_committed(rk_.get(), tpl.get(), 30000)) {
+      spdlog::error("agent {}: committed offsets after re-creating the producer: {}; trying again",
+                    def_.cfg.name, rd_kafka_err2str(err));
+      broken_ = true;
+      ++failed_recoveries_;
+      return false;
+    }
+    for (int i = 0; i < tpl->cnt; ++i) {
+      const auto& p = tpl->elems[i];
+      if (p.err || p.offset < 0) continue;
+      positions[to_tp(p)] = p.offset;
+      counters_for(to_tp(p))->committed_offset = p.offset;
+    }
+  }
+  broken_ = false;
+  failed_recoveries_ = 0;
+  transactions_aborted_.fetch_add(1, std::memory_order_relaxed);
+  rewind_all(self, positions, worst);
+  return true;
+}
+
+void consumer_group::rewind_all(caf::scoped_actor& self,
+                                const std::map<topic_partition, std::int64_t>& positions,
+                                std::size_t attempts) {
   rewind_orders orders;
   for (const auto& [tp, ap] : assigned_) {
     const auto& c = *counters_for(tp);
     rewind_order o;
-    o.to = c.committed_offset.load() >= 0 ? c.committed_offset.load() : c.first_offset.load();
+    if (auto it = positions.find(tp); it != positions.end())
+      o.to = it->second;
+    else
+      o.to = c.committed_offset.load() >= 0 ? c.committed_offset.load() : c.first_offset.load();
     // A record out of retries goes to the DLQ on the next pass; the entry
     // stays until a transaction that skips it commits (another partition's
     // failure may abort that one too).
@@ -327,7 +384,7 @@ void consumer_group::abort_and_rewind(caf::scoped_actor& self) {
   }
   // The same backoff as retries in place: the failed record runs again, with
   // everything after its partition's and the other partitions' last commit.
-  std::this_thread::sleep_for(backoff_.next(worst));
+  std::this_thread::sleep_for(backoff_.next(attempts));
   self->request(supervisor_, std::chrono::seconds(60), std::move(orders))
       .receive([](bool) {},
                [&](caf::error& err) {
@@ -474,7 +531,7 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
   } else if (auto err = rd_kafka_assign(rk_.get(), nullptr)) {
     spdlog::error("agent {}: unassign: {}", def_.cfg.name, rd_kafka_err2str(err));
   }
-  if (txn_) {
+  if (txn_ && !broken_) {
     caf::scoped_actor self{sys_};
     release(self);
   }
@@ -487,9 +544,10 @@ agent_stats consumer_group::stats() const {
   s.name = def_.cfg.name;
   s.group = def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group;
   s.rebalances = rebalances_.load(std::memory_order_relaxed);
-  s.healthy = health_->healthy.load();
+  s.healthy = health_->healthy.load() && !broken_.load();
   s.transactions_committed = transactions_committed_.load();
   s.transactions_aborted = transactions_aborted_.load();
+  s.producer_resets = producer_resets_.load();
   s.emitted = sink_->emitted();
   s.delivery_failures = sink_->delivery_failures();
   s.dead_letter_topic = dlq_topic(def_.cfg);

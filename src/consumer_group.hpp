@@ -74,9 +74,23 @@ class consumer_group {
   std::optional<partition_offsets> barrier(caf::scoped_actor& self);
   void release(caf::scoped_actor& self);
   /// Barrier, then commit the open transaction with every partition's offset
-  /// (or abort and rewind if a partition asked for it).
+  /// (or abort and rewind if a partition asked for it). The actors go on only
+  /// if `release_after` and the producer works.
   void transaction_cycle(bool release_after);
   void abort_and_rewind(caf::scoped_actor& self);
+  /// The producer is fenced or failed, or a commit's outcome is unknown: a
+  /// new producer (same transactional id) settles the old transaction, then
+  /// every partition reads again from the group's committed offsets. False
+  /// (and `broken_`) if that failed; `run` tries again after a backoff.
+  bool recover(caf::scoped_actor& self, const error_info& why);
+  /// Sends every assigned partition back to `positions` (or, for those
+  /// without, to the last offset committed here), after a backoff for
+  /// `attempts`; records out of retries go to the DLQ on the next pass.
+  void rewind_all(caf::scoped_actor& self, const std::map<topic_partition, std::int64_t>& positions,
+                  std::size_t attempts);
+  /// Counts the attempts of the records whose failures aborted a
+  /// transaction; returns the highest count.
+  std::size_t count_failures(std::vector<transaction_control::failure> failures);
 
   struct failed_record {
     std::size_t attempts = 0;
@@ -92,6 +106,13 @@ class consumer_group {
   std::map<std::pair<topic_partition, std::int64_t>, failed_record> failed_records_;
   std::atomic<std::uint64_t> transactions_committed_{0};
   std::atomic<std::uint64_t> transactions_aborted_{0};
+  std::atomic<std::uint64_t> producer_resets_{0};
+  /// The transactional producer failed and could not be re-created yet; the
+  /// partition actors stay held at the barrier until it is.
+  std::atomic<bool> broken_{false};
+  std::size_t failed_recoveries_ = 0;
+  /// The producer's emitted count when the last transaction committed.
+  std::uint64_t emitted_at_commit_ = 0;
   backoff backoff_{def_.cfg.supervision.backoff_base, def_.cfg.supervision.backoff_max};
   std::chrono::milliseconds commit_interval_;
   handle_ptr rk_;

@@ -6,33 +6,69 @@
 
 namespace kactor::detail {
 
-shared_producer::shared_producer(property_list props, std::string transactional_id) {
-  props.push_back(property{"", "enable.idempotence", "true"});
-  if (!transactional_id.empty())
-    props.push_back(property{"", "transactional.id", std::move(transactional_id)});
-  auto conf = make_conf(props);
+shared_producer::shared_producer(property_list props, std::string transactional_id)
+    : props_(std::move(props)), transactional_(!transactional_id.empty()) {
+  props_.push_back(property{"", "enable.idempotence", "true"});
+  if (transactional_)
+    props_.push_back(property{"", "transactional.id", std::move(transactional_id)});
+  open();
+  start_poller();
+}
+
+void shared_producer::open() {
+  auto conf = make_conf(props_);
+  char value[32];
+  size_t size = sizeof(value);
+  if (rd_kafka_conf_get(conf.get(), "transaction.timeout.ms", value, &size) == RD_KAFKA_CONF_OK)
+    txn_timeout_ms_ = std::stoi(value);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &shared_producer::on_delivery);
   rd_kafka_conf_set_opaque(conf.get(), this);
-  const bool transactional = props.back().name == "transactional.id";
   rk_ = make_client(RD_KAFKA_PRODUCER, std::move(conf));
-  if (transactional) {
-    if (error_ptr err{rd_kafka_init_transactions(rk_.get(), 60000)})
-      throw kafka_exception(make_error(err.get(), "init_transactions"));
-    if (error_ptr err{rd_kafka_begin_transaction(rk_.get())})
-      throw kafka_exception(make_error(err.get(), "begin_transaction"));
-  }
+  if (!transactional_) return;
+  if (error_ptr err{rd_kafka_init_transactions(rk_.get(), 60000)})
+    throw kafka_exception(make_error(err.get(), "init_transactions"));
+  if (error_ptr err{rd_kafka_begin_transaction(rk_.get())})
+    throw kafka_exception(make_error(err.get(), "begin_transaction"));
+}
+
+void shared_producer::start_poller() {
+  stop_.store(false, std::memory_order_release);
   poller_ = std::thread([this] {
     while (!stop_.load(std::memory_order_acquire)) rd_kafka_poll(rk_.get(), 100);
   });
 }
 
-shared_producer::~shared_producer() {
-  flush(std::chrono::milliseconds(30000));
+void shared_producer::stop_poller() {
+  if (!poller_.joinable()) return;
   stop_.store(true, std::memory_order_release);
   poller_.join();
+}
+
+shared_producer::~shared_producer() {
+  if (rk_) flush(std::chrono::milliseconds(30000));
+  stop_poller();
   // Serve reports that arrived after the poll thread's last round.
-  rd_kafka_poll(rk_.get(), 0);
+  if (rk_) rd_kafka_poll(rk_.get(), 0);
   topics_.clear();
+}
+
+void shared_producer::reset() {
+  stop_poller();
+  if (rk_) {
+    // Every record still held gets its (failed) delivery report, so no
+    // partition actor waits for an acknowledgement that cannot come.
+    rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (rd_kafka_outq_len(rk_.get()) > 0 && std::chrono::steady_clock::now() < deadline)
+      rd_kafka_poll(rk_.get(), 10);
+    {
+      std::unique_lock lock(topics_mx_);
+      topics_.clear();
+    }
+    rk_.reset();
+  }
+  open();
+  start_poller();
 }
 
 bool shared_producer::flush(std::chrono::milliseconds timeout) {
@@ -42,10 +78,13 @@ bool shared_producer::flush(std::chrono::milliseconds timeout) {
 error_ptr shared_producer::commit_transaction(const rd_kafka_topic_partition_list_t* offsets,
                                               const rd_kafka_consumer_group_metadata_t* metadata) {
   if (offsets && offsets->cnt > 0) {
-    if (error_ptr err{rd_kafka_send_offsets_to_transaction(rk_.get(), offsets, metadata, -1)})
+    if (error_ptr err{
+            rd_kafka_send_offsets_to_transaction(rk_.get(), offsets, metadata, txn_timeout_ms_)})
       return err;
   }
-  if (error_ptr err{rd_kafka_commit_transaction(rk_.get(), -1)}) return err;
+  // A commit not answered within the transaction timeout is ambiguous: the
+  // caller re-creates the producer rather than wait longer.
+  if (error_ptr err{rd_kafka_commit_transaction(rk_.get(), txn_timeout_ms_)}) return err;
   return error_ptr{rd_kafka_begin_transaction(rk_.get())};
 }
 
@@ -55,7 +94,7 @@ error_ptr shared_producer::abort_transaction() {
   // still holds as empty, which the broker answers with a fatal
   // INVALID_TXN_STATE.
   rd_kafka_flush(rk_.get(), 30000);
-  if (error_ptr err{rd_kafka_abort_transaction(rk_.get(), -1)}) return err;
+  if (error_ptr err{rd_kafka_abort_transaction(rk_.get(), txn_timeout_ms_)}) return err;
   return error_ptr{rd_kafka_begin_transaction(rk_.get())};
 }
 

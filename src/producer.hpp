@@ -40,6 +40,15 @@ class shared_producer final : public emit_sink {
   /// Aborts the open transaction (its records are never visible at
   /// read_committed) and opens the next one.
   error_ptr abort_transaction();
+  /// Transactional only, group thread, while no partition actor can emit
+  /// (they are held at a transaction barrier): purges what the current
+  /// librdkafka producer still holds (every record gets its failed delivery
+  /// report), destroys it and makes a new one with the same transactional id.
+  /// Its init_transactions fences the old producer and settles the old
+  /// transaction on the coordinator: an open one is aborted, one already
+  /// being committed completes. Throws `kafka_exception` if the new producer
+  /// cannot initialise; calling again then starts over.
+  void reset();
 
   rd_kafka_t* handle() const { return rk_.get(); }
   std::uint64_t emitted() const { return emitted_.load(std::memory_order_relaxed); }
@@ -48,7 +57,15 @@ class shared_producer final : public emit_sink {
  private:
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
   rd_kafka_topic_t* topic(std::string_view name);
+  /// Creates the librdkafka producer and, if transactional, initialises it.
+  void open();
+  void start_poller();
+  void stop_poller();
 
+  property_list props_;
+  bool transactional_ = false;
+  /// transaction.timeout.ms: how long a commit or abort may block.
+  int txn_timeout_ms_ = 60000;
   handle_ptr rk_;
   std::shared_mutex topics_mx_;
   std::map<std::string, topic_ptr, std::less<>> topics_;

@@ -84,7 +84,7 @@ struct eos_fixture : ::testing::Test {
 
 TEST_F(eos_fixture, a_clean_run_commits_every_output_exactly_once) {
   auto stats = run([](const event&) {});
-  EXPECT_GT(stats.transactions_committed, 1u);
+  EXPECT_GE(stats.transactions_committed, 1u);
   EXPECT_EQ(stats.transactions_aborted, 0u);
   expect_matches_oracle(input, test::read_all(brokers, out));
 }

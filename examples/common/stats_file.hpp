@@ -47,6 +47,9 @@ inline nlohmann::json to_json(const kactor::runtime_stats& s) {
                       {"healthy", a.healthy},
                       {"dead_letter_topic", a.dead_letter_topic},
                       {"rebalances", a.rebalances},
+                      {"transactions_committed", a.transactions_committed},
+                      {"transactions_aborted", a.transactions_aborted},
+                      {"producer_resets", a.producer_resets},
                       {"emitted", a.emitted},
                       {"delivery_failures", a.delivery_failures}};
     auto& parts = ja["partitions"] = nlohmann::json::array();

@@ -68,9 +68,13 @@ struct agent_stats {
   /// False once a partition actor restarted too often (see supervision_policy).
   bool healthy = true;
   std::uint64_t rebalances = 0;
-  /// exactly_once: transactions committed and aborted.
+  /// exactly_once: transactions committed and aborted (an abort includes a
+  /// transaction lost with its producer), and how often the transactional
+  /// producer was re-created: after it was fenced or failed fatally, or after
+  /// a commit whose outcome was unknown. `healthy` is false while it cannot be.
   std::uint64_t transactions_committed = 0;
   std::uint64_t transactions_aborted = 0;
+  std::uint64_t producer_resets = 0;
   /// Records handed to, and deliveries failed by, the producer this agent
   /// emits through: the runtime's shared one (so the same figures for every
   /// at_least_once agent) or, exactly_once, the agent's own.
