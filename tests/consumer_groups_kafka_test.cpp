@@ -103,7 +103,7 @@ TEST(consumer_groups_kafka, a_killed_member_loses_nothing_and_unmoved_partitions
   // The survivor takes b's partitions back and drains the topic.
   ASSERT_TRUE(
       test::eventually([&] { return view(stats_a).assigned == 8; }, std::chrono::seconds(90)));
-  ASSERT_TRUE(test::eventually([&] { return test::group_lag(brokers, group) == 0; },
+  ASSERT_TRUE(test::eventually([&] { return test::group_caught_up(brokers, group, in, 8); },
                                std::chrono::seconds(120)))
       << "the group never caught up";
 

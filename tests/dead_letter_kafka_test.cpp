@@ -198,7 +198,9 @@ struct orders_run {
     argv.insert(argv.end(), extra.begin(), extra.end());
     return std::make_unique<test::child_process>(argv, dir + "/" + prefix + name + ".log", env);
   }
-  std::int64_t lag(const std::string& group) { return test::group_lag(brokers, prefix + group); }
+  bool caught_up(const std::string& group, const std::string& topic, int partitions) {
+    return test::group_caught_up(brokers, prefix + group, prefix + topic, partitions);
+  }
 };
 
 TEST(dead_letter_kafka,
@@ -225,7 +227,8 @@ TEST(dead_letter_kafka,
   EXPECT_EQ(crashing->wait(std::chrono::seconds(60)), 137) << "the failpoint fired";
 
   auto again = run.start("again");
-  ASSERT_TRUE(test::eventually([&] { return run.lag("payments") == 0; }, std::chrono::seconds(90)));
+  ASSERT_TRUE(test::eventually([&] { return run.caught_up("payments", "orders.pending", 4); },
+                               std::chrono::seconds(90)));
   again->signal(SIGTERM);
   ASSERT_EQ(again->wait(std::chrono::seconds(60)), 0);
 
@@ -262,7 +265,7 @@ TEST(dead_letter_kafka,
       },
       std::chrono::seconds(90)))
       << "re-driven orders were processed by the fixed agent";
-  EXPECT_TRUE(test::eventually([&] { return run.lag("payments") == 0; }))
+  EXPECT_TRUE(test::eventually([&] { return run.caught_up("payments", "orders.pending", 4); }))
       << "the fixed agent commits what it processed";
   fixed->signal(SIGTERM);
   EXPECT_EQ(fixed->wait(std::chrono::seconds(60)), 0);

@@ -21,27 +21,7 @@ using namespace kactor;
 
 constexpr int kKeys = 200;
 
-/// Input: per key a sequence 0, 1, 2, ... as "<key>:<seq>".
-std::vector<std::pair<std::string, std::string>> sequenced(int records) {
-  std::vector<std::pair<std::string, std::string>> out;
-  std::map<int, int> seq;
-  for (int i = 0; i < records; ++i) {
-    int k = (i * 7919) % kKeys;
-    out.emplace_back("key-" + std::to_string(k),
-                     std::to_string(k) + ":" + std::to_string(seq[k]++));
-  }
-  return out;
-}
-
-/// The oracle: every key's values, exactly once each, in input order.
-void expect_matches_oracle(const std::vector<std::pair<std::string, std::string>>& input,
-                           const std::vector<test::record>& output) {
-  std::map<std::string, std::vector<std::string>> want, got;
-  for (auto& [k, v] : input) want[k].push_back(v);
-  for (auto& r : output) got[r.key].push_back(r.value);
-  ASSERT_EQ(output.size(), input.size()) << "no duplicates, no gaps";
-  for (auto& [k, values] : want) EXPECT_EQ(got[k], values) << "key " << k;
-}
+using test::expect_matches_oracle;
 
 struct eos_fixture : ::testing::Test {
   std::string brokers = test::kafka_bootstrap();
@@ -52,7 +32,7 @@ struct eos_fixture : ::testing::Test {
     ASSERT_FALSE(brokers.empty());
     test::create_topic(brokers, in, 6);
     test::create_topic(brokers, out, 6);
-    input = sequenced(50000);
+    input = test::sequenced(50000, kKeys);
     test::produce_all(brokers, in, input);
   }
 
@@ -73,7 +53,7 @@ struct eos_fixture : ::testing::Test {
           ctx.emit(out, e.key(), e.value());
         });
     rt.start();
-    EXPECT_TRUE(test::eventually([&] { return test::group_lag(brokers, group) == 0; },
+    EXPECT_TRUE(test::eventually([&] { return test::group_caught_up(brokers, group, in, 6); },
                                  std::chrono::seconds(180)))
         << "the committed offsets never reached the input's end";
     auto stats = rt.stats().agents.at(0);
@@ -161,9 +141,12 @@ TEST(exactly_once_kafka, the_fraud_example_killed_midway_still_decides_each_tran
   first->signal(SIGKILL);  // mid-transaction, most likely
   ASSERT_EQ(first->wait(std::chrono::seconds(10)), 128 + SIGKILL);
   auto second = detector("second");
-  ASSERT_TRUE(
-      test::eventually([&] { return test::group_lag(brokers, prefix + "fraud-detector") == 0; },
-                       std::chrono::seconds(120)));
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        return test::group_caught_up(brokers, prefix + "fraud-detector",
+                                     prefix + "transactions.pending", 4);
+      },
+      std::chrono::seconds(120)));
   second->signal(SIGTERM);
   ASSERT_EQ(second->wait(std::chrono::seconds(60)), 0);
 

@@ -5,15 +5,22 @@
 #include <atomic>
 #include <stdexcept>
 
+#include <gtest/gtest.h>
+
 namespace kactor::test {
 
 using namespace kactor::detail;
 
-std::int64_t group_lag(const std::string& brokers, const std::string& group) {
+bool group_caught_up(const std::string& brokers, const std::string& group, const std::string& topic,
+                     int partitions) {
   try {
-    return query_group_lag(brokers, group, std::chrono::seconds(5)).total;
+    auto lag = query_group_lag(brokers, group, std::chrono::seconds(5));
+    int committed = 0;
+    for (const auto& p : lag.partitions)
+      if (p.topic == topic && p.committed >= 0) ++committed;
+    return committed == partitions && lag.total == 0;
   } catch (const std::exception&) {
-    return -1;
+    return false;
   }
 }
 
@@ -51,6 +58,26 @@ void produce_all(const std::string& brokers, const std::string& topic,
   if (rd_kafka_flush(rk.get(), 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
     throw std::runtime_error("produce: flush timed out");
   if (failures.load() > 0) throw std::runtime_error("produce: deliveries failed");
+}
+
+std::vector<std::pair<std::string, std::string>> sequenced(int records, int keys) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::map<int, int> seq;
+  for (int i = 0; i < records; ++i) {
+    int k = (i * 7919) % keys;
+    out.emplace_back("key-" + std::to_string(k),
+                     std::to_string(k) + ":" + std::to_string(seq[k]++));
+  }
+  return out;
+}
+
+void expect_matches_oracle(const std::vector<std::pair<std::string, std::string>>& input,
+                           const std::vector<record>& output) {
+  std::map<std::string, std::vector<std::string>> want, got;
+  for (auto& [k, v] : input) want[k].push_back(v);
+  for (auto& r : output) got[r.key].push_back(r.value);
+  ASSERT_EQ(output.size(), input.size()) << "no duplicates, no gaps";
+  for (auto& [k, values] : want) EXPECT_EQ(got[k], values) << "key " << k;
 }
 
 std::vector<record> read_all(const std::string& brokers, const std::string& topic,
@@ -156,6 +183,13 @@ child_process::~child_process() {
 
 void child_process::signal(int sig) {
   ::kill(pid_, sig);
+}
+
+bool child_process::stopped() const {
+  // /proc/<pid>/stat: "pid (comm) S ..." — the state follows the last ')'.
+  auto stat = read_file("/proc/" + std::to_string(pid_) + "/stat");
+  auto at = stat.rfind(')');
+  return at != std::string::npos && at + 2 < stat.size() && stat[at + 2] == 'T';
 }
 
 bool child_process::running() {

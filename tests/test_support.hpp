@@ -61,12 +61,24 @@ void produce_all(const std::string& brokers, const std::string& topic,
 std::vector<record> read_all(const std::string& brokers, const std::string& topic,
                              std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
-/// The group's total lag, or -1 while the group is unknown or the broker does
-/// not answer (for polling with `eventually`).
-std::int64_t group_lag(const std::string& brokers, const std::string& group);
+/// Whether `group` has committed offsets for all `partitions` partitions of
+/// `topic` and they are at the partitions' ends (a partition the group never
+/// committed is not in its offsets at all, so a zero total lag alone does not
+/// say the group is done).
+bool group_caught_up(const std::string& brokers, const std::string& group, const std::string& topic,
+                     int partitions);
 
 /// Creates a topic with the Admin API.
 void create_topic(const std::string& brokers, const std::string& topic, int partitions);
+
+/// `records` inputs over `keys` keys: key "key-<k>", value "<k>:<seq>" with
+/// each key's seq counting 0, 1, 2, ... in input order.
+std::vector<std::pair<std::string, std::string>> sequenced(int records, int keys);
+
+/// Asserts (gtest) that `output` holds every key's values of `input` exactly
+/// once each and in input order: no gaps, no duplicates.
+void expect_matches_oracle(const std::vector<std::pair<std::string, std::string>>& input,
+                           const std::vector<record>& output);
 
 }  // namespace kactor::test
 
@@ -85,6 +97,8 @@ class child_process {
 
   int pid() const { return pid_; }
   void signal(int sig);
+  /// Whether the process is stopped (SIGSTOP, state T in /proc).
+  bool stopped() const;
   /// Waits for exit; returns the exit code, 128 + signal if killed, or -1 on timeout.
   int wait(std::chrono::milliseconds timeout);
   bool running();

@@ -1,0 +1,275 @@
+// exactly_once under faults, on the real broker, with runtime processes
+// (tests/exactly_once_worker.cpp) copying an input of per-key sequences:
+// repeated SIGKILLs, a zombie (SIGSTOP past the session and transaction
+// timeouts, then SIGCONT) and a broker restart. Each time the output read at
+// read_committed must equal the oracle: per key, in order, no gaps, no
+// duplicates.
+
+#include <kactor/kactor.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/test_support.hpp"
+
+namespace {
+
+using namespace kactor;
+
+constexpr int kPartitions = 6, kKeys = 300;
+
+struct chaos : ::testing::Test {
+  std::string brokers = test::kafka_bootstrap();
+  std::string dir = test::binary_dir();
+  std::string in = test::unique_name("chaos-in"), out = in + ".out", group = in + "-g";
+
+  void SetUp() override {
+    ASSERT_FALSE(brokers.empty());
+    test::create_topic(brokers, in, kPartitions);
+    test::create_topic(brokers, out, kPartitions);
+  }
+
+  /// A worker process; its stats go to "<in>.<name>.json", its log next to it.
+  std::unique_ptr<test::child_process> worker(const std::string& name,
+                                              std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{std::getenv("KACTOR_EOS_WORKER_EXE"),
+                                  "--brokers",
+                                  brokers,
+                                  "--in",
+                                  in,
+                                  "--out",
+                                  out,
+                                  "--group",
+                                  group,
+                                  "--stats",
+                                  stats_path(name),
+                                  "--set",
+                                  "consumer.session.timeout.ms=6000",
+                                  "--set",
+                                  "consumer.heartbeat.interval.ms=500"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return std::make_unique<test::child_process>(argv, dir + "/" + in + "." + name + ".log");
+  }
+
+  std::string stats_path(const std::string& name) const {
+    return dir + "/" + in + "." + name + ".json";
+  }
+
+  /// The worker's agent stats as last written, or null.
+  nlohmann::json agent(const std::string& name) const {
+    auto j = nlohmann::json::parse(test::read_file(stats_path(name)), nullptr, false);
+    if (j.is_discarded() || !j.contains("agents") || j["agents"].empty()) return nullptr;
+    return j["agents"][0];
+  }
+
+  int assigned(const std::string& name) const {
+    int n = 0;
+    if (auto a = agent(name); !a.is_null())
+      for (auto& p : a["partitions"]) n += p["assigned"].get<bool>() ? 1 : 0;
+    return n;
+  }
+
+  bool group_done() const { return test::group_caught_up(brokers, group, in, kPartitions); }
+
+  /// Whether an output partition's last stable offset (what read_committed
+  /// readers may read up to) is behind its high watermark: a transaction with
+  /// records in it is open there.
+  bool output_has_open_transaction() const {
+    auto end_offsets = [&](const char* isolation) {
+      auto rk = detail::make_client(RD_KAFKA_CONSUMER,
+                                    detail::make_conf({{"", "bootstrap.servers", brokers},
+                                                       {"", "group.id", "kactor-test-lso"},
+                                                       {"", "isolation.level", isolation}}));
+      std::vector<std::int64_t> ends;
+      for (int p = 0; p < kPartitions; ++p) {
+        std::int64_t lo = 0, hi = -1;
+        rd_kafka_query_watermark_offsets(rk.get(), out.c_str(), p, &lo, &hi, 5000);
+        ends.push_back(hi);
+      }
+      return ends;
+    };
+    return end_offsets("read_committed") != end_offsets("read_uncommitted");
+  }
+
+  /// Writes one record to every output partition (outside any transaction)
+  /// and reads the output at read_committed: it reads to the end only if no
+  /// transaction of a killed or fenced producer is left open before them.
+  std::vector<test::record> read_output_through_end_markers() {
+    auto rk = detail::make_client(RD_KAFKA_PRODUCER,
+                                  detail::make_conf({{"", "bootstrap.servers", brokers}}));
+    for (int p = 0; p < kPartitions; ++p) {
+      const std::string value = "end-marker-" + std::to_string(p);
+      EXPECT_EQ(rd_kafka_producev(rk.get(), RD_KAFKA_V_TOPIC(out.c_str()), RD_KAFKA_V_PARTITION(p),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                  RD_KAFKA_V_END),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+    EXPECT_EQ(rd_kafka_flush(rk.get(), 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    auto all = test::read_all(brokers, out, std::chrono::seconds(90));
+    std::vector<test::record> outputs;
+    std::set<int> markers;
+    for (auto& r : all) {
+      if (r.value.rfind("end-marker-", 0) == 0) {
+        EXPECT_EQ(r.value, "end-marker-" + std::to_string(r.partition));
+        markers.insert(r.partition);
+      } else {
+        outputs.push_back(std::move(r));
+      }
+    }
+    EXPECT_EQ(markers.size(), static_cast<std::size_t>(kPartitions))
+        << "an end marker visible at read_committed on every output partition";
+    return outputs;
+  }
+};
+
+/// Produces `input` in chunks of `chunk`, one chunk per `pace`, on a thread
+/// (load spread over the run; its timing synchronises nothing).
+class paced_input {
+ public:
+  paced_input(std::string brokers, std::string topic,
+              std::vector<std::pair<std::string, std::string>> input, std::size_t chunk,
+              std::chrono::milliseconds pace)
+      : thread_([=, input = std::move(input)] {
+          for (std::size_t at = 0; at < input.size(); at += chunk) {
+            const auto end = std::min(input.size(), at + chunk);
+            test::produce_all(brokers, topic, {input.begin() + at, input.begin() + end});
+            std::this_thread::sleep_for(pace);
+          }
+          done_ = true;
+        }) {}
+  ~paced_input() { thread_.join(); }
+  bool done() const { return done_; }
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+TEST_F(chaos, ten_sigkills_of_two_processes_leave_every_output_exactly_once) {
+  const auto input = test::sequenced(100000, kKeys);
+  // Static members: a restarted process's transactional id is its
+  // predecessor's, so it fences and aborts the killed one's open transaction.
+  std::unique_ptr<test::child_process> workers[2];
+  auto start = [&](int i) {
+    workers[i] = worker("w" + std::to_string(i), {"--instance", "w" + std::to_string(i)});
+  };
+  start(0);
+  start(1);
+  std::mt19937 rng(std::random_device{}());
+  int kills = 0;
+  {
+    paced_input feed(brokers, in, input, 2500, std::chrono::milliseconds(500));
+    // Kill at random instants while the input flows: 10 kills in ~20 s.
+    while (kills < 10 || !feed.done()) {
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::uniform_int_distribution<int>(800, 2500)(rng)));
+      if (kills >= 10) continue;
+      const int victim = std::uniform_int_distribution<int>(0, 1)(rng);
+      workers[victim]->signal(SIGKILL);
+      ASSERT_EQ(workers[victim]->wait(std::chrono::seconds(10)), 128 + SIGKILL);
+      ++kills;
+      start(victim);
+    }
+  }
+  ASSERT_TRUE(test::eventually([&] { return group_done(); }, std::chrono::seconds(180)))
+      << "the group's committed offsets never reached the input's end";
+  for (auto& w : workers) w->signal(SIGTERM);
+  for (auto& w : workers) EXPECT_EQ(w->wait(std::chrono::seconds(60)), 0);
+  EXPECT_EQ(kills, 10);
+  test::expect_matches_oracle(input, read_output_through_end_markers());
+}
+
+TEST_F(chaos, a_zombie_resumed_after_its_transaction_timed_out_is_fenced_and_writes_nothing) {
+  const auto input = test::sequenced(36000, kKeys);
+  const std::vector<std::pair<std::string, std::string>> before(input.begin(),
+                                                                input.begin() + 30000),
+      after(input.begin() + 30000, input.end());
+  const auto stall_value = input[20000].second;
+  const auto flag = dir + "/" + in + ".stalled";
+  std::remove(flag.c_str());
+  std::vector<std::string> stall{"--stall-at", stall_value, "--stall-flag", flag};
+  stall.insert(stall.end(), {"--set", "consumer.max.poll.interval.ms=7000"});
+  auto a = worker("a", stall), b = worker("b", stall);
+  // Both members hold partitions before the input comes, so either may be the zombie.
+  ASSERT_TRUE(test::eventually(
+      [&] { return assigned("a") > 0 && assigned("b") > 0 && assigned("a") + assigned("b") == 6; },
+      std::chrono::seconds(60)));
+  test::produce_all(brokers, in, before);
+  // The process that handles the stall record stops itself, its transaction open.
+  ASSERT_TRUE(test::eventually([&] { return a->stopped() || b->stopped(); }));
+  auto& zombie = a->stopped() ? a : b;
+  const std::string zombie_name = a->stopped() ? "a" : "b";
+  // The live member is idle by now (it finished its partitions and commits no
+  // empty transactions): an open transaction on the output is the zombie's.
+  ASSERT_TRUE(output_has_open_transaction())
+      << "the zombie stopped with records in its open transaction";
+  // The other member takes over once the zombie's session (and poll interval)
+  // times out: the zombie's transaction holds no offsets yet (they join it at
+  // commit), so it goes on from the last committed ones.
+  ASSERT_TRUE(test::eventually([&] { return group_done(); }, std::chrono::seconds(120)))
+      << "the live member never finished the zombie's partitions";
+  // Keep the zombie stopped until the broker has aborted its open transaction
+  // (transaction.timeout.ms, 10 s): until then read_committed readers of the
+  // output cannot read to its end.
+  ASSERT_TRUE(
+      test::eventually([&] { return !output_has_open_transaction(); }, std::chrono::seconds(60)));
+  ASSERT_TRUE(zombie->stopped());
+  zombie->signal(SIGCONT);
+  // Its transaction was aborted by the broker and its epoch bumped: the zombie
+  // cannot commit it. Its offsets commit is refused (it left the group), it
+  // aborts — librdkafka bumps the epoch (KIP-360) or, if fenced fatally, kactor
+  // re-creates the producer — and it rejoins.
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        auto s = agent(zombie_name);
+        return !s.is_null() && s["transactions_aborted"].get<int>() >= 1 &&
+               s["healthy"].get<bool>();
+      },
+      std::chrono::seconds(60)))
+      << agent(zombie_name).dump();
+  // Both members work on: more input, spread over all partitions.
+  ASSERT_TRUE(test::eventually([&] { return assigned("a") == 3 && assigned("b") == 3; },
+                               std::chrono::seconds(60)));
+  const auto zombie_commits = agent(zombie_name)["transactions_committed"].get<int>();
+  test::produce_all(brokers, in, after);
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        return group_done() &&
+               agent(zombie_name)["transactions_committed"].get<int>() > zombie_commits;
+      },
+      std::chrono::seconds(60)))
+      << "the resumed zombie committed nothing new";
+  a->signal(SIGTERM);
+  b->signal(SIGTERM);
+  EXPECT_EQ(a->wait(std::chrono::seconds(60)), 0);
+  EXPECT_EQ(b->wait(std::chrono::seconds(60)), 0);
+  test::expect_matches_oracle(input, read_output_through_end_markers());
+}
+
+TEST_F(chaos, a_broker_restart_in_the_middle_of_the_run_loses_and_duplicates_nothing) {
+  const auto input = test::sequenced(40000, kKeys);
+  auto w = worker("w");
+  {
+    paced_input feed(brokers, in, input, 2000, std::chrono::milliseconds(250));
+    ASSERT_TRUE(test::eventually([&] {
+      auto s = agent("w");
+      return !s.is_null() && s["transactions_committed"].get<int>() >= 3;
+    }));
+    const std::string restart = std::string(std::getenv("KACTOR_KAFKA_SCRIPT")) + " restart " +
+                                std::getenv("KACTOR_KAFKA_DIR") + " > " + dir + "/" + in +
+                                ".restart.log 2>&1";
+    ASSERT_EQ(std::system(restart.c_str()), 0) << restart;
+  }
+  ASSERT_TRUE(test::eventually([&] { return group_done(); }, std::chrono::seconds(180)));
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait(std::chrono::seconds(60)), 0);
+  test::expect_matches_oracle(input, read_output_through_end_markers());
+}
+
+}  // namespace
