@@ -146,6 +146,9 @@ class partition_actor final : public caf::event_based_actor {
         },
         [this](txn_release_atom) {
           barrier_ = false;
+          // Time held for the commit does not count towards pause_after.
+          const auto now = clock_type::now();
+          for (auto& r : buffer_) r.taken_at = now;
           take();
           schedule();
         },
@@ -190,7 +193,10 @@ class partition_actor final : public caf::event_based_actor {
           cfg_.counters->first_offset.store(buffer_[before].ev.offset().value());
       }
     }
-    if (bound_.room() == 0 && !buffer_.empty() &&
+    // Held at a transaction barrier, the actor waits for the commit, not for a
+    // slow handler: pausing would only make librdkafka 2.0.2 drop and fetch
+    // again the prefetched records (memory stays bounded by the prefetch queue).
+    if (bound_.room() == 0 && !buffer_.empty() && !barrier_ &&
         bound_.evaluate(cfg_.source->has_backlog(), now - buffer_.front().taken_at) ==
             mailbox_bound::action::pause) {
       cfg_.source->pause();

@@ -154,8 +154,12 @@ void runtime::start() {
   const property_list consumer_defaults{
       // A resumed partition waits for the broker's in-flight fetch; keep that short.
       {"", "fetch.wait.max.ms", "100"},
-      // Bound librdkafka's prefetch per partition so memory stays flat under lag.
-      {"", "queued.min.messages", "10000"},
+      // Bound librdkafka's prefetch per partition so memory stays flat under
+      // lag, by size only: librdkafka 2.0.2 stops fetching a partition for a
+      // fixed second once its queue reaches either limit (librdkafka #2879),
+      // and a 10000-record limit was reached by most transaction commits and
+      // producer-bound stretches (see docs/exactly_once.md, "Performance").
+      {"", "queued.min.messages", "100000"},
       {"", "queued.max.messages.kbytes", "4096"},
       {"", "auto.offset.reset", "earliest"}};
   for (auto& a : d.agents) {
