@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -143,6 +145,140 @@ inline std::string payload(std::int64_t i) {
   std::string v = "record-" + std::to_string(i) + "-";
   v.resize(100, 'x');
   return v;
+}
+
+// Consume-transform-produce runs shared by throughput_bench and eos_bench.
+
+/// The input both contenders copy, produced once per process.
+struct input_topic {
+  std::string name;
+  std::int64_t records = 0;
+  std::vector<std::int64_t> ends;  // per partition
+};
+
+/// Wall and process CPU clocks read together.
+struct instant {
+  std::chrono::steady_clock::time_point wall;
+  double cpu_s = 0;
+
+  static instant now() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return {std::chrono::steady_clock::now(), static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9};
+  }
+};
+
+/// Records/s and CPU per record over [first, last]; what one repetition reports.
+struct rates {
+  std::vector<double> records_per_s;
+  std::vector<double> cpu_us_per_record;
+
+  void add(benchmark::State& state, std::int64_t records, const instant& first,
+           const instant& last) {
+    const double elapsed = std::chrono::duration<double>(last.wall - first.wall).count();
+    state.SetIterationTime(elapsed);
+    records_per_s.push_back(static_cast<double>(records) / elapsed);
+    cpu_us_per_record.push_back((last.cpu_s - first.cpu_s) * 1e6 / static_cast<double>(records));
+    state.counters["records_per_s"] = records_per_s.back();
+    state.counters["cpu_us_per_record"] = cpu_us_per_record.back();
+  }
+};
+
+/// Whether every non-empty input partition's stored offset (exactly_once:
+/// committed offset) reached its end offset.
+inline bool all_stored(const runtime& rt, const input_topic& in, bool transactional) {
+  const auto stats = rt.stats();
+  std::vector<std::int64_t> stored(in.ends.size(), -1);
+  for (const auto& p : stats.agents.at(0).partitions)
+    stored.at(static_cast<std::size_t>(p.tp.partition.value())) =
+        transactional ? p.committed_offset : p.stored_offset;
+  for (std::size_t p = 0; p < in.ends.size(); ++p)
+    if (in.ends[p] > 0 && stored[p] < in.ends[p]) return false;
+  return true;
+}
+
+/// kactor copying `in` to `out`: one agent whose `.on()` handler emits each record unchanged.
+/// Completion is polled from this thread every millisecond (bench::poll_until),
+/// which costs ~2% of kactor's CPU figure.
+///
+/// With `fail_every` > 0 the handler throws a retriable error on the first
+/// attempt of every fail_every-th record of a partition (by offset); the retry
+/// succeeds. The backoff is set to 1..10 ms so the figure shows what
+/// supervision costs, not how long the policy sleeps.
+///
+/// With `transaction_interval` > 0 the agent runs exactly_once, committing a
+/// transaction at that interval; completion is then the group's committed
+/// offsets (the committed transactions') reaching the input's end.
+inline void copy_with_kactor(benchmark::State& state, const bench::cluster& cl,
+                             const input_topic& in, const std::string& out, rates& result,
+                             int fail_every = 0,
+                             std::chrono::milliseconds transaction_interval = {}) {
+  for (auto _ : state) {
+    runtime_config cfg;
+    cfg.brokers = cl.brokers();
+    runtime rt(cfg);
+    std::atomic<bool> started{false};
+    std::mutex first_mx;
+    instant first;
+    supervision_policy policy;
+    policy.backoff_base = std::chrono::milliseconds(1);
+    policy.backoff_max = std::chrono::milliseconds(10);
+    // Each partition actor touches only its own slot: no locking needed.
+    std::vector<std::int64_t> last_failed(in.ends.size(), -1);
+    const auto group = test::unique_name("bench-kactor");
+    auto agent = rt.agent("copy");
+    agent.consume(in.name).group(group).supervision(policy);
+    if (transaction_interval.count() > 0) agent.exactly_once(transaction_interval);
+    agent.on([&](const event& e, context& ctx) {
+      if (!started.load(std::memory_order_acquire)) {
+        std::lock_guard lock(first_mx);
+        if (!started.load(std::memory_order_relaxed)) first = instant::now();
+        started.store(true, std::memory_order_release);
+      }
+      const auto off = e.offset().value();
+      auto& failed = last_failed[static_cast<std::size_t>(e.partition().value())];
+      if (fail_every > 0 && off % fail_every == 0 && failed != off) {
+        failed = off;
+        throw std::runtime_error("transient");
+      }
+      ctx.emit(out, e.key(), e.value());
+    });
+    rt.start();
+    const bool done =
+        bench::poll_until([&] { return all_stored(rt, in, transaction_interval.count() > 0); },
+                          std::chrono::seconds(120));
+    const auto last = instant::now();
+    const auto stats = rt.stats().agents.at(0);
+    const auto failures = stats.delivery_failures;
+    std::uint64_t retries = 0;
+    for (const auto& p : stats.partitions) retries += p.retries;
+    rt.stop();
+    if (!done || failures > 0) {
+      state.SkipWithError("kactor did not copy every record in time");
+      break;
+    }
+    std::lock_guard lock(first_mx);
+    result.add(state, in.records, first, last);
+    state.counters["retries"] = static_cast<double>(retries);
+  }
+}
+
+/// Produces `records` 100-byte records keyed over 1000 keys to a new
+/// `partitions`-partition topic, in chunks to keep memory flat.
+inline input_topic produce_input(const cluster& cl, std::int64_t records, int partitions) {
+  input_topic in;
+  in.name = test::unique_name("bench-in");
+  in.records = records;
+  cl.create_topic(in.name, partitions);
+  constexpr std::int64_t chunk_size = 100000;
+  for (std::int64_t from = 0; from < records; from += chunk_size) {
+    std::vector<std::pair<std::string, std::string>> chunk;
+    for (auto i = from; i < std::min(records, from + chunk_size); ++i)
+      chunk.emplace_back("key-" + std::to_string(i % 1000), payload(i));
+    test::produce_all(cl.brokers(), in.name, chunk);
+  }
+  in.ends = end_offsets(cl.brokers(), in.name, partitions);
+  return in;
 }
 
 }  // namespace kactor::bench

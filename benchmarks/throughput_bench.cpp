@@ -43,123 +43,12 @@ using namespace kactor;
 using clock_type = std::chrono::steady_clock;
 
 constexpr int kPartitions = 8;
-/// Input records are produced in chunks of this many, to keep memory flat.
-constexpr std::int64_t kProduceChunk = 100000;
 /// Longest a repetition may take before it is reported as failed.
 constexpr auto kTimeout = std::chrono::seconds(120);
 
-/// The input both contenders copy, produced once per process.
-struct input_topic {
-  std::string name;
-  std::int64_t records = 0;
-  std::vector<std::int64_t> ends;  // per partition
-};
-
-/// Wall and process CPU clocks read together.
-struct instant {
-  clock_type::time_point wall;
-  double cpu_s = 0;
-
-  static instant now() {
-    timespec ts{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return {clock_type::now(), static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9};
-  }
-};
-
-/// Records/s and CPU per record over [first, last]; what one repetition reports.
-struct rates {
-  std::vector<double> records_per_s;
-  std::vector<double> cpu_us_per_record;
-
-  void add(benchmark::State& state, std::int64_t records, const instant& first,
-           const instant& last) {
-    const double elapsed = std::chrono::duration<double>(last.wall - first.wall).count();
-    state.SetIterationTime(elapsed);
-    records_per_s.push_back(static_cast<double>(records) / elapsed);
-    cpu_us_per_record.push_back((last.cpu_s - first.cpu_s) * 1e6 / static_cast<double>(records));
-    state.counters["records_per_s"] = records_per_s.back();
-    state.counters["cpu_us_per_record"] = cpu_us_per_record.back();
-  }
-};
-
-/// Whether every non-empty input partition's stored offset (exactly_once:
-/// committed offset) reached its end offset.
-bool all_stored(const runtime& rt, const input_topic& in, bool transactional) {
-  const auto stats = rt.stats();
-  std::vector<std::int64_t> stored(in.ends.size(), -1);
-  for (const auto& p : stats.agents.at(0).partitions)
-    stored.at(static_cast<std::size_t>(p.tp.partition.value())) =
-        transactional ? p.committed_offset : p.stored_offset;
-  for (std::size_t p = 0; p < in.ends.size(); ++p)
-    if (in.ends[p] > 0 && stored[p] < in.ends[p]) return false;
-  return true;
-}
-
-/// (a) kactor: one agent whose `.on()` handler emits each record unchanged.
-/// Completion is polled from this thread every millisecond (bench::poll_until),
-/// which costs ~2% of kactor's CPU figure.
-///
-/// With `fail_every` > 0 the handler throws a retriable error on the first
-/// attempt of every fail_every-th record of a partition (by offset); the retry
-/// succeeds. The backoff is set to 1..10 ms so the figure shows what
-/// supervision costs, not how long the policy sleeps.
-///
-/// With `transaction_interval` > 0 the agent runs exactly_once, committing a
-/// transaction at that interval; completion is then the group's committed
-/// offsets (the committed transactions') reaching the input's end.
-void bm_kactor(benchmark::State& state, const bench::cluster& cl, const input_topic& in,
-               const std::string& out, rates& result, int fail_every = 0,
-               std::chrono::milliseconds transaction_interval = {}) {
-  for (auto _ : state) {
-    runtime_config cfg;
-    cfg.brokers = cl.brokers();
-    runtime rt(cfg);
-    std::atomic<bool> started{false};
-    std::mutex first_mx;
-    instant first;
-    supervision_policy policy;
-    policy.backoff_base = std::chrono::milliseconds(1);
-    policy.backoff_max = std::chrono::milliseconds(10);
-    // Each partition actor touches only its own slot: no locking needed.
-    std::array<std::int64_t, kPartitions> last_failed;
-    last_failed.fill(-1);
-    const auto group = test::unique_name("bench-kactor");
-    auto agent = rt.agent("copy");
-    agent.consume(in.name).group(group).supervision(policy);
-    if (transaction_interval.count() > 0) agent.exactly_once(transaction_interval);
-    agent.on([&](const event& e, context& ctx) {
-      if (!started.load(std::memory_order_acquire)) {
-        std::lock_guard lock(first_mx);
-        if (!started.load(std::memory_order_relaxed)) first = instant::now();
-        started.store(true, std::memory_order_release);
-      }
-      const auto off = e.offset().value();
-      auto& failed = last_failed[static_cast<std::size_t>(e.partition().value())];
-      if (fail_every > 0 && off % fail_every == 0 && failed != off) {
-        failed = off;
-        throw std::runtime_error("transient");
-      }
-      ctx.emit(out, e.key(), e.value());
-    });
-    rt.start();
-    const bool done = bench::poll_until(
-        [&] { return all_stored(rt, in, transaction_interval.count() > 0); }, kTimeout);
-    const auto last = instant::now();
-    const auto stats = rt.stats().agents.at(0);
-    const auto failures = stats.delivery_failures;
-    std::uint64_t retries = 0;
-    for (const auto& p : stats.partitions) retries += p.retries;
-    rt.stop();
-    if (!done || failures > 0) {
-      state.SkipWithError("kactor did not copy every record in time");
-      break;
-    }
-    std::lock_guard lock(first_mx);
-    result.add(state, in.records, first, last);
-    state.counters["retries"] = static_cast<double>(retries);
-  }
-}
+using bench::input_topic;
+using bench::instant;
+using bench::rates;
 
 /// (b) raw librdkafka: one consumer polled with rd_kafka_consumer_poll and an
 /// idempotent producer copying each record (RD_KAFKA_MSG_F_COPY), both served
@@ -250,18 +139,9 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&n, args.data());
   if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
 
-  input_topic in;
-  in.name = test::unique_name("bench-in");
-  in.records = records;
+  const auto in = bench::produce_input(cl, records, kPartitions);
   const auto kactor_out = in.name + ".kactor", raw_out = in.name + ".raw";
-  for (const auto& t : {in.name, kactor_out, raw_out}) cl.create_topic(t, kPartitions);
-  for (std::int64_t from = 0; from < records; from += kProduceChunk) {
-    std::vector<std::pair<std::string, std::string>> chunk;
-    for (auto i = from; i < std::min(records, from + kProduceChunk); ++i)
-      chunk.emplace_back("key-" + std::to_string(i % 1000), bench::payload(i));
-    test::produce_all(cl.brokers(), in.name, chunk);
-  }
-  in.ends = bench::end_offsets(cl.brokers(), in.name, kPartitions);
+  for (const auto& t : {kactor_out, raw_out}) cl.create_topic(t, kPartitions);
 
   benchmark::AddCustomContext("broker", cl.describe());
   benchmark::AddCustomContext("records", std::to_string(records));
@@ -273,22 +153,16 @@ int main(int argc, char** argv) {
         "counts in cpu_us_per_record\n");
   std::fflush(stdout);
 
-  rates kactor, kactor_failing, eos_100, eos_1000, raw;
+  rates kactor, kactor_failing, raw;
   auto add = [](const char* name, auto fn) {
     benchmark::RegisterBenchmark(name, fn)->Iterations(1)->UseManualTime()->Unit(
         benchmark::kMillisecond);
   };
-  add("copy/kactor", [&](benchmark::State& s) { bm_kactor(s, cl, in, kactor_out, kactor); });
-  add("copy/kactor_1pct_retriable",
-      [&](benchmark::State& s) { bm_kactor(s, cl, in, kactor_out, kactor_failing, 100); });
-  if (!cl.embedded()) {  // the embedded cluster refuses exactly_once
-    add("copy/kactor_exactly_once_100ms", [&](benchmark::State& s) {
-      bm_kactor(s, cl, in, kactor_out, eos_100, 0, std::chrono::milliseconds(100));
-    });
-    add("copy/kactor_exactly_once_1000ms", [&](benchmark::State& s) {
-      bm_kactor(s, cl, in, kactor_out, eos_1000, 0, std::chrono::milliseconds(1000));
-    });
-  }
+  add("copy/kactor",
+      [&](benchmark::State& s) { bench::copy_with_kactor(s, cl, in, kactor_out, kactor); });
+  add("copy/kactor_1pct_retriable", [&](benchmark::State& s) {
+    bench::copy_with_kactor(s, cl, in, kactor_out, kactor_failing, 100);
+  });
   add("copy/raw_librdkafka", [&](benchmark::State& s) { bm_raw(s, cl, in, raw_out, raw); });
   benchmark::RunSpecifiedBenchmarks();
 
@@ -303,12 +177,6 @@ int main(int argc, char** argv) {
       k, median(kactor.cpu_us_per_record), kactor.records_per_s.size(), f,
       median(kactor_failing.cpu_us_per_record), r, median(raw.cpu_us_per_record),
       raw.records_per_s.size(), k / r, f / r);
-  if (!eos_100.records_per_s.empty())
-    std::printf(
-        "exactly_once (medians): 100 ms transactions %.0f records/s (%.2f of at-least-once), "
-        "1000 ms transactions %.0f records/s (%.2f of at-least-once)\n",
-        median(eos_100.records_per_s), median(eos_100.records_per_s) / k,
-        median(eos_1000.records_per_s), median(eos_1000.records_per_s) / k);
   benchmark::Shutdown();
   return 0;
 }
