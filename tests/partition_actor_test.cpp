@@ -218,12 +218,39 @@ TEST_F(fixture, an_offset_is_stored_only_after_every_emit_of_its_record_is_ackno
   sched->run();
   ASSERT_FALSE(source->stored.empty());
   EXPECT_EQ(source->stored.back(), 2) << "records 0 and 1 finished: next offset 2";
-  ack(4, false);  // a failed delivery still finishes
   ack(5, true);
+  ack(4, true);
   sched->run();
   EXPECT_EQ(source->stored.back(), 3);
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   sched->run();
+}
+
+TEST_F(fixture, an_output_the_producer_gave_up_on_keeps_its_offset_and_fails_the_actor) {
+  auto a = spawn(
+      3, 10, 0,
+      [](context& ctx) -> caf::behavior {
+        return {[&ctx](const event& e) { ctx.emit("out", e.key(), e.value()); }};
+      },
+      std::chrono::hours(1));
+  caf::error exit_reason;
+  bool exited = false;
+  caf::actor_cast<caf::abstract_actor*>(a)->attach_functor([&](const caf::error& reason) {
+    exit_reason = reason;
+    exited = true;
+  });
+  caf::anon_send(a, wake_atom::value);
+  sched->run();
+  ASSERT_EQ(sink.sent.size(), 3u);
+  ack(0, true);
+  ack(1, false);  // message.timeout.ms passed for record 1's output
+  ack(2, true);
+  sched->run();
+  ASSERT_FALSE(source->stored.empty());
+  EXPECT_EQ(source->stored.back(), 1) << "stored up to record 1, never past it";
+  EXPECT_TRUE(exited) << "the actor fails, so its supervisor restarts it from offset 1";
+  EXPECT_NE(caf::to_string(exit_reason).find("in/0@1 was not delivered"), std::string::npos)
+      << caf::to_string(exit_reason);
 }
 
 TEST_F(fixture, stop_drops_unhandled_records_waits_for_acks_and_reports_the_next_offset) {
