@@ -33,7 +33,8 @@ constexpr const char* kAgentKeys[] = {"name",
                                       "kafka",
                                       "supervision",
                                       "processing_guarantee",
-                                      "transaction_interval_ms"};
+                                      "transaction_interval_ms",
+                                      "transaction_max_records"};
 constexpr const char* kSupervisionKeys[] = {"max_retries", "backoff_base_ms", "backoff_max_ms",
                                             "dlq_topic",   "max_restarts",    "restart_window_ms"};
 constexpr const char* kOverrideKeys[] = {
@@ -49,7 +50,8 @@ constexpr const char* kAgentOverrideKeys[] = {"max_poll_records",
                                               "kafka.<property>",
                                               "supervision.<key>",
                                               "processing_guarantee",
-                                              "transaction_interval_ms"};
+                                              "transaction_interval_ms",
+                                              "transaction_max_records"};
 
 struct managed_property {
   const char* name;
@@ -177,6 +179,8 @@ bool set_scalar(agent_config& agent, const std::string& name, const std::string&
     agent.guarantee = to_guarantee(text, key);
   } else if (name == "transaction_interval_ms") {
     agent.transaction_interval = std::chrono::milliseconds(to_uint(text, key, 1, 600000));
+  } else if (name == "transaction_max_records") {
+    agent.transaction_max_records = to_uint(text, key, 0, kUnbounded);
   } else {
     return false;
   }

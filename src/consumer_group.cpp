@@ -200,6 +200,7 @@ void consumer_group::stop() {
 void consumer_group::run() {
   const bool transactional = txn_ != nullptr;
   auto last_commit = std::chrono::steady_clock::now();
+  std::uint64_t handled_at_cycle = 0;
   while (!stop_.load(std::memory_order_acquire)) {
     if (auto* raw = rd_kafka_consumer_poll(rk_.get(), transactional ? 5 : 100)) {
       message_ptr msg{raw};
@@ -209,7 +210,10 @@ void consumer_group::run() {
     auto now = std::chrono::steady_clock::now();
     if (transactional) {
       const auto due = broken_ ? backoff_.next(failed_recoveries_) : def_.cfg.transaction_interval;
-      if ((txn_->abort_requested && !broken_) || now - last_commit >= due) {
+      const auto max_records = def_.cfg.transaction_max_records;
+      const bool full = max_records > 0 && !broken_ && handled() - handled_at_cycle >= max_records;
+      if ((txn_->abort_requested && !broken_) || full || now - last_commit >= due) {
+        handled_at_cycle = max_records > 0 ? handled() : 0;
         transaction_cycle(true);
         last_commit = std::chrono::steady_clock::now();
       }
@@ -231,6 +235,14 @@ void consumer_group::run() {
   if (auto err = rd_kafka_consumer_close(rk_.get()))
     spdlog::warn("agent {}: close: {}", def_.cfg.name, rd_kafka_err2str(err));
   assigned_.clear();
+}
+
+std::uint64_t consumer_group::handled() const {
+  std::uint64_t n = 0;
+  std::lock_guard lock(counters_mx_);
+  for (const auto& [tp, c] : counters_)
+    n += c->processed.load(std::memory_order_relaxed) + c->failed.load(std::memory_order_relaxed);
+  return n;
 }
 
 std::optional<partition_offsets> consumer_group::barrier(caf::scoped_actor& self) {

@@ -71,6 +71,8 @@ class consumer_group {
   std::shared_ptr<partition_counters> counters_for(const topic_partition& tp);
 
   // exactly_once, group thread only.
+  /// Records handled (processed or failed for good) so far, all partitions.
+  std::uint64_t handled() const;
   std::optional<partition_offsets> barrier(caf::scoped_actor& self);
   void release(caf::scoped_actor& self);
   /// Barrier, then commit the open transaction with every partition's offset

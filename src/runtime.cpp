@@ -277,9 +277,11 @@ agent_builder& agent_builder::supervision(supervision_policy policy) {
   def().cfg.supervision = std::move(policy);
   return *this;
 }
-agent_builder& agent_builder::exactly_once(std::chrono::milliseconds interval) {
+agent_builder& agent_builder::exactly_once(std::chrono::milliseconds interval,
+                                           std::size_t max_records) {
   def().cfg.guarantee = processing_guarantee::exactly_once;
   def().cfg.transaction_interval = interval;
+  def().cfg.transaction_max_records = max_records;
   return *this;
 }
 agent_builder& agent_builder::tick_every(std::chrono::milliseconds interval) {

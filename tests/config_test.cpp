@@ -72,6 +72,7 @@ agents:
     assignor: range
     processing_guarantee: exactly_once
     transaction_interval_ms: 250
+    transaction_max_records: 5000
     group_instance_id: orders-1
     kafka:
       fetch.max.bytes: 1048576
@@ -109,6 +110,7 @@ TEST(ParseConfig, FullFileGivesEveryValue) {
   EXPECT_EQ(orders.assignor, assignor_kind::range);
   EXPECT_EQ(orders.guarantee, processing_guarantee::exactly_once);
   EXPECT_EQ(orders.transaction_interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(orders.transaction_max_records, 5000u);
   EXPECT_EQ(orders.group_instance_id, "orders-1");
   EXPECT_EQ(orders.kafka, (props{{"fetch.max.bytes", "1048576"}}));
   EXPECT_EQ(orders.supervision.max_retries, 7u);
@@ -186,7 +188,8 @@ TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
       "agents[1].max_poll_record",
       {"unknown key",
        "name, topics, group, max_poll_records, resume_below, pause_after_ms, assignor, "
-       "group_instance_id, kafka, supervision, processing_guarantee, transaction_interval_ms"});
+       "group_instance_id, kafka, supervision, processing_guarantee, transaction_interval_ms, "
+       "transaction_max_records"});
   expect_parse_error("agents: [{name: a, topics: t, supervision: {retries: 1}}]",
                      "agents[0].supervision.retries",
                      {"unknown key",
@@ -406,7 +409,7 @@ TEST(ApplyOverride, RejectsBadKeysAndValues) {
       {"unknown key",
        "max_poll_records, resume_below, pause_after_ms, assignor, group, "
        "group_instance_id, topics, kafka.<property>, supervision.<key>, processing_guarantee, "
-       "transaction_interval_ms"});
+       "transaction_interval_ms, transaction_max_records"});
   expect_override_error("agents.a.supervision=x", "agents.a.supervision",
                         {"unknown key", "supervision.<key>"});
   expect_override_error("agents.a.supervision.retries=1", "agents.a.supervision.retries",

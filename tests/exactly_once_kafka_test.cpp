@@ -37,8 +37,9 @@ struct eos_fixture : ::testing::Test {
   }
 
   /// Runs one exactly_once agent until its group has committed the whole input.
-  agent_stats run(const std::function<void(const event&)>& before_emit,
-                  std::size_t max_retries = 3) {
+  agent_stats run(const std::function<void(const event&)>& before_emit, std::size_t max_retries = 3,
+                  std::chrono::milliseconds interval = std::chrono::milliseconds(100),
+                  std::size_t max_records = 0) {
     runtime_config cfg;
     cfg.brokers = brokers;
     runtime rt(cfg);
@@ -47,8 +48,12 @@ struct eos_fixture : ::testing::Test {
     policy.backoff_max = std::chrono::milliseconds(100);
     policy.max_retries = max_retries;
     policy.dlq_topic = in + ".dlq";
-    rt.agent("copier").consume(in).group(group).supervision(policy).exactly_once().on(
-        [&](const event& e, context& ctx) {
+    rt.agent("copier")
+        .consume(in)
+        .group(group)
+        .supervision(policy)
+        .exactly_once(interval, max_records)
+        .on([&](const event& e, context& ctx) {
           before_emit(e);
           ctx.emit(out, e.key(), e.value());
         });
@@ -66,6 +71,15 @@ TEST_F(eos_fixture, a_clean_run_commits_every_output_exactly_once) {
   auto stats = run([](const event&) {});
   EXPECT_GE(stats.transactions_committed, 1u);
   EXPECT_EQ(stats.transactions_aborted, 0u);
+  expect_matches_oracle(input, test::read_all(brokers, out));
+}
+
+TEST_F(eos_fixture, transactions_commit_after_max_records_well_before_their_interval) {
+  // The 50k records are handled in about a second: by time alone (every 5 s)
+  // one transaction, or two, would hold them all. A commit starts once 1000
+  // records were handled; those handled while it starts join it.
+  auto stats = run([](const event&) {}, 3, std::chrono::seconds(5), 1000);
+  EXPECT_GE(stats.transactions_committed, 4u);
   expect_matches_oracle(input, test::read_all(brokers, out));
 }
 

@@ -86,6 +86,10 @@ struct agent_config {
   processing_guarantee guarantee = processing_guarantee::at_least_once;
   /// exactly_once: how often the open transaction is committed.
   std::chrono::milliseconds transaction_interval{100};
+  /// exactly_once: start a commit sooner once this many records were handled
+  /// in the open transaction (0: by time only). Records handled while the
+  /// commit starts (until every partition actor reaches the barrier) join it.
+  std::size_t transaction_max_records = 0;
 };
 
 /// A runtime's settings, from YAML (`load_config`) and/or code.

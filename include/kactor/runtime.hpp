@@ -103,8 +103,10 @@ class agent_builder {
   /// Retries, dead-letter topic and restart limits (see supervision_policy).
   agent_builder& supervision(supervision_policy policy);
   /// exactly_once: outputs, dead letters and offsets commit in one
-  /// transaction every `interval` (see processing_guarantee).
-  agent_builder& exactly_once(std::chrono::milliseconds interval = std::chrono::milliseconds(100));
+  /// transaction every `interval`, or as soon as `max_records` records were
+  /// handled in it if that is not 0 (see processing_guarantee).
+  agent_builder& exactly_once(std::chrono::milliseconds interval = std::chrono::milliseconds(100),
+                              std::size_t max_records = 0);
   /// Sends `tick_atom` to each partition actor's behaviour at this interval.
   agent_builder& tick_every(std::chrono::milliseconds interval);
   /// The primary API: the agent's behaviour as a CAF behaviour.
