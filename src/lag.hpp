@@ -23,7 +23,9 @@ struct group_lag {
   std::int64_t total = 0;
 };
 
-/// Committed offsets of `group` against the partitions' end offsets. Throws
+/// Committed offsets of `group` against the partitions' end offsets, for every
+/// partition the group committed or its current members are assigned (those
+/// without a commit lag by the whole partition). Throws
 /// `kafka_exception` with a message naming the broker or group when either is
 /// unknown or unreachable within `timeout`.
 group_lag query_group_lag(const std::string& brokers, const std::string& group,

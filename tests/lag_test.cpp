@@ -45,6 +45,42 @@ TEST(lag, reports_committed_end_and_lag_per_partition) {
   EXPECT_EQ(lag.total, 60);
 }
 
+TEST(lag, partitions_a_member_holds_without_a_commit_lag_by_the_whole_partition) {
+  const auto brokers = test::kafka_bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const auto topic = test::unique_name("uncommitted"), group = topic + "-g";
+  test::create_topic(brokers, topic, 2);
+  std::vector<std::pair<std::string, std::string>> recs;
+  for (int i = 0; i < 30; ++i) recs.emplace_back("k" + std::to_string(i), "v");
+  test::produce_all(brokers, topic, recs);
+
+  // A member that is assigned both partitions and never commits.
+  auto rk = detail::make_client(RD_KAFKA_CONSUMER,
+                                detail::make_conf({{"", "bootstrap.servers", brokers},
+                                                   {"", "group.id", group},
+                                                   {"", "enable.auto.commit", "false"}}));
+  rd_kafka_poll_set_consumer(rk.get());
+  auto sub = detail::make_tpl(1);
+  rd_kafka_topic_partition_list_add(sub.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  ASSERT_EQ(rd_kafka_subscribe(rk.get(), sub.get()), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_TRUE(test::eventually([&] {
+    detail::message_ptr m{rd_kafka_consumer_poll(rk.get(), 10)};
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    rd_kafka_assignment(rk.get(), &assigned);
+    detail::tpl_ptr guard{assigned};
+    return assigned && assigned->cnt == 2;
+  }));
+
+  auto lag = detail::query_group_lag(brokers, group, std::chrono::seconds(10));
+  ASSERT_EQ(lag.partitions.size(), 2u) << "both held partitions, though nothing is committed";
+  for (const auto& p : lag.partitions) {
+    EXPECT_EQ(p.committed, -1);
+    EXPECT_EQ(p.lag, p.end);
+  }
+  EXPECT_EQ(lag.total, 30);
+  rd_kafka_consumer_close(rk.get());
+}
+
 TEST(lag, an_unknown_group_is_an_error_naming_it) {
   const auto brokers = test::kafka_bootstrap();
   ASSERT_FALSE(brokers.empty());
