@@ -77,30 +77,28 @@ class delivery_tracker : public caf::ref_counted {
   /// Actor: clears the wake flag before looking at entries, so no report is missed.
   void acknowledge_wake() { wake_pending_.store(false, std::memory_order_release); }
 
-  /// Actor: pops finished entries; returns the next offset to store, if any
-  /// moved. With `keep_failed`, stops at a record one of whose emits failed
-  /// (its output is not in Kafka: the offset must not pass it); see
-  /// `failed_front`.
-  std::optional<kactor::offset> advance(bool keep_failed = false) {
+  /// What `advance` found: the next offset to store, if any moved, and the
+  /// record it stopped at because one of its emits failed (null if none).
+  struct progress {
     std::optional<kactor::offset> next;
+    const entry* failed = nullptr;
+  };
+
+  /// Actor: pops finished entries. With `keep_failed` it stops at a record
+  /// one of whose emits failed (its output is not in Kafka: the offset must
+  /// not pass it) and reports it; otherwise such records finish too.
+  progress advance(bool keep_failed = false) {
+    progress out;
     while (!entries_.empty() && !entries_.front().hold &&
            entries_.front().outstanding.load(std::memory_order_acquire) == 0) {
-      if (keep_failed && entries_.front().failed.load(std::memory_order_relaxed)) break;
-      next = kactor::offset{entries_.front().source.value() + 1};
+      if (keep_failed && entries_.front().failed.load(std::memory_order_relaxed)) {
+        out.failed = &entries_.front();
+        break;
+      }
+      out.next = kactor::offset{entries_.front().source.value() + 1};
       entries_.pop_front();
     }
-    return next;
-  }
-
-  /// The oldest unfinished record whose emits are all answered, one of them
-  /// failed (what `advance(true)` stopped at), or null.
-  const entry* failed_front() const {
-    if (entries_.empty()) return nullptr;
-    const auto& e = entries_.front();
-    return !e.hold && e.outstanding.load(std::memory_order_acquire) == 0 &&
-                   e.failed.load(std::memory_order_relaxed)
-               ? &e
-               : nullptr;
+    return out;
   }
 
   /// Whether nothing is outstanding any more (held entries included): what a

@@ -457,19 +457,19 @@ class partition_actor final : public caf::event_based_actor {
     // at_least_once: an output the producer gave up on (message.timeout.ms,
     // or a fatal producer error) must not be skipped by the stored offset.
     // exactly_once: the transaction fails as a whole and is aborted instead.
-    const bool keep_failed = !cfg_.txn;
-    if (auto next = tracker_->advance(keep_failed)) {
-      cfg_.source->store(*next);
-      cfg_.counters->stored_offset.store(next->value(), std::memory_order_relaxed);
+    auto progress = tracker_->advance(!cfg_.txn);
+    if (progress.next) {
+      cfg_.source->store(*progress.next);
+      cfg_.counters->stored_offset.store(progress.next->value(), std::memory_order_relaxed);
     }
-    if (const auto* failed = keep_failed && !stopping_ ? tracker_->failed_front() : nullptr) {
+    if (progress.failed && !stopping_) {
       // The supervisor restarts this partition from the stored offset, so the
       // record runs again (its outputs may be written twice: at-least-once).
       // A stopping actor reports the offset before it to the next owner.
       throw kafka_exception(error_info{
           error_class::retriable, 0,
           "an output of record " + cfg_.tp.topic + "/" + std::to_string(cfg_.tp.partition.value()) +
-              "@" + std::to_string(failed->source.value()) + " was not delivered"});
+              "@" + std::to_string(progress.failed->source.value()) + " was not delivered"});
     }
   }
 

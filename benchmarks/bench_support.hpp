@@ -85,15 +85,19 @@ inline std::int64_t take_int_flag(int& argc, char** argv, const std::string& nam
   return value;
 }
 
-/// argv with `defaults` inserted right after the program name, so that
-/// benchmark flags given on the command line (parsed later) override them.
-inline std::vector<char*> with_default_flags(int argc, char** argv,
-                                             const std::vector<const char*>& defaults) {
-  std::vector<char*> out{argv[0]};
-  for (const char* d : defaults) out.push_back(const_cast<char*>(d));
-  out.insert(out.end(), argv + 1, argv + argc);
-  out.push_back(nullptr);
-  return out;
+/// Initialises Google Benchmark with `repetitions` repetitions and aggregates
+/// only, unless flags given on the command line (parsed after these defaults)
+/// say otherwise. False if a flag is not recognised (reported on stderr).
+inline bool initialize(int argc, char** argv, int repetitions) {
+  static const std::string reps = "--benchmark_repetitions=" + std::to_string(repetitions);
+  static std::vector<char*> args;  // Google Benchmark keeps pointers into argv
+  args = {argv[0], const_cast<char*>(reps.c_str()),
+          const_cast<char*>("--benchmark_report_aggregates_only=true")};
+  args.insert(args.end(), argv + 1, argv + argc);
+  args.push_back(nullptr);
+  int n = static_cast<int>(args.size()) - 1;
+  benchmark::Initialize(&n, args.data());
+  return !benchmark::ReportUnrecognizedArguments(n, args.data());
 }
 
 /// Polls `pred` every millisecond until it holds or `timeout` passes; returns

@@ -198,11 +198,7 @@ int main(int argc, char** argv) {
   const auto seconds = bench::take_int_flag(argc, argv, "--seconds", "KACTOR_BENCH_SECONDS", 10);
   const std::chrono::milliseconds long_interval{
       bench::take_int_flag(argc, argv, "--long_interval_ms", "KACTOR_BENCH_LONG_INTERVAL", 1000)};
-  auto args = bench::with_default_flags(
-      argc, argv, {"--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true"});
-  int n = static_cast<int>(args.size()) - 1;
-  benchmark::Initialize(&n, args.data());
-  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
+  if (!bench::initialize(argc, argv, 5)) return 1;
 
   const auto in = bench::produce_input(cl, records, kPartitions);
   const auto out = in.name + ".out";

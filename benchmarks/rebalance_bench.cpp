@@ -278,11 +278,7 @@ int main(int argc, char** argv) {
   spdlog::cfg::load_env_levels();
   bench::cluster cl;
   const auto rate = bench::take_int_flag(argc, argv, "--rate", "KACTOR_BENCH_RATE", 2000);
-  auto args = bench::with_default_flags(
-      argc, argv, {"--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true"});
-  int n = static_cast<int>(args.size()) - 1;
-  benchmark::Initialize(&n, args.data());
-  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
+  if (!bench::initialize(argc, argv, 5)) return 1;
 
   benchmark::AddCustomContext("broker", cl.describe());
   benchmark::AddCustomContext("feed_records_per_s", std::to_string(rate));

@@ -133,11 +133,7 @@ int main(int argc, char** argv) {
   bench::cluster cl;
   const auto records = bench::take_int_flag(argc, argv, "--records", "KACTOR_BENCH_RECORDS",
                                             cl.embedded() ? 50000 : 200000);
-  auto args = bench::with_default_flags(
-      argc, argv, {"--benchmark_repetitions=10", "--benchmark_report_aggregates_only=true"});
-  int n = static_cast<int>(args.size()) - 1;
-  benchmark::Initialize(&n, args.data());
-  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
+  if (!bench::initialize(argc, argv, 10)) return 1;
 
   const auto in = bench::produce_input(cl, records, kPartitions);
   const auto kactor_out = in.name + ".kactor", raw_out = in.name + ".raw";

@@ -209,10 +209,11 @@ void consumer_group::run() {
     }
     auto now = std::chrono::steady_clock::now();
     if (transactional) {
-      const auto due = broken_ ? backoff_.next(failed_recoveries_) : def_.cfg.transaction_interval;
+      const auto due =
+          broken() ? backoff_.next(failed_recoveries_.load()) : def_.cfg.transaction_interval;
       const auto max_records = def_.cfg.transaction_max_records;
-      const bool full = max_records > 0 && !broken_ && handled() - handled_at_cycle >= max_records;
-      if ((txn_->abort_requested && !broken_) || full || now - last_commit >= due) {
+      const bool full = max_records > 0 && !broken() && handled() - handled_at_cycle >= max_records;
+      if ((txn_->abort_requested && !broken()) || full || now - last_commit >= due) {
         handled_at_cycle = max_records > 0 ? handled() : 0;
         transaction_cycle(true);
         last_commit = std::chrono::steady_clock::now();
@@ -262,7 +263,7 @@ void consumer_group::release(caf::scoped_actor& self) {
 void consumer_group::transaction_cycle(bool release_after) {
   caf::scoped_actor self{sys_};
   auto offsets = barrier(self);
-  if (broken_) {
+  if (broken()) {
     recover(self, {error_class::fatal, 0, "the transactional producer is not usable yet"});
   } else if (!offsets || txn_->abort_requested) {
     abort_and_rewind(self);
@@ -305,7 +306,7 @@ void consumer_group::transaction_cycle(bool release_after) {
       transactions_committed_.fetch_add(1, std::memory_order_relaxed);
     }
   }
-  if (release_after && !broken_) release(self);
+  if (release_after && !broken()) release(self);
 }
 
 std::size_t consumer_group::count_failures(std::vector<transaction_control::failure> failures) {
@@ -342,7 +343,6 @@ bool consumer_group::recover(caf::scoped_actor& self, const error_info& why) {
     txn_producer_->reset();
   } catch (const kafka_exception& e) {
     spdlog::error("agent {}: {}; trying again", def_.cfg.name, e.what());
-    broken_ = true;
     ++failed_recoveries_;
     return false;
   }
@@ -357,7 +357,6 @@ bool consumer_group::recover(caf::scoped_actor& self, const error_info& why) {
     if (auto err = rd_kafka_committed(rk_.get(), tpl.get(), 30000)) {
       spdlog::error("agent {}: committed offsets after re-creating the producer: {}; trying again",
                     def_.cfg.name, rd_kafka_err2str(err));
-      broken_ = true;
       ++failed_recoveries_;
       return false;
     }
@@ -368,7 +367,6 @@ bool consumer_group::recover(caf::scoped_actor& self, const error_info& why) {
       counters_for(to_tp(p))->committed_offset = p.offset;
     }
   }
-  broken_ = false;
   failed_recoveries_ = 0;
   transactions_aborted_.fetch_add(1, std::memory_order_relaxed);
   rewind_all(self, positions, worst);
@@ -543,7 +541,7 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
   } else if (auto err = rd_kafka_assign(rk_.get(), nullptr)) {
     spdlog::error("agent {}: unassign: {}", def_.cfg.name, rd_kafka_err2str(err));
   }
-  if (txn_ && !broken_) {
+  if (txn_ && !broken()) {
     caf::scoped_actor self{sys_};
     release(self);
   }
@@ -556,7 +554,7 @@ agent_stats consumer_group::stats() const {
   s.name = def_.cfg.name;
   s.group = def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group;
   s.rebalances = rebalances_.load(std::memory_order_relaxed);
-  s.healthy = health_->healthy.load() && !broken_.load();
+  s.healthy = health_->healthy.load() && !broken();
   s.transactions_committed = transactions_committed_.load();
   s.transactions_aborted = transactions_aborted_.load();
   s.producer_resets = producer_resets_.load();

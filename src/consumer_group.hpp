@@ -83,7 +83,7 @@ class consumer_group {
   /// The producer is fenced or failed, or a commit's outcome is unknown: a
   /// new producer (same transactional id) settles the old transaction, then
   /// every partition reads again from the group's committed offsets. False
-  /// (and `broken_`) if that failed; `run` tries again after a backoff.
+  /// (and `broken()`) if that failed; `run` tries again after a backoff.
   bool recover(caf::scoped_actor& self, const error_info& why);
   /// Sends every assigned partition back to `positions` (or, for those
   /// without, to the last offset committed here), after a backoff for
@@ -109,10 +109,10 @@ class consumer_group {
   std::atomic<std::uint64_t> transactions_committed_{0};
   std::atomic<std::uint64_t> transactions_aborted_{0};
   std::atomic<std::uint64_t> producer_resets_{0};
-  /// The transactional producer failed and could not be re-created yet; the
-  /// partition actors stay held at the barrier until it is.
-  std::atomic<bool> broken_{false};
-  std::size_t failed_recoveries_ = 0;
+  /// Failed attempts to re-create the transactional producer since it last
+  /// worked; while not 0 the partition actors stay held at the barrier.
+  std::atomic<std::size_t> failed_recoveries_{0};
+  bool broken() const { return failed_recoveries_.load(std::memory_order_relaxed) > 0; }
   /// The producer's emitted count when the last transaction committed.
   std::uint64_t emitted_at_commit_ = 0;
   backoff backoff_{def_.cfg.supervision.backoff_base, def_.cfg.supervision.backoff_max};

@@ -81,6 +81,25 @@ bool topic_exists(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
   return exists;
 }
 
+event_ptr admin_request(
+    rd_kafka_t* rk, rd_kafka_admin_op_t op, int timeout_ms, const std::string& what,
+    const std::function<void(rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& issue) {
+  queue_ptr q{rd_kafka_queue_new(rk)};
+  auto* opts = rd_kafka_AdminOptions_new(rk, op);
+  char errstr[256];
+  rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, errstr, sizeof(errstr));
+  issue(opts, q.get());
+  rd_kafka_AdminOptions_destroy(opts);
+  // The request times out on its own; the margin only guards against a lost answer.
+  event_ptr ev{rd_kafka_queue_poll(q.get(), timeout_ms + 5000)};
+  if (!ev)
+    throw kafka_exception(
+        error_info{error_class::retriable, RD_KAFKA_RESP_ERR__TIMED_OUT,
+                   what + ": no answer within " + std::to_string(timeout_ms) + " ms"});
+  if (auto err = rd_kafka_event_error(ev.get())) throw kafka_exception(make_error(err, what));
+  return ev;
+}
+
 void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,
                    int timeout_ms) {
   if (topics.empty()) return;
@@ -95,19 +114,13 @@ void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>
     }
     nts.push_back(nt);
   }
-  queue_ptr q{rd_kafka_queue_new(rk)};
-  auto* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, errstr, sizeof(errstr));
-  rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, errstr, sizeof(errstr));
-  rd_kafka_CreateTopics(rk, nts.data(), nts.size(), opts, q.get());
-  rd_kafka_AdminOptions_destroy(opts);
-  for (auto* x : nts) rd_kafka_NewTopic_destroy(x);
-  event_ptr ev{rd_kafka_queue_poll(q.get(), timeout_ms + 5000)};
-  if (!ev)
-    throw kafka_exception(
-        error_info{error_class::retriable, RD_KAFKA_RESP_ERR__TIMED_OUT, "CreateTopics timed out"});
-  if (auto err = rd_kafka_event_error(ev.get()))
-    throw kafka_exception(make_error(err, "CreateTopics"));
+  auto ev = admin_request(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout_ms, "CreateTopics",
+                          [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+                            rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, errstr,
+                                                                        sizeof(errstr));
+                            rd_kafka_CreateTopics(rk, nts.data(), nts.size(), opts, q);
+                            for (auto* x : nts) rd_kafka_NewTopic_destroy(x);  // copied
+                          });
   const auto* res = rd_kafka_event_CreateTopics_result(ev.get());
   size_t n = 0;
   const auto** results = rd_kafka_CreateTopics_result_topics(res, &n);

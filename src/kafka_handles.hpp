@@ -4,6 +4,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -88,6 +89,14 @@ tpl_ptr make_tpl(int size = 4);
 /// Whether the cluster knows `topic` (a metadata request; brokers that create
 /// topics on first use may create it here).
 bool topic_exists(rd_kafka_t* rk, const std::string& topic, int timeout_ms = 10000);
+
+/// One Admin API request: `issue(options, queue)` sends it with options for
+/// `op` (request timeout `timeout_ms`); returns its result event. Throws
+/// `kafka_exception` naming `what` if no answer comes in time or the request
+/// failed as a whole (per-item errors are the caller's to read).
+event_ptr admin_request(
+    rd_kafka_t* rk, rd_kafka_admin_op_t op, int timeout_ms, const std::string& what,
+    const std::function<void(rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& issue);
 
 /// Creates topics with the Admin API (no-op for topics that exist).
 void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,

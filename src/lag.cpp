@@ -13,19 +13,11 @@ namespace {
 std::vector<std::pair<std::string, std::int32_t>> assigned_partitions(rd_kafka_t* rk,
                                                                       const std::string& group,
                                                                       int tmo) {
-  queue_ptr q{rd_kafka_queue_new(rk)};
   const char* names[] = {group.c_str()};
-  auto* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
-  char errstr[256];
-  rd_kafka_AdminOptions_set_request_timeout(opts, tmo, errstr, sizeof(errstr));
-  rd_kafka_DescribeConsumerGroups(rk, names, 1, opts, q.get());
-  rd_kafka_AdminOptions_destroy(opts);
-  event_ptr ev{rd_kafka_queue_poll(q.get(), tmo + 1000)};
-  if (!ev)
-    throw kafka_exception(error_info{error_class::retriable, RD_KAFKA_RESP_ERR__TIMED_OUT,
-                                     "group " + group + ": no description within the timeout"});
-  if (auto err = rd_kafka_event_error(ev.get()))
-    throw kafka_exception(make_error(err, "group " + group));
+  auto ev = admin_request(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, tmo, "group " + group,
+                          [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+                            rd_kafka_DescribeConsumerGroups(rk, names, 1, opts, q);
+                          });
   std::vector<std::pair<std::string, std::int32_t>> out;
   size_t n = 0;
   const auto** groups = rd_kafka_DescribeConsumerGroups_result_groups(
@@ -57,21 +49,13 @@ group_lag query_group_lag(const std::string& brokers, const std::string& group,
     throw kafka_exception(make_error(err, "cannot reach brokers " + brokers));
   rd_kafka_metadata_destroy(md);
 
-  queue_ptr q{rd_kafka_queue_new(rk.get())};
-  auto* req = rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), nullptr);
-  auto* opts = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
-  char errstr[256];
-  rd_kafka_AdminOptions_set_request_timeout(opts, tmo, errstr, sizeof(errstr));
-  rd_kafka_ListConsumerGroupOffsets(rk.get(), &req, 1, opts, q.get());
-  rd_kafka_AdminOptions_destroy(opts);
-  rd_kafka_ListConsumerGroupOffsets_destroy(req);
-
-  event_ptr ev{rd_kafka_queue_poll(q.get(), tmo + 1000)};
-  if (!ev)
-    throw kafka_exception(error_info{error_class::retriable, RD_KAFKA_RESP_ERR__TIMED_OUT,
-                                     "group " + group + ": no answer from " + brokers});
-  if (auto err = rd_kafka_event_error(ev.get()))
-    throw kafka_exception(make_error(err, "group " + group));
+  auto ev = admin_request(
+      rk.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, tmo,
+      "group " + group + " on " + brokers, [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+        auto* req = rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), nullptr);
+        rd_kafka_ListConsumerGroupOffsets(rk.get(), &req, 1, opts, q);
+        rd_kafka_ListConsumerGroupOffsets_destroy(req);
+      });
   // Committed offsets by partition; then the partitions the group's members
   // hold without a commit yet (their lag is the whole partition), as Kafka's
   // own consumer-groups tool lists them.
