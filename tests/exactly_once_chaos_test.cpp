@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -193,6 +194,7 @@ TEST_F(chaos, a_zombie_resumed_after_its_transaction_timed_out_is_fenced_and_wri
   const auto stall_value = input[20000].second;
   const auto flag = dir + "/" + in + ".stalled";
   std::remove(flag.c_str());
+  std::remove((flag + ".release").c_str());
   std::vector<std::string> stall{"--stall-at", stall_value, "--stall-flag", flag};
   stall.insert(stall.end(), {"--set", "consumer.max.poll.interval.ms=7000"});
   auto a = worker("a", stall), b = worker("b", stall);
@@ -201,10 +203,24 @@ TEST_F(chaos, a_zombie_resumed_after_its_transaction_timed_out_is_fenced_and_wri
       [&] { return assigned("a") > 0 && assigned("b") > 0 && assigned("a") + assigned("b") == 6; },
       std::chrono::seconds(60)));
   test::produce_all(brokers, in, before);
-  // The process that handles the stall record stops itself, its transaction open.
-  ASSERT_TRUE(test::eventually([&] { return a->stopped() || b->stopped(); }));
-  auto& zombie = a->stopped() ? a : b;
-  const std::string zombie_name = a->stopped() ? "a" : "b";
+  // The process that handles the stall record holds it, its transaction open;
+  // once the record is in the log, it is stopped there.
+  std::string pid;
+  ASSERT_TRUE(test::eventually([&] {
+    pid = test::read_file(flag);
+    return !pid.empty() && pid.back() == '\n';
+  }));
+  const bool a_stalls = std::stoi(pid) == a->pid();
+  auto& zombie = a_stalls ? a : b;
+  const std::string zombie_name = a_stalls ? "a" : "b";
+  ASSERT_TRUE(test::eventually([&] {
+    for (const auto& r : test::read_all(brokers, out, std::chrono::seconds(10), "read_uncommitted"))
+      if (r.value == stall_value) return true;
+    return false;
+  }));
+  zombie->signal(SIGSTOP);
+  ASSERT_TRUE(test::eventually([&] { return zombie->stopped(); }));
+  std::ofstream(flag + ".release").close();  // its handler returns once it is resumed
   // The live member is idle by now (it finished its partitions and commits no
   // empty transactions): an open transaction on the output is the zombie's.
   ASSERT_TRUE(output_has_open_transaction())

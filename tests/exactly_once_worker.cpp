@@ -2,16 +2,17 @@
 // copies `--in` to `--out` (same key and value) until SIGTERM.
 //
 // --stall-at V --stall-flag F: the process that handles the record whose value
-// is V, after emitting it into its open transaction (and 300 ms for the emit
-// to reach the broker), stops itself (SIGSTOP) —
-// once across processes: only the one that creates F does. The test then
-// resumes it with SIGCONT, a zombie whose transaction the broker has aborted.
+// is V — once across processes: only the one that creates F — emits it into
+// its open transaction, writes its pid to F and does not return from the
+// handler (so the transaction cannot commit) until F.release exists. The test
+// stops it (SIGSTOP) once the record is in the log, creates F.release, and
+// later resumes it (SIGCONT): a zombie whose transaction the broker has
+// aborted. F stays, so the record's next owner does not stall on it again.
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <csignal>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -40,14 +41,17 @@ int main(int argc, char** argv) {
     if (!instance.empty()) agent.static_member(instance);
     agent.on([&](const kactor::event& e, kactor::context& ctx) {
       ctx.emit(out, e.key(), e.value());
-      if (!stall_at.empty() && e.value() == stall_at &&
-          ::open(stall_flag.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644) >= 0) {
-        // A slow handler: its emit leaves (linger.ms) and joins the open
-        // transaction on the broker before the process stops. The test checks
-        // that it did: read_committed readers are held back.
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
-        ::raise(SIGSTOP);
-      }
+      if (stall_at.empty() || e.value() != stall_at) return;
+      const int fd = ::open(stall_flag.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+      if (fd < 0) return;
+      const auto pid = std::to_string(::getpid()) + "\n";
+      const bool written = ::write(fd, pid.data(), pid.size()) == static_cast<ssize_t>(pid.size());
+      ::close(fd);
+      if (!written) throw kactor::irrecoverable_error("cannot write " + stall_flag);
+      // Polls a condition the test controls, as test::eventually does.
+      const auto release = stall_flag + ".release";
+      while (::access(release.c_str(), F_OK) != 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     });
     examples::stats_file stats(rt, opts.stats_path, std::chrono::milliseconds(100));
     rt.run_until_signal();

@@ -81,11 +81,11 @@ void expect_matches_oracle(const std::vector<std::pair<std::string, std::string>
 }
 
 std::vector<record> read_all(const std::string& brokers, const std::string& topic,
-                             std::chrono::milliseconds timeout) {
+                             std::chrono::milliseconds timeout, const std::string& isolation) {
   property_list props{{"", "bootstrap.servers", brokers},
                       {"", "group.id", "kactor-test-reader"},
                       {"", "enable.auto.commit", "false"},
-                      {"", "isolation.level", "read_committed"}};
+                      {"", "isolation.level", isolation}};
   auto rk = make_client(RD_KAFKA_CONSUMER, make_conf(props));
   const rd_kafka_metadata_t* md = nullptr;
   topic_ptr rkt{rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr)};

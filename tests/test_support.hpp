@@ -57,9 +57,11 @@ void produce_all(const std::string& brokers, const std::string& topic,
                  const std::vector<std::pair<std::string, std::string>>& records);
 
 /// Reads a whole topic from the beginning (no group), until every partition's
-/// end offset as of the call is reached.
+/// end offset as of the call is reached. At read_committed (the default) that
+/// end is the last stable offset; at "read_uncommitted", the high watermark.
 std::vector<record> read_all(const std::string& brokers, const std::string& topic,
-                             std::chrono::milliseconds timeout = std::chrono::seconds(60));
+                             std::chrono::milliseconds timeout = std::chrono::seconds(60),
+                             const std::string& isolation = "read_committed");
 
 /// Whether `group` has committed offsets for all `partitions` partitions of
 /// `topic` and they are at the partitions' ends (a partition the group never
