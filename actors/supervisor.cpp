@@ -108,16 +108,22 @@ class supervisor final : public caf::event_based_actor {
           }
           if (*waiting == 0) rp.deliver(std::move(*result));
         },
+        // Barriers, releases and rewinds go to the partition actors at high
+        // priority, all of them: CAF orders messages only within a priority,
+        // so a normal release would arrive after the next urgent barrier and
+        // set the actor running while the group thread commits offsets it
+        // already moved past. At high priority they also overtake the
+        // actor's own processing ticks.
         [this](txn_release_atom) {
           for (auto& [tp, s] : slots_)
-            if (s.child) send(s.child, txn_release_atom::value);
+            if (s.child) send<caf::message_priority::high>(s.child, txn_release_atom::value);
         },
         [this](const rewind_orders& r) {
           for (const auto& [tp, order] : r.orders) {
             auto it = slots_.find(tp);
             if (it == slots_.end()) continue;
             if (it->second.child)
-              send(it->second.child, order);
+              send<caf::message_priority::high>(it->second.child, order);
             else if (order.to >= 0)
               it->second.spec.cfg.source->rewind(kactor::offset{order.to});
           }

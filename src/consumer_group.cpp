@@ -313,7 +313,11 @@ std::size_t consumer_group::count_failures(std::vector<transaction_control::fail
   std::size_t worst = 1;
   for (auto& f : failures) {
     // Offset -1: the transaction or its producer failed, not a record.
-    if (f.offset < 0) continue;
+    if (f.offset < 0) {
+      spdlog::warn("agent {}: {}/{}: transaction aborted: {}", def_.cfg.name, f.tp.topic,
+                   f.tp.partition.value(), f.error.message);
+      continue;
+    }
     auto& r = failed_records_[{f.tp, f.offset}];
     if (r.attempts++ == 0) r.first_ms = f.at_ms;
     r.last_ms = f.at_ms;

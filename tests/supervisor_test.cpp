@@ -1,7 +1,8 @@
 // The agent supervisor on CAF's deterministic scheduler: a partition actor
 // that dies is restarted from its last stored offset with a fresh behaviour;
 // too many restarts escalate (partition paused, agent unhealthy) instead of a
-// crash loop; revocation answers for live, restarting and escalated slots.
+// crash loop; revocation answers for live, restarting and escalated slots;
+// exactly_once control messages (barrier, release, rewind) keep their order.
 
 #include "actors/supervisor.hpp"
 
@@ -56,6 +57,7 @@ struct supervisor_fixture : ::testing::Test {
   int behaviours_made = 0;
   std::vector<std::int64_t> handled;
   supervision_policy policy;
+  std::shared_ptr<transaction_control> txn;  // set before assign() for exactly_once
 
   supervisor_fixture() {
     cfg.set("scheduler.policy", caf::atom("testing"));
@@ -90,6 +92,7 @@ struct supervisor_fixture : ::testing::Test {
     spec.cfg.sink = &sink;
     spec.cfg.counters = counters;
     spec.cfg.policy = policy;
+    spec.cfg.txn = txn;
     spec.hook = &hook;
     caf::anon_send(sup, assign_atom::value, std::move(spec));
     sched->run();
@@ -98,6 +101,20 @@ struct supervisor_fixture : ::testing::Test {
   void crash_child() {
     caf::anon_send(caf::actor_cast<caf::actor>(child), boom_atom::value);
     sched->run();
+  }
+
+  /// Asks for a transaction barrier: the request is in the supervisor's
+  /// mailbox when this returns; `sched->run()` gets the answer.
+  std::shared_ptr<std::optional<partition_offsets>> ask_barrier() {
+    auto out = std::make_shared<std::optional<partition_offsets>>();
+    auto probe = sys->spawn([=](caf::event_based_actor* self) {
+      self->request(sup, caf::infinite, txn_barrier_atom::value).then([=](partition_offsets& r) {
+        *out = r;
+      });
+    });
+    sched->prioritize(probe);
+    sched->run_once();
+    return out;
   }
 
   partition_offsets revoke() {
@@ -156,6 +173,47 @@ TEST_F(supervisor_fixture, revocation_stops_a_live_partition_actor_and_reports_i
   EXPECT_EQ(r.offsets[0].second, 5);
   crash_child();  // the child is gone: nothing restarts
   EXPECT_EQ(behaviours_made, 1);
+}
+
+TEST_F(supervisor_fixture, a_release_never_lets_the_actor_run_past_the_next_barrier) {
+  // The group thread releases one commit and asks for the next barrier before
+  // the partition actor ran again. Until the next release, the actor may have
+  // handled exactly what the barrier's offsets say: the commit covers those.
+  txn = std::make_shared<transaction_control>();
+  assign();
+  auto first = ask_barrier();
+  sched->run();
+  ASSERT_TRUE(*first && (*first)->offsets.size() == 1u);
+  EXPECT_EQ((*first)->offsets[0].second, 5);
+  source->end = 8;  // records arrive while the commit runs
+  caf::anon_send(sup, txn_release_atom::value);
+  auto second = ask_barrier();
+  sched->run();
+  ASSERT_TRUE(*second && (*second)->offsets.size() == 1u);
+  EXPECT_EQ(handled.back() + 1, (*second)->offsets[0].second)
+      << "held at the second barrier: nothing beyond its offsets may be handled";
+  caf::anon_send(sup, txn_release_atom::value);
+  sched->run();
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+}
+
+TEST_F(supervisor_fixture, a_rewind_is_done_before_the_release_that_follows_it) {
+  // An aborted transaction: the group thread rewinds every partition, then
+  // releases. No record taken before the rewind may be handled after it.
+  txn = std::make_shared<transaction_control>();
+  assign();
+  ask_barrier();
+  sched->run();
+  source->end = 8;
+  rewind_orders orders;
+  rewind_order o;
+  o.to = 2;
+  orders.orders.emplace_back(topic_partition{"in", partition_id{0}}, o);
+  caf::anon_send(sup, std::move(orders));
+  caf::anon_send(sup, txn_release_atom::value);
+  sched->run();
+  EXPECT_EQ(source->rewinds, (std::vector<std::int64_t>{2}));
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 2, 3, 4, 5, 6, 7}));
 }
 
 }  // namespace
