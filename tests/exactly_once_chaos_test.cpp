@@ -77,25 +77,10 @@ struct chaos : ::testing::Test {
 
   bool group_done() const { return test::group_caught_up(brokers, group, in, kPartitions); }
 
-  /// Whether an output partition's last stable offset (what read_committed
-  /// readers may read up to) is behind its high watermark: a transaction with
-  /// records in it is open there.
-  bool output_has_open_transaction() const {
-    auto end_offsets = [&](const char* isolation) {
-      auto rk = detail::make_client(RD_KAFKA_CONSUMER,
-                                    detail::make_conf({{"", "bootstrap.servers", brokers},
-                                                       {"", "group.id", "kactor-test-lso"},
-                                                       {"", "isolation.level", isolation}}));
-      std::vector<std::int64_t> ends;
-      for (int p = 0; p < kPartitions; ++p) {
-        std::int64_t lo = 0, hi = -1;
-        rd_kafka_query_watermark_offsets(rk.get(), out.c_str(), p, &lo, &hi, 5000);
-        ends.push_back(hi);
-      }
-      return ends;
-    };
-    return end_offsets("read_committed") != end_offsets("read_uncommitted");
-  }
+  /// Whether a transaction with records in it is open in the output: some
+  /// partition's last stable offset (what read_committed readers may read up
+  /// to) is behind its high watermark.
+  bool output_has_open_transaction() const { return !test::transactions_settled(brokers, out); }
 
   /// Writes one record to every output partition (outside any transaction)
   /// and reads the output at read_committed: it reads to the end only if no

@@ -76,8 +76,52 @@ void expect_matches_oracle(const std::vector<std::pair<std::string, std::string>
   std::map<std::string, std::vector<std::string>> want, got;
   for (auto& [k, v] : input) want[k].push_back(v);
   for (auto& r : output) got[r.key].push_back(r.value);
-  ASSERT_EQ(output.size(), input.size()) << "no duplicates, no gaps";
+  if (output.size() != input.size()) {
+    // Say where it went wrong: the first repeated and the first missing value.
+    std::map<std::pair<std::string, std::string>, const record*> seen;
+    std::string repeated, missing;
+    for (auto& r : output) {
+      auto [it, fresh] = seen.emplace(std::make_pair(r.key, r.value), &r);
+      if (!fresh && repeated.empty())
+        repeated = r.value + " at " + std::to_string(it->second->partition) + "@" +
+                   std::to_string(it->second->offset) + " and " + std::to_string(r.partition) +
+                   "@" + std::to_string(r.offset);
+    }
+    for (auto& kv : input)
+      if (missing.empty() && !seen.count(kv)) missing = kv.second;
+    FAIL() << "no duplicates, no gaps: " << output.size() << " outputs for " << input.size()
+           << " inputs; first repeated: " << (repeated.empty() ? "none" : repeated)
+           << "; first missing: " << (missing.empty() ? "none" : missing);
+  }
   for (auto& [k, values] : want) EXPECT_EQ(got[k], values) << "key " << k;
+}
+
+std::vector<std::int64_t> end_offsets(const std::string& brokers, const std::string& topic,
+                                      const std::string& isolation) {
+  property_list props{{"", "bootstrap.servers", brokers},
+                      {"", "group.id", "kactor-test-ends"},
+                      {"", "isolation.level", isolation}};
+  auto rk = make_client(RD_KAFKA_CONSUMER, make_conf(props));
+  const rd_kafka_metadata_t* md = nullptr;
+  topic_ptr rkt{rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr)};
+  if (rd_kafka_metadata(rk.get(), 0, rkt.get(), &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    throw std::runtime_error("end_offsets: metadata for " + topic);
+  const int parts = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
+  rd_kafka_metadata_destroy(md);
+  std::vector<std::int64_t> ends;
+  for (int p = 0; p < parts; ++p) {
+    std::int64_t lo = 0, hi = 0;
+    const auto err = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hi, 10000);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      throw std::runtime_error("end_offsets: " + topic + ": " + rd_kafka_err2str(err));
+    ends.push_back(hi);
+  }
+  return ends;
+}
+
+bool transactions_settled(const std::string& brokers, const std::string& topic) {
+  return end_offsets(brokers, topic, "read_committed") ==
+         end_offsets(brokers, topic, "read_uncommitted");
 }
 
 std::vector<record> read_all(const std::string& brokers, const std::string& topic,
@@ -86,28 +130,23 @@ std::vector<record> read_all(const std::string& brokers, const std::string& topi
                       {"", "group.id", "kactor-test-reader"},
                       {"", "enable.auto.commit", "false"},
                       {"", "isolation.level", isolation}};
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (isolation == "read_committed" &&
+      !eventually([&] { return transactions_settled(brokers, topic); }, timeout))
+    throw std::runtime_error("read_all: a transaction stays open in " + topic);
+  const auto last = end_offsets(brokers, topic, isolation);
   auto rk = make_client(RD_KAFKA_CONSUMER, make_conf(props));
-  const rd_kafka_metadata_t* md = nullptr;
-  topic_ptr rkt{rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr)};
-  if (rd_kafka_metadata(rk.get(), 0, rkt.get(), &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-    throw std::runtime_error("read_all: metadata for " + topic);
-  int parts = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
-  rd_kafka_metadata_destroy(md);
-  auto tpl = make_tpl(parts);
+  auto tpl = make_tpl(static_cast<int>(last.size()));
   std::map<int, std::int64_t> ends;
-  for (int p = 0; p < parts; ++p) {
-    std::int64_t lo = 0, hi = 0;
-    rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hi, 10000);
-    if (hi > lo) {
-      ends[p] = hi;
-      rd_kafka_topic_partition_list_add(tpl.get(), topic.c_str(), p)->offset =
-          RD_KAFKA_OFFSET_BEGINNING;
-    }
+  for (int p = 0; p < static_cast<int>(last.size()); ++p) {
+    if (last[p] == 0) continue;
+    ends[p] = last[p];
+    rd_kafka_topic_partition_list_add(tpl.get(), topic.c_str(), p)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
   }
   std::vector<record> out;
   if (ends.empty()) return out;
   rd_kafka_assign(rk.get(), tpl.get());
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   // The position, not the last offset seen, tells when a partition is read:
   // transaction markers occupy offsets no record is returned for.
   auto done = [&] {

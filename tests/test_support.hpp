@@ -56,9 +56,23 @@ struct record {
 void produce_all(const std::string& brokers, const std::string& topic,
                  const std::vector<std::pair<std::string, std::string>>& records);
 
+/// Every partition's end offset as a reader at `isolation` sees it: the last
+/// stable offset at "read_committed", the high watermark at "read_uncommitted".
+std::vector<std::int64_t> end_offsets(const std::string& brokers, const std::string& topic,
+                                      const std::string& isolation);
+
+/// Whether no transaction with records in `topic` is open: every partition's
+/// last stable offset has reached its high watermark. A committed producer
+/// transaction is not settled yet when its commit returns: the broker writes
+/// the commit markers into the partitions after answering EndTxn.
+bool transactions_settled(const std::string& brokers, const std::string& topic);
+
 /// Reads a whole topic from the beginning (no group), until every partition's
-/// end offset as of the call is reached. At read_committed (the default) that
-/// end is the last stable offset; at "read_uncommitted", the high watermark.
+/// end offset as of the call is reached. At read_committed (the default) it
+/// first waits, within `timeout`, until the topic's transactions are settled
+/// and then reads to the last stable offset, so a commit that has returned is
+/// read whole; at "read_uncommitted", to the high watermark. Throws when the
+/// timeout passes first.
 std::vector<record> read_all(const std::string& brokers, const std::string& topic,
                              std::chrono::milliseconds timeout = std::chrono::seconds(60),
                              const std::string& isolation = "read_committed");
