@@ -6,6 +6,7 @@
 #   scripts/kafka.sh start   DIR               start (or reuse) a broker; prints host:port
 #   scripts/kafka.sh stop    DIR               SIGTERM, SIGKILL after 30 s
 #   scripts/kafka.sh restart DIR               stop + start, same ports and data
+#   scripts/kafka.sh fresh   DIR               stop, delete DIR's cluster, start a new one
 #   scripts/kafka.sh topic   DIR NAME PARTS    create a topic (replication factor 1)
 #
 # DIR holds server.properties, data/, server.log (log4j), broker.log (stdout/stderr),
@@ -22,7 +23,7 @@ READY_TIMEOUT_S=90
 STOP_TIMEOUT_S=30
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
-usage() { sed -n '5,9s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '5,10s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
 fetch() {
   [[ -f $LIB/.complete ]] && return 0
@@ -178,14 +179,17 @@ start() {
   pid=$!
   echo "$pid" >"$DIR/broker.pid"
   local deadline=$((SECONDS + READY_TIMEOUT_S))
-  until tail -c "+$logpos" "$DIR/server.log" 2>/dev/null | grep -q 'Kafka Server started' &&
-      api_versions_ok "$port"; do
+  # grep -q exits at the first match; under pipefail, tail then dying of
+  # SIGPIPE (more than a pipe's worth of log left) must not read as "not yet".
+  until { tail -c "+$logpos" "$DIR/server.log" 2>/dev/null || true; } |
+      grep -q 'Kafka Server started' && api_versions_ok "$port"; do
     if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
       kill -KILL "$pid" 2>/dev/null || true
       rm -f "$DIR/broker.pid"
       tail -n 20 "$DIR/broker.log" >&2
       # First errors of this run from the log4j file, else its last lines.
-      tail -c "+$logpos" "$DIR/server.log" 2>/dev/null | grep -m 5 -A 3 -E '^\[[^]]*\] (ERROR|FATAL)' >&2 ||
+      { tail -c "+$logpos" "$DIR/server.log" 2>/dev/null || true; } |
+        grep -m 5 -A 3 -E '^\[[^]]*\] (ERROR|FATAL)' >&2 ||
         tail -n 20 "$DIR/server.log" >&2 || true
       die "broker in $DIR did not become ready (see $DIR/server.log)"
     fi
@@ -221,7 +225,7 @@ topic() {
 cmd=${1:-}
 case $cmd in
   fetch) fetch ;;
-  start | stop | restart | topic)
+  start | stop | restart | fresh | topic)
     [[ $# -ge 2 ]] || usage
     [[ $cmd == stop && ! -d $2 ]] && exit 0
     mkdir -p "$2"
@@ -230,6 +234,12 @@ case $cmd in
       start) start ;;
       stop) stop ;;
       restart) stop; start ;;
+      fresh)
+        stop
+        rm -rf "$DIR/data" "$DIR"/{server.properties,log4j.properties,tools-log4j.properties} \
+          "$DIR"/{server.log,broker.log,format.log,bootstrap.txt}
+        start
+        ;;
       topic) [[ $# -eq 4 && $4 =~ ^[0-9]+$ ]] || usage; topic "$3" "$4" ;;
     esac
     ;;
