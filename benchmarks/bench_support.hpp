@@ -85,14 +85,18 @@ inline std::int64_t take_int_flag(int& argc, char** argv, const std::string& nam
   return value;
 }
 
-/// Initialises Google Benchmark with `repetitions` repetitions and aggregates
-/// only, unless flags given on the command line (parsed after these defaults)
-/// say otherwise. False if a flag is not recognised (reported on stderr).
+/// Initialises Google Benchmark with `repetitions` repetitions, aggregates
+/// only, and the repetitions of all cases in random interleaved order, unless
+/// flags given on the command line (parsed after these defaults) say
+/// otherwise. Interleaving spreads the broker's drift over a run (page cache,
+/// growing logs, its JIT) over every case alike, so ratios within a run
+/// compare like with like. False if a flag is not recognised (on stderr).
 inline bool initialize(int argc, char** argv, int repetitions) {
   static const std::string reps = "--benchmark_repetitions=" + std::to_string(repetitions);
   static std::vector<char*> args;  // Google Benchmark keeps pointers into argv
   args = {argv[0], const_cast<char*>(reps.c_str()),
-          const_cast<char*>("--benchmark_report_aggregates_only=true")};
+          const_cast<char*>("--benchmark_report_aggregates_only=true"),
+          const_cast<char*>("--benchmark_enable_random_interleaving=true")};
   args.insert(args.end(), argv + 1, argv + argc);
   args.push_back(nullptr);
   int n = static_cast<int>(args.size()) - 1;
@@ -254,6 +258,7 @@ inline void copy_with_kactor(benchmark::State& state, const bench::cluster& cl,
     const auto last = instant::now();
     const auto stats = rt.stats().agents.at(0);
     const auto failures = stats.delivery_failures;
+    state.counters["aborts"] = static_cast<double>(stats.transactions_aborted);
     std::uint64_t retries = 0;
     for (const auto& p : stats.partitions) retries += p.retries;
     rt.stop();
