@@ -25,6 +25,18 @@ std::int64_t wall_ms() {
 
 class partition_actor;
 
+/// exactly_once: an output handled while the previous transaction commits.
+/// librdkafka takes records for the next transaction only once the commit
+/// returned, so the actor keeps them until the group thread releases it.
+struct deferred_emit {
+  std::string topic;
+  partition_id partition{-1};
+  std::string key;
+  std::string value;
+  headers hdrs;
+  delivery_tracker::entry* token = nullptr;
+};
+
 /// The context handlers see: emits are tied to the record being handled.
 class partition_context final : public context {
  public:
@@ -34,6 +46,11 @@ class partition_context final : public context {
   void emit(std::string_view topic, std::string_view key, std::string_view value,
             const headers& hdrs, partition_id partition) override {
     if (current_) tracker_->add_emit(current_);
+    if (deferred_) {
+      deferred_->push_back(deferred_emit{std::string(topic), partition, std::string(key),
+                                         std::string(value), hdrs, current_});
+      return;
+    }
     try {
       sink_->emit(topic, partition, key, value, hdrs, current_);
     } catch (...) {
@@ -48,6 +65,8 @@ class partition_context final : public context {
 
   delivery_tracker* tracker_ = nullptr;
   delivery_tracker::entry* current_ = nullptr;
+  /// Set while a commit runs: emits are kept here instead of produced.
+  std::vector<deferred_emit>* deferred_ = nullptr;
 
  private:
   partition_actor* self_;
@@ -59,6 +78,8 @@ class partition_context final : public context {
 /// The failures of the record at the front of the buffer, across retries.
 struct failing_record {
   delivery_tracker::entry* entry = nullptr;
+  /// Out of retries while a commit ran: its dead letter waits for the release.
+  bool dead_letter_due = false;
   std::size_t attempts = 0;
   std::int64_t first_ms = 0;
   std::int64_t last_ms = 0;
@@ -122,6 +143,11 @@ class partition_actor final : public caf::event_based_actor {
           schedule();
         },
         [this](retry_atom) {
+          if (deferring_) {
+            // Not into the committing transaction: once the next one is open.
+            rewrite_after_release_ = true;
+            return;
+          }
           waiting_ = false;
           rewrite_failed_dead_letters();
           schedule();
@@ -145,7 +171,9 @@ class partition_actor final : public caf::event_based_actor {
           answer_barrier();
         },
         [this](txn_release_atom) {
+          // The next transaction is open: what was handled meanwhile joins it.
           barrier_ = false;
+          end_deferral();
           // Time held for the commit does not count towards pause_after.
           const auto now = clock_type::now();
           for (auto& r : buffer_) r.taken_at = now;
@@ -164,6 +192,9 @@ class partition_actor final : public caf::event_based_actor {
           }
           bound_.on_dropped(buffer_.size());
           buffer_.clear();
+          // Outputs of records the committed transaction does not cover: the
+          // next owner handles those records again.
+          drop_deferred();
           publish();
           stop_promise_ = make_response_promise();
           store_progress();
@@ -196,7 +227,7 @@ class partition_actor final : public caf::event_based_actor {
     // Held at a transaction barrier, the actor waits for the commit, not for a
     // slow handler: pausing would only make librdkafka 2.0.2 drop and fetch
     // again the prefetched records (memory stays bounded by the prefetch queue).
-    if (bound_.room() == 0 && !buffer_.empty() && !barrier_ &&
+    if (bound_.room() == 0 && !buffer_.empty() && !held() &&
         bound_.evaluate(cfg_.source->has_backlog(), now - buffer_.front().taken_at) ==
             mailbox_bound::action::pause) {
       cfg_.source->pause();
@@ -206,7 +237,7 @@ class partition_actor final : public caf::event_based_actor {
   }
 
   void schedule() {
-    if (!buffer_.empty() && !scheduled_ && !stopping_ && !waiting_ && !barrier_) {
+    if (!buffer_.empty() && !scheduled_ && !stopping_ && !waiting_ && !held()) {
       scheduled_ = true;
       send(this, process_atom::value);
     }
@@ -215,7 +246,12 @@ class partition_actor final : public caf::event_based_actor {
   void process_slice() {
     auto deadline = clock_type::now() + cfg_.slice;
     std::size_t done = 0;
-    while (!buffer_.empty() && !stopping_ && !waiting_ && !barrier_) {
+    while (!buffer_.empty() && !stopping_ && !waiting_ && !held()) {
+      // A dead letter is written into the open transaction, never into the
+      // one committing: a record that needs one waits for the release.
+      if (deferring_ && (failing_.dead_letter_due ||
+                         (!failing_.entry && poison_.count(buffer_.front().ev.offset().value()))))
+        break;
       if (!handle(buffer_.front())) break;  // failed: retry after a backoff
       buffer_.pop_front();
       ++done;
@@ -257,6 +293,15 @@ class partition_actor final : public caf::event_based_actor {
         eos_next_ = off.value() + 1;
         return true;
       }
+    }
+    if (failing_.dead_letter_due) {
+      failing_.dead_letter_due = false;
+      spdlog::warn("agent {}: record {} goes to the dead-letter topic after {} attempt(s): {}",
+                   cfg_.agent, slot.ev.describe(), failing_.attempts, failing_.last.message);
+      write_dead_letter(slot);
+      cfg_.counters->failed.fetch_add(1, std::memory_order_relaxed);
+      eos_next_ = off.value() + 1;
+      return true;
     }
     ctx_.current_ = failing_.entry;
     error_info failure;
@@ -321,6 +366,10 @@ class partition_actor final : public caf::event_based_actor {
       case failure_step::crash:
         throw kafka_exception(failing_.last);
       case failure_step::dead_letter:
+        if (deferring_) {
+          failing_.dead_letter_due = true;  // written once the release comes
+          return false;
+        }
         break;
     }
     spdlog::warn("agent {}: record {} goes to the dead-letter topic after {} attempt(s): {}",
@@ -379,15 +428,67 @@ class partition_actor final : public caf::event_based_actor {
 
   /// exactly_once: the offset may be committed only with every dead letter
   /// before it in the same transaction, i.e. handed to the producer.
+  ///
+  /// The actor does not wait for the commit: it goes on handling records and
+  /// keeps their outputs (`deferred_`) until the release, when the next
+  /// transaction is open. A barrier that comes before that release (the last
+  /// commit failed, or a revocation) gets the offset the deferral started at.
   void answer_barrier() {
     if (!barrier_ || !barrier_promise_.pending() || dead_letter_requests_ > 0) return;
-    barrier_promise_.deliver(eos_next_);
+    if (!deferring_) {
+      deferring_ = true;
+      deferred_from_ = eos_next_;
+      ctx_.deferred_ = &deferred_;
+    }
+    barrier_promise_.deliver(deferred_from_);
+    barrier_ = false;
+    schedule();
+  }
+
+  /// Whether the actor stands still: answering a barrier, or holding as many
+  /// deferred outputs as it may hold records.
+  bool held() const {
+    return barrier_ || (deferring_ && deferred_.size() >= cfg_.max_poll_records);
+  }
+
+  /// exactly_once release: hands the deferred outputs to the producer, in order.
+  void end_deferral() {
+    if (!deferring_) return;
+    deferring_ = false;
+    ctx_.deferred_ = nullptr;
+    std::size_t i = 0;
+    try {
+      for (; i < deferred_.size(); ++i) {
+        auto& d = deferred_[i];
+        cfg_.sink->emit(d.topic, d.partition, d.key, d.value, d.hdrs, d.token);
+      }
+      deferred_.clear();
+      if (rewrite_after_release_) {
+        rewrite_after_release_ = false;
+        waiting_ = false;
+        rewrite_failed_dead_letters();
+      }
+    } catch (const kafka_exception& e) {
+      // As a producer error inside a handler: the transaction fails, not a
+      // record. The group thread aborts and rewinds.
+      deferred_.erase(deferred_.begin(), deferred_.begin() + static_cast<std::ptrdiff_t>(i));
+      drop_deferred();
+      waiting_ = true;
+      cfg_.txn->report({cfg_.tp, -1, e.info(), wall_ms()});
+    }
+  }
+
+  void drop_deferred() {
+    for (auto& d : deferred_)
+      if (d.token) tracker_->cancel_emit(d.token);
+    deferred_.clear();
   }
 
   /// exactly_once: the transaction was aborted; read again from `order.to`.
   void rewind(const rewind_order& order) {
     bound_.on_dropped(buffer_.size());
     buffer_.clear();
+    drop_deferred();
     if (failing_.entry) {
       tracker_->end(failing_.entry);
       failing_ = {};
@@ -395,12 +496,14 @@ class partition_actor final : public caf::event_based_actor {
     for (auto& p : dead_letters_) p.record.token->hold = false;
     dead_letters_.clear();
     waiting_ = false;
+    rewrite_after_release_ = false;
     next_expected_ = kactor::offset{-1};
     poison_ = order.poison;
     if (order.to >= 0) {
       eos_next_ = order.to;
       cfg_.source->rewind(kactor::offset{order.to});
     }
+    deferred_from_ = eos_next_;
     publish();
   }
 
@@ -505,6 +608,10 @@ class partition_actor final : public caf::event_based_actor {
   bool barrier_ = false;
   caf::response_promise barrier_promise_;
   std::int64_t eos_next_ = -1;
+  bool deferring_ = false;
+  bool rewrite_after_release_ = false;
+  std::int64_t deferred_from_ = -1;
+  std::vector<deferred_emit> deferred_;
   std::size_t dead_letter_requests_ = 0;
   std::map<std::int64_t, poison_record> poison_;
   caf::response_promise stop_promise_;

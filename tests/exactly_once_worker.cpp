@@ -2,12 +2,13 @@
 // copies `--in` to `--out` (same key and value) until SIGTERM.
 //
 // --stall-at V --stall-flag F: the process that handles the record whose value
-// is V — once across processes: only the one that creates F — emits it into
-// its open transaction, writes its pid to F and does not return from the
-// handler (so the transaction cannot commit) until F.release exists. The test
-// stops it (SIGSTOP) once the record is in the log, creates F.release, and
-// later resumes it (SIGCONT): a zombie whose transaction the broker has
-// aborted. F stays, so the record's next owner does not stall on it again.
+// is V — once across processes: only the one that creates F — emits it,
+// writes its pid to F and does not return from the handler (so its
+// transaction cannot commit) until F.release exists. The test stops it
+// (SIGSTOP) once its open transaction has records in the log, creates
+// F.release, and later resumes it (SIGCONT): a zombie whose transaction the
+// broker has aborted. F stays, so the record's next owner does not stall on
+// it again.
 
 #include <fcntl.h>
 #include <unistd.h>
