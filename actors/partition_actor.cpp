@@ -286,20 +286,14 @@ class partition_actor final : public caf::event_based_actor {
         failing_.last_ms = p->second.last_ms;
         failing_.last = p->second.error;
         poison_.erase(p);
-        spdlog::warn("agent {}: record {} goes to the dead-letter topic after {} attempt(s): {}",
-                     cfg_.agent, slot.ev.describe(), failing_.attempts, failing_.last.message);
-        write_dead_letter(slot);
-        cfg_.counters->failed.fetch_add(1, std::memory_order_relaxed);
+        give_up(slot);
         eos_next_ = off.value() + 1;
         return true;
       }
     }
     if (failing_.dead_letter_due) {
       failing_.dead_letter_due = false;
-      spdlog::warn("agent {}: record {} goes to the dead-letter topic after {} attempt(s): {}",
-                   cfg_.agent, slot.ev.describe(), failing_.attempts, failing_.last.message);
-      write_dead_letter(slot);
-      cfg_.counters->failed.fetch_add(1, std::memory_order_relaxed);
+      give_up(slot);
       eos_next_ = off.value() + 1;
       return true;
     }
@@ -372,11 +366,16 @@ class partition_actor final : public caf::event_based_actor {
         }
         break;
     }
+    give_up(slot);
+    return true;
+  }
+
+  /// The failing record goes to the dead-letter topic; the partition goes on.
+  void give_up(record_slot& slot) {
     spdlog::warn("agent {}: record {} goes to the dead-letter topic after {} attempt(s): {}",
                  cfg_.agent, slot.ev.describe(), failing_.attempts, failing_.last.message);
     write_dead_letter(slot);
     cfg_.counters->failed.fetch_add(1, std::memory_order_relaxed);
-    return true;
   }
 
   void write_dead_letter(record_slot& slot) {
