@@ -78,8 +78,6 @@ class partition_context final : public context {
 /// The failures of the record at the front of the buffer, across retries.
 struct failing_record {
   delivery_tracker::entry* entry = nullptr;
-  /// Out of retries while a commit ran: its dead letter waits for the release.
-  bool dead_letter_due = false;
   std::size_t attempts = 0;
   std::int64_t first_ms = 0;
   std::int64_t last_ms = 0;
@@ -90,6 +88,9 @@ struct failing_record {
 struct pending_dead_letter {
   dead_letter record;
   std::size_t attempts = 0;
+  /// Written during a commit: it goes to the producer on the release, with
+  /// the kept outputs, into the next transaction.
+  bool due = false;
 };
 
 class partition_actor final : public caf::event_based_actor {
@@ -143,11 +144,6 @@ class partition_actor final : public caf::event_based_actor {
           schedule();
         },
         [this](retry_atom) {
-          if (deferring_) {
-            // Not into the committing transaction: once the next one is open.
-            rewrite_after_release_ = true;
-            return;
-          }
           waiting_ = false;
           rewrite_failed_dead_letters();
           schedule();
@@ -247,11 +243,6 @@ class partition_actor final : public caf::event_based_actor {
     auto deadline = clock_type::now() + cfg_.slice;
     std::size_t done = 0;
     while (!buffer_.empty() && !stopping_ && !waiting_ && !held()) {
-      // A dead letter is written into the open transaction, never into the
-      // one committing: a record that needs one waits for the release.
-      if (deferring_ && (failing_.dead_letter_due ||
-                         (!failing_.entry && poison_.count(buffer_.front().ev.offset().value()))))
-        break;
       if (!handle(buffer_.front())) break;  // failed: retry after a backoff
       buffer_.pop_front();
       ++done;
@@ -290,12 +281,6 @@ class partition_actor final : public caf::event_based_actor {
         eos_next_ = off.value() + 1;
         return true;
       }
-    }
-    if (failing_.dead_letter_due) {
-      failing_.dead_letter_due = false;
-      give_up(slot);
-      eos_next_ = off.value() + 1;
-      return true;
     }
     ctx_.current_ = failing_.entry;
     error_info failure;
@@ -360,10 +345,6 @@ class partition_actor final : public caf::event_based_actor {
       case failure_step::crash:
         throw kafka_exception(failing_.last);
       case failure_step::dead_letter:
-        if (deferring_) {
-          failing_.dead_letter_due = true;  // written once the release comes
-          return false;
-        }
         break;
     }
     give_up(slot);
@@ -407,8 +388,12 @@ class partition_actor final : public caf::event_based_actor {
 
   void send_dead_letter(pending_dead_letter& p) {
     auto* entry = p.record.token;
-    ++p.attempts;
     entry->failed.store(false, std::memory_order_relaxed);
+    // Never into the transaction that is committing (its offsets do not
+    // cover the record): with the kept outputs, on the release.
+    p.due = deferring();
+    if (p.due) return;
+    ++p.attempts;
     tracker_->add_emit(entry);
     ++dead_letter_requests_;
     request(cfg_.dead_letters, caf::infinite, p.record)
@@ -434,8 +419,7 @@ class partition_actor final : public caf::event_based_actor {
   /// commit failed, or a revocation) gets the offset the deferral started at.
   void answer_barrier() {
     if (!barrier_ || !barrier_promise_.pending() || dead_letter_requests_ > 0) return;
-    if (!deferring_) {
-      deferring_ = true;
+    if (!deferring()) {
       deferred_from_ = eos_next_;
       ctx_.deferred_ = &deferred_;
     }
@@ -447,13 +431,15 @@ class partition_actor final : public caf::event_based_actor {
   /// Whether the actor stands still: answering a barrier, or holding as many
   /// deferred outputs as it may hold records.
   bool held() const {
-    return barrier_ || (deferring_ && deferred_.size() >= cfg_.max_poll_records);
+    return barrier_ || (deferring() && deferred_.size() >= cfg_.max_poll_records);
   }
+
+  /// exactly_once: between a barrier's answer and the release (outputs kept).
+  bool deferring() const { return ctx_.deferred_ != nullptr; }
 
   /// exactly_once release: hands the deferred outputs to the producer, in order.
   void end_deferral() {
-    if (!deferring_) return;
-    deferring_ = false;
+    if (!deferring()) return;
     ctx_.deferred_ = nullptr;
     std::size_t i = 0;
     try {
@@ -462,11 +448,8 @@ class partition_actor final : public caf::event_based_actor {
         cfg_.sink->emit(d.topic, d.partition, d.key, d.value, d.hdrs, d.token);
       }
       deferred_.clear();
-      if (rewrite_after_release_) {
-        rewrite_after_release_ = false;
-        waiting_ = false;
-        rewrite_failed_dead_letters();
-      }
+      for (auto& p : dead_letters_)
+        if (p.due) send_dead_letter(p);
     } catch (const kafka_exception& e) {
       // As a producer error inside a handler: the transaction fails, not a
       // record. The group thread aborts and rewinds.
@@ -495,7 +478,6 @@ class partition_actor final : public caf::event_based_actor {
     for (auto& p : dead_letters_) p.record.token->hold = false;
     dead_letters_.clear();
     waiting_ = false;
-    rewrite_after_release_ = false;
     next_expected_ = kactor::offset{-1};
     poison_ = order.poison;
     if (order.to >= 0) {
@@ -519,7 +501,7 @@ class partition_actor final : public caf::event_based_actor {
     bool failed = false;
     for (auto it = dead_letters_.begin(); it != dead_letters_.end();) {
       auto* entry = it->record.token;
-      if (entry->outstanding.load(std::memory_order_acquire) != 0) {
+      if (it->due || entry->outstanding.load(std::memory_order_acquire) != 0) {
         ++it;
       } else if (entry->failed.load(std::memory_order_relaxed)) {
         failed = true;
@@ -607,8 +589,6 @@ class partition_actor final : public caf::event_based_actor {
   bool barrier_ = false;
   caf::response_promise barrier_promise_;
   std::int64_t eos_next_ = -1;
-  bool deferring_ = false;
-  bool rewrite_after_release_ = false;
   std::int64_t deferred_from_ = -1;
   std::vector<deferred_emit> deferred_;
   std::size_t dead_letter_requests_ = 0;
