@@ -115,21 +115,6 @@ inline bool poll_until(const std::function<bool()>& pred, std::chrono::milliseco
   return true;
 }
 
-/// The end (high watermark) offset of each partition of `topic`.
-inline std::vector<std::int64_t> end_offsets(const std::string& brokers, const std::string& topic,
-                                             int partitions) {
-  detail::property_list props{{"", "bootstrap.servers", brokers}};
-  auto rk = detail::make_client(RD_KAFKA_PRODUCER, detail::make_conf(props));
-  std::vector<std::int64_t> ends(static_cast<std::size_t>(partitions));
-  for (int p = 0; p < partitions; ++p) {
-    std::int64_t lo = 0;
-    if (auto err = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo,
-                                                    &ends[static_cast<std::size_t>(p)], 10000))
-      throw kafka_exception(detail::make_error(err, "end offsets of " + topic));
-  }
-  return ends;
-}
-
 /// The `q` quantile (0..1) of `v`, interpolating linearly between the closest
 /// ranks (so q = 0.5 is the median Google Benchmark reports); NaN if empty.
 inline double quantile(std::vector<double> v, double q) {
@@ -286,7 +271,7 @@ inline input_topic produce_input(const cluster& cl, std::int64_t records, int pa
       chunk.emplace_back("key-" + std::to_string(i % 1000), payload(i));
     test::produce_all(cl.brokers(), in.name, chunk);
   }
-  in.ends = end_offsets(cl.brokers(), in.name, partitions);
+  in.ends = test::end_offsets(cl.brokers(), in.name, "read_uncommitted");
   return in;
 }
 

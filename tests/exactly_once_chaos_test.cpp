@@ -17,7 +17,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "src/lag.hpp"
 #include "tests/test_support.hpp"
 
 namespace {
@@ -70,27 +69,22 @@ struct chaos : ::testing::Test {
     return j["agents"][0];
   }
 
-  int assigned(const std::string& name) const {
-    int n = 0;
+  /// The partitions the worker holds, as its stats last said.
+  std::set<int> held(const std::string& name) const {
+    std::set<int> out;
     if (auto a = agent(name); !a.is_null())
-      for (auto& p : a["partitions"]) n += p["assigned"].get<bool>() ? 1 : 0;
-    return n;
+      for (auto& p : a["partitions"])
+        if (p["assigned"].get<bool>()) out.insert(p["partition"].get<int>());
+    return out;
   }
+
+  int assigned(const std::string& name) const { return static_cast<int>(held(name).size()); }
 
   bool group_done() const { return test::group_caught_up(brokers, group, in, kPartitions); }
 
   /// Whether the group has committed every partition the worker holds to its end.
   bool member_caught_up(const std::string& name) const {
-    std::set<int> held;
-    if (auto a = agent(name); !a.is_null())
-      for (auto& p : a["partitions"])
-        if (p["assigned"].get<bool>()) held.insert(p["partition"].get<int>());
-    if (held.empty()) return false;
-    std::size_t done = 0;
-    for (const auto& p :
-         detail::query_group_lag(brokers, group, std::chrono::seconds(5)).partitions)
-      if (p.topic == in && held.count(p.partition) && p.committed >= 0 && p.lag == 0) ++done;
-    return done == held.size();
+    return test::group_caught_up(brokers, group, in, held(name));
   }
 
   /// Whether a transaction with records in it is open in the output: some

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <kactor/kactor.hpp>
@@ -22,6 +21,7 @@
 #include "common/guarded_main.hpp"
 #include "common/options.hpp"
 #include "common/stats_file.hpp"
+#include "tests/test_support.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"kactor test worker: exactly_once copier"};
@@ -49,10 +49,10 @@ int main(int argc, char** argv) {
       const bool written = ::write(fd, pid.data(), pid.size()) == static_cast<ssize_t>(pid.size());
       ::close(fd);
       if (!written) throw kactor::irrecoverable_error("cannot write " + stall_flag);
-      // Polls a condition the test controls, as test::eventually does.
+      // A condition the test controls; it stops and resumes this process.
       const auto release = stall_flag + ".release";
-      while (::access(release.c_str(), F_OK) != 0)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      kactor::test::eventually([&] { return ::access(release.c_str(), F_OK) == 0; },
+                               std::chrono::hours(1));
     });
     examples::stats_file stats(rt, opts.stats_path, std::chrono::milliseconds(100));
     rt.run_until_signal();

@@ -12,16 +12,23 @@ namespace kactor::test {
 using namespace kactor::detail;
 
 bool group_caught_up(const std::string& brokers, const std::string& group, const std::string& topic,
-                     int partitions) {
+                     const std::set<int>& partitions) {
   try {
-    auto lag = query_group_lag(brokers, group, std::chrono::seconds(5));
-    int committed = 0;
-    for (const auto& p : lag.partitions)
-      if (p.topic == topic && p.committed >= 0) ++committed;
-    return committed == partitions && lag.total == 0;
+    std::size_t done = 0;
+    for (const auto& p : query_group_lag(brokers, group, std::chrono::seconds(5)).partitions)
+      if (p.topic == topic && partitions.count(p.partition) && p.committed >= 0 && p.lag == 0)
+        ++done;
+    return !partitions.empty() && done == partitions.size();
   } catch (const std::exception&) {
     return false;
   }
+}
+
+bool group_caught_up(const std::string& brokers, const std::string& group, const std::string& topic,
+                     int partitions) {
+  std::set<int> all;
+  for (int p = 0; p < partitions; ++p) all.insert(p);
+  return group_caught_up(brokers, group, topic, all);
 }
 
 void create_topic(const std::string& brokers, const std::string& topic, int partitions) {

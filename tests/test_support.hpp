@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -77,10 +78,14 @@ std::vector<record> read_all(const std::string& brokers, const std::string& topi
                              std::chrono::milliseconds timeout = std::chrono::seconds(60),
                              const std::string& isolation = "read_committed");
 
-/// Whether `group` has committed offsets for all `partitions` partitions of
-/// `topic` and they are at the partitions' ends (a partition the group never
+/// Whether `group` has committed offsets for each of `partitions` of `topic`
+/// and they are at the partitions' ends (a partition the group never
 /// committed is not in its offsets at all, so a zero total lag alone does not
-/// say the group is done).
+/// say the group is done). False while the broker does not answer.
+bool group_caught_up(const std::string& brokers, const std::string& group, const std::string& topic,
+                     const std::set<int>& partitions);
+
+/// The same for all `partitions` partitions of `topic` (0 .. partitions-1).
 bool group_caught_up(const std::string& brokers, const std::string& group, const std::string& topic,
                      int partitions);
 
