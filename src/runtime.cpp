@@ -81,6 +81,13 @@ runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
     d.bootstrap = d.cfg.brokers;
   }
   if (d.cfg.worker_threads > 0) d.sys_cfg.set("scheduler.max-threads", d.cfg.worker_threads);
+  // CAF 0.17 lets an actor run as long as its mailbox has messages. A partition
+  // actor with a backlog always has one (its next slice, sent to itself), so
+  // it kept its worker until its partition ran dry while others starved
+  // (their lag grew; under exactly_once one partition finished seconds after
+  // the rest). One message per turn: after each slice the actor goes to the
+  // back of its worker's queue.
+  d.sys_cfg.set("scheduler.max-throughput", std::size_t{1});
   d.sys_cfg.set("logger.verbosity", caf::atom("quiet"));
   d.sys = std::make_unique<caf::actor_system>(d.sys_cfg);
   auto props = d.client_props(d.cfg.producer, "producer");

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -105,6 +106,44 @@ TEST(runtime_mock, emits_reach_their_topic_and_offsets_are_committed) {
   }
   EXPECT_EQ(values.size(), 500u);
   EXPECT_TRUE(values.count("record-499!"));
+}
+
+// A partition actor with records waiting hands its worker thread back after
+// each slice: on one worker, the first partition to get records must not run
+// its whole backlog while the others wait.
+TEST(runtime_mock, partitions_share_the_worker_threads_fairly) {
+  constexpr int kPartitions = 4, kRecords = 20000;
+  auto cfg = mock_config();
+  cfg.worker_threads = 1;
+  runtime rt(cfg);
+  rt.create_topic("fair", kPartitions);
+  feed(rt, "fair", 0, kRecords);
+  std::mutex mx;
+  std::vector<int> handled(kPartitions, 0), at_half;
+  int total = 0;
+  rt.agent("worker").consume("fair").on([&](const event& e, context&) {
+    // A handler that costs CPU time, as real ones do.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    std::lock_guard lock(mx);
+    ++handled[static_cast<std::size_t>(e.partition().value())];
+    if (++total == kRecords / 2) at_half = handled;
+  });
+  rt.start();
+  ASSERT_TRUE(test::eventually([&] {
+    std::lock_guard lock(mx);
+    return total == kRecords;
+  }));
+  rt.stop();
+  std::lock_guard lock(mx);
+  ASSERT_EQ(at_half.size(), static_cast<std::size_t>(kPartitions));
+  // A fair share is half of each partition's records; a starved partition has none.
+  for (std::size_t p = 0; p < at_half.size(); ++p)
+    EXPECT_GE(at_half[p], handled[p] / 10)
+        << "partition " << p << " when half the records were handled: " << at_half[0] << ", "
+        << at_half[1] << ", " << at_half[2] << ", " << at_half[3] << " (of " << handled[0]
+        << ", " << handled[1] << ", " << handled[2] << ", " << handled[3] << ")";
 }
 
 TEST(runtime_mock, a_two_member_group_splits_partitions_and_loses_none) {
