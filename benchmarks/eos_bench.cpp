@@ -105,6 +105,80 @@ class downstream_reader {
   std::thread thread_;
 };
 
+/// librdkafka alone, no consumer: one thread produces `records` 100-byte
+/// records (keys and payloads as the input's) to `topic` with an idempotent
+/// producer, or with a transactional one that commits every
+/// `transaction_interval` (the thread waits for each commit, as one
+/// transactional producer must). Timed from the first produce call until the
+/// flush or the last commit returns. The ratio of the two is what
+/// transactions cost on this broker before any consuming or any kactor code.
+void bm_produce_only(benchmark::State& state, const bench::cluster& cl, const std::string& topic,
+                     std::int64_t records, std::chrono::milliseconds transaction_interval,
+                     bench::rates& result) {
+  using namespace kactor::detail;
+  const bool transactional = transaction_interval.count() > 0;
+  for (auto _ : state) {
+    property_list props{{"", "bootstrap.servers", cl.brokers()},
+                        {"", "enable.idempotence", "true"}};
+    if (transactional) {
+      props.push_back({"", "transactional.id", test::unique_name("eos-bench-raw")});
+      props.push_back({"", "transaction.timeout.ms", "10000"});
+    }
+    auto conf = make_conf(props);
+    std::int64_t failures = 0;
+    rd_kafka_conf_set_opaque(conf.get(), &failures);
+    rd_kafka_conf_set_dr_msg_cb(conf.get(),
+                                [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+                                  if (m->err) ++*static_cast<std::int64_t*>(opaque);
+                                });
+    auto rk = make_client(RD_KAFKA_PRODUCER, std::move(conf));
+    topic_ptr rkt{rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr)};
+    std::string failed;  // the first call that failed
+    auto check = [&](rd_kafka_error_t* raw, const char* what) {
+      error_ptr err{raw};
+      if (err && failed.empty()) failed = std::string(what) + ": " + rd_kafka_error_string(raw);
+      return failed.empty();
+    };
+    if (transactional) {
+      check(rd_kafka_init_transactions(rk.get(), 60000), "init_transactions");
+      check(rd_kafka_begin_transaction(rk.get()), "begin_transaction");
+    }
+    const auto first = bench::instant::now();
+    auto last_commit = std::chrono::steady_clock::now();
+    for (std::int64_t i = 0; i < records && failed.empty(); ++i) {
+      const auto key = "key-" + std::to_string(i % 1000);
+      auto value = bench::payload(i);
+      rd_kafka_resp_err_t err;
+      while ((err = rd_kafka_producev(rk.get(), RD_KAFKA_V_RKT(rkt.get()),
+                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                      RD_KAFKA_V_KEY(key.data(), key.size()),
+                                      RD_KAFKA_V_VALUE(value.data(), value.size()),
+                                      RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(rk.get(), 1);
+      if (err) failed = std::string("produce: ") + rd_kafka_err2str(err);
+      rd_kafka_poll(rk.get(), 0);
+      if (transactional && (i & 255) == 0 &&
+          std::chrono::steady_clock::now() - last_commit >= transaction_interval) {
+        check(rd_kafka_commit_transaction(rk.get(), 10000), "commit_transaction") &&
+            check(rd_kafka_begin_transaction(rk.get()), "begin_transaction");
+        last_commit = std::chrono::steady_clock::now();
+      }
+    }
+    if (failed.empty()) {
+      if (transactional)
+        check(rd_kafka_commit_transaction(rk.get(), 10000), "commit_transaction");
+      else if (rd_kafka_flush(rk.get(), 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        failed = "flush timed out";
+    }
+    const auto last = bench::instant::now();
+    if (!failed.empty() || failures > 0) {
+      state.SkipWithError(failed.empty() ? "delivery failed" : failed.c_str());
+      break;
+    }
+    result.add(state, records, first, last);
+  }
+}
+
 /// One steady-load run of the copying agent in `interval` mode (0: at_least_once).
 void bm_latency(benchmark::State& state, const bench::cluster& cl, std::int64_t rate,
                 std::int64_t seconds, std::chrono::milliseconds interval, latencies& result) {
@@ -211,7 +285,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   const std::chrono::milliseconds short_interval{100};
-  bench::rates alos, eos_short, eos_long;
+  bench::rates alos, eos_short, eos_long, raw_idempotent, raw_transactional;
   latencies lat_alos, lat_short, lat_long;
   auto throughput = [](const std::string& name, auto fn) {
     benchmark::RegisterBenchmark(name.c_str(), fn)
@@ -227,6 +301,14 @@ int main(int argc, char** argv) {
   });
   throughput("throughput/exactly_once_" + long_name, [&](benchmark::State& s) {
     bench::copy_with_kactor(s, cl, in, out, eos_long, 0, long_interval);
+  });
+  const auto raw_out = in.name + ".raw";
+  cl.create_topic(raw_out, kPartitions);
+  throughput("throughput/librdkafka_produce_only_idempotent", [&](benchmark::State& s) {
+    bm_produce_only(s, cl, raw_out, records, {}, raw_idempotent);
+  });
+  throughput("throughput/librdkafka_produce_only_transactional_100ms", [&](benchmark::State& s) {
+    bm_produce_only(s, cl, raw_out, records, short_interval, raw_transactional);
   });
   auto latency = [&](const std::string& name, std::chrono::milliseconds interval,
                      latencies& result) {
@@ -256,6 +338,12 @@ int main(int argc, char** argv) {
       bench::quantile(lat_alos.ms, 0.5), bench::quantile(lat_alos.ms, 0.99),
       bench::quantile(lat_short.ms, 0.5), bench::quantile(lat_short.ms, 0.99), long_name.c_str(),
       bench::quantile(lat_long.ms, 0.5), bench::quantile(lat_long.ms, 0.99));
+  const double raw_base = median(raw_idempotent.records_per_s);
+  std::printf(
+      "librdkafka alone, producing only: idempotent %.0f records/s; transactional 100 ms %.0f "
+      "(%.2f of idempotent)\n",
+      raw_base, median(raw_transactional.records_per_s),
+      median(raw_transactional.records_per_s) / raw_base);
   benchmark::Shutdown();
   return 0;
 }
