@@ -149,11 +149,11 @@ void bm_produce_only(benchmark::State& state, const bench::cluster& cl, const st
       const auto key = "key-" + std::to_string(i % 1000);
       auto value = bench::payload(i);
       rd_kafka_resp_err_t err;
-      while ((err = rd_kafka_producev(rk.get(), RD_KAFKA_V_RKT(rkt.get()),
-                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                      RD_KAFKA_V_KEY(key.data(), key.size()),
-                                      RD_KAFKA_V_VALUE(value.data(), value.size()),
-                                      RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      while ((err = rd_kafka_producev(
+                  rk.get(), RD_KAFKA_V_RKT(rkt.get()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                  RD_KAFKA_V_KEY(key.data(), key.size()),
+                  RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_END)) ==
+             RD_KAFKA_RESP_ERR__QUEUE_FULL)
         rd_kafka_poll(rk.get(), 1);
       if (err) failed = std::string("produce: ") + rd_kafka_err2str(err);
       rd_kafka_poll(rk.get(), 0);

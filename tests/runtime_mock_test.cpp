@@ -142,8 +142,8 @@ TEST(runtime_mock, partitions_share_the_worker_threads_fairly) {
   for (std::size_t p = 0; p < at_half.size(); ++p)
     EXPECT_GE(at_half[p], handled[p] / 10)
         << "partition " << p << " when half the records were handled: " << at_half[0] << ", "
-        << at_half[1] << ", " << at_half[2] << ", " << at_half[3] << " (of " << handled[0]
-        << ", " << handled[1] << ", " << handled[2] << ", " << handled[3] << ")";
+        << at_half[1] << ", " << at_half[2] << ", " << at_half[3] << " (of " << handled[0] << ", "
+        << handled[1] << ", " << handled[2] << ", " << handled[3] << ")";
 }
 
 TEST(runtime_mock, a_two_member_group_splits_partitions_and_loses_none) {
