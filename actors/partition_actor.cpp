@@ -37,6 +37,17 @@ struct deferred_emit {
   delivery_tracker::entry* token = nullptr;
 };
 
+/// The outputs a partition actor keeps during a commit, and their size.
+struct deferred_outputs {
+  std::vector<deferred_emit> emits;
+  std::size_t bytes = 0;
+
+  void clear() {
+    emits.clear();
+    bytes = 0;
+  }
+};
+
 /// The context handlers see: emits are tied to the record being handled.
 class partition_context final : public context {
  public:
@@ -47,8 +58,10 @@ class partition_context final : public context {
             const headers& hdrs, partition_id partition) override {
     if (current_) tracker_->add_emit(current_);
     if (deferred_) {
-      deferred_->push_back(deferred_emit{std::string(topic), partition, std::string(key),
-                                         std::string(value), hdrs, current_});
+      deferred_->bytes += topic.size() + key.size() + value.size();
+      for (const auto& h : hdrs) deferred_->bytes += h.key.size() + h.value.size();
+      deferred_->emits.push_back(deferred_emit{std::string(topic), partition, std::string(key),
+                                               std::string(value), hdrs, current_});
       return;
     }
     try {
@@ -66,7 +79,7 @@ class partition_context final : public context {
   delivery_tracker* tracker_ = nullptr;
   delivery_tracker::entry* current_ = nullptr;
   /// Set while a commit runs: emits are kept here instead of produced.
-  std::vector<deferred_emit>* deferred_ = nullptr;
+  deferred_outputs* deferred_ = nullptr;
 
  private:
   partition_actor* self_;
@@ -428,10 +441,10 @@ class partition_actor final : public caf::event_based_actor {
     schedule();
   }
 
-  /// Whether the actor stands still: answering a barrier, or holding as many
-  /// deferred outputs as it may hold records.
+  /// Whether the actor stands still: answering a barrier, or keeping as many
+  /// bytes of deferred outputs as it may.
   bool held() const {
-    return barrier_ || (deferring() && deferred_.size() >= cfg_.max_poll_records);
+    return barrier_ || (deferring() && deferred_.bytes >= cfg_.max_deferred_bytes);
   }
 
   /// exactly_once: between a barrier's answer and the release (outputs kept).
@@ -443,8 +456,8 @@ class partition_actor final : public caf::event_based_actor {
     ctx_.deferred_ = nullptr;
     std::size_t i = 0;
     try {
-      for (; i < deferred_.size(); ++i) {
-        auto& d = deferred_[i];
+      for (; i < deferred_.emits.size(); ++i) {
+        auto& d = deferred_.emits[i];
         cfg_.sink->emit(d.topic, d.partition, d.key, d.value, d.hdrs, d.token);
       }
       deferred_.clear();
@@ -453,7 +466,8 @@ class partition_actor final : public caf::event_based_actor {
     } catch (const kafka_exception& e) {
       // As a producer error inside a handler: the transaction fails, not a
       // record. The group thread aborts and rewinds.
-      deferred_.erase(deferred_.begin(), deferred_.begin() + static_cast<std::ptrdiff_t>(i));
+      deferred_.emits.erase(deferred_.emits.begin(),
+                            deferred_.emits.begin() + static_cast<std::ptrdiff_t>(i));
       drop_deferred();
       waiting_ = true;
       cfg_.txn->report({cfg_.tp, -1, e.info(), wall_ms()});
@@ -461,7 +475,7 @@ class partition_actor final : public caf::event_based_actor {
   }
 
   void drop_deferred() {
-    for (auto& d : deferred_)
+    for (auto& d : deferred_.emits)
       if (d.token) tracker_->cancel_emit(d.token);
     deferred_.clear();
   }
@@ -590,7 +604,7 @@ class partition_actor final : public caf::event_based_actor {
   caf::response_promise barrier_promise_;
   std::int64_t eos_next_ = -1;
   std::int64_t deferred_from_ = -1;
-  std::vector<deferred_emit> deferred_;
+  deferred_outputs deferred_;
   std::size_t dead_letter_requests_ = 0;
   std::map<std::int64_t, poison_record> poison_;
   caf::response_promise stop_promise_;

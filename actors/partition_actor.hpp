@@ -158,6 +158,11 @@ struct partition_actor_config {
   /// Longest slice of records handled in one actor turn before yielding to
   /// other messages (stop, ticks, acks).
   std::chrono::microseconds slice{2000};
+  /// exactly_once: bytes (topics, keys, values, headers) of outputs the actor
+  /// may keep while a commit runs before it stands still until the release.
+  /// As much as librdkafka prefetches per partition (queued.max.messages.kbytes
+  /// = 4096), so a commit that outlasts the prefetch holds handling, not less.
+  std::size_t max_deferred_bytes = std::size_t{4} << 20;
 };
 
 /// Spawns a partition actor. It starts idle and takes records on `wake_atom`.

@@ -64,6 +64,7 @@ struct supervisor_fixture : ::testing::Test {
   std::vector<std::int64_t> handled;
   supervision_policy policy;
   std::shared_ptr<transaction_control> txn;  // set before assign() for exactly_once
+  std::size_t max_deferred_bytes = std::size_t{4} << 20;
 
   supervisor_fixture() {
     cfg.set("scheduler.policy", caf::atom("testing"));
@@ -102,6 +103,7 @@ struct supervisor_fixture : ::testing::Test {
     spec.cfg.counters = counters;
     spec.cfg.policy = policy;
     spec.cfg.txn = txn;
+    spec.cfg.max_deferred_bytes = max_deferred_bytes;
     spec.hook = &hook;
     caf::anon_send(sup, assign_atom::value, std::move(spec));
     sched->run();
@@ -203,6 +205,24 @@ TEST_F(supervisor_fixture, outputs_handled_during_a_commit_wait_for_the_release)
   caf::anon_send(sup, txn_release_atom::value);
   sched->run();
   EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4, 5, 6, 7})) << "into the next one, in order";
+}
+
+TEST_F(supervisor_fixture,
+       an_actor_keeping_its_byte_bound_of_outputs_stands_still_until_the_release) {
+  txn = std::make_shared<transaction_control>();
+  max_deferred_bytes = 10;  // two outputs: "out" + "k" + one digit = 5 bytes each
+  assign();
+  ask_barrier();
+  sched->run();
+  source->end = 8;
+  caf::anon_send(caf::actor_cast<caf::actor>(child), wake_atom::value);
+  sched->run();
+  EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6})) << "held once 10 bytes are kept";
+  EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4}));
+  caf::anon_send(sup, txn_release_atom::value);
+  sched->run();
+  EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4, 5, 6, 7}));
 }
 
 TEST_F(supervisor_fixture, a_release_never_overtakes_the_next_barrier) {
