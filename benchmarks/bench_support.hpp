@@ -244,6 +244,11 @@ inline void copy_with_kactor(benchmark::State& state, const bench::cluster& cl,
     const auto stats = rt.stats().agents.at(0);
     const auto failures = stats.delivery_failures;
     state.counters["aborts"] = static_cast<double>(stats.transactions_aborted);
+    if (stats.transactions_committed > 0) {
+      const auto n = static_cast<double>(stats.transactions_committed);
+      state.counters["barrier_ms"] = static_cast<double>(stats.barrier_wait.count()) / 1000 / n;
+      state.counters["commit_ms"] = static_cast<double>(stats.commit_time.count()) / 1000 / n;
+    }
     std::uint64_t retries = 0;
     for (const auto& p : stats.partitions) retries += p.retries;
     rt.stop();

@@ -262,7 +262,10 @@ void consumer_group::release(caf::scoped_actor& self) {
 
 void consumer_group::transaction_cycle(bool release_after) {
   caf::scoped_actor self{sys_};
+  using std::chrono::steady_clock;
+  const auto asked = steady_clock::now();
   auto offsets = barrier(self);
+  const auto answered = steady_clock::now();
   if (broken()) {
     recover(self, {error_class::fatal, 0, "the transactional producer is not usable yet"});
   } else if (!offsets || txn_->abort_requested) {
@@ -304,6 +307,11 @@ void consumer_group::transaction_cycle(bool release_after) {
                                                                 : std::next(it);
       }
       transactions_committed_.fetch_add(1, std::memory_order_relaxed);
+      auto us = [](steady_clock::duration d) {
+        return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+      };
+      barrier_wait_us_.fetch_add(us(answered - asked), std::memory_order_relaxed);
+      commit_time_us_.fetch_add(us(steady_clock::now() - answered), std::memory_order_relaxed);
     }
   }
   if (release_after && !broken()) release(self);
@@ -562,6 +570,8 @@ agent_stats consumer_group::stats() const {
   s.transactions_committed = transactions_committed_.load();
   s.transactions_aborted = transactions_aborted_.load();
   s.producer_resets = producer_resets_.load();
+  s.barrier_wait = std::chrono::microseconds(barrier_wait_us_.load());
+  s.commit_time = std::chrono::microseconds(commit_time_us_.load());
   s.emitted = sink_->emitted();
   s.delivery_failures = sink_->delivery_failures();
   s.dead_letter_topic = dlq_topic(def_.cfg);

@@ -50,6 +50,8 @@ inline nlohmann::json to_json(const kactor::runtime_stats& s) {
                       {"transactions_committed", a.transactions_committed},
                       {"transactions_aborted", a.transactions_aborted},
                       {"producer_resets", a.producer_resets},
+                      {"barrier_wait_us", a.barrier_wait.count()},
+                      {"commit_time_us", a.commit_time.count()},
                       {"emitted", a.emitted},
                       {"delivery_failures", a.delivery_failures}};
     auto& parts = ja["partitions"] = nlohmann::json::array();
