@@ -20,6 +20,12 @@ class emit_sink {
   virtual void emit(std::string_view topic, partition_id partition, std::string_view key,
                     std::string_view value, const headers& hdrs,
                     delivery_tracker::entry* token) = 0;
+  /// Whether the producer's local queue is nearly full. A partition actor whose
+  /// handler emits starts no record while it is, and looks again after
+  /// `partition_actor_config::room_poll`, instead of blocking its CAF worker
+  /// thread inside `emit` (where a transaction barrier or another actor would
+  /// wait for it). Called from CAF worker threads.
+  virtual bool saturated() const = 0;
 };
 
 }  // namespace kactor::detail

@@ -56,6 +56,7 @@ class partition_context final : public context {
 
   void emit(std::string_view topic, std::string_view key, std::string_view value,
             const headers& hdrs, partition_id partition) override {
+    emits_ = true;
     if (current_) tracker_->add_emit(current_);
     if (deferred_) {
       deferred_->bytes += topic.size() + key.size() + value.size();
@@ -80,6 +81,9 @@ class partition_context final : public context {
   delivery_tracker::entry* current_ = nullptr;
   /// Set while a commit runs: emits are kept here instead of produced.
   deferred_outputs* deferred_ = nullptr;
+  /// Whether the handler emitted anything yet: only such an actor waits for
+  /// room in the producer.
+  bool emits_ = false;
 
  private:
   partition_actor* self_;
@@ -153,6 +157,11 @@ class partition_actor final : public caf::event_based_actor {
         [this](process_atom) {
           scheduled_ = false;
           process_slice();
+          take();
+          schedule();
+        },
+        [this](room_atom) {
+          waiting_for_room_ = false;
           take();
           schedule();
         },
@@ -256,6 +265,12 @@ class partition_actor final : public caf::event_based_actor {
     auto deadline = clock_type::now() + cfg_.slice;
     std::size_t done = 0;
     while (!buffer_.empty() && !stopping_ && !waiting_ && !held()) {
+      // Outputs kept during a commit do not reach the producer yet.
+      if (ctx_.emits_ && !deferring() && cfg_.sink->saturated()) {
+        waiting_for_room_ = true;
+        delayed_send(this, cfg_.room_poll, room_atom::value);
+        break;
+      }
       if (!handle(buffer_.front())) break;  // failed: retry after a backoff
       buffer_.pop_front();
       ++done;
@@ -441,10 +456,13 @@ class partition_actor final : public caf::event_based_actor {
     schedule();
   }
 
-  /// Whether the actor stands still: answering a barrier, or keeping as many
-  /// bytes of deferred outputs as it may.
+  /// Whether the actor stands still: answering a barrier, waiting for room in
+  /// the producer, or keeping as many bytes of deferred outputs as it may.
+  /// Held, it does not pause its partition: librdkafka 2.0.2 would drop the
+  /// prefetched records and fetch them again.
   bool held() const {
-    return barrier_ || (deferring() && deferred_.bytes >= cfg_.max_deferred_bytes);
+    return barrier_ || waiting_for_room_ ||
+           (deferring() && deferred_.bytes >= cfg_.max_deferred_bytes);
   }
 
   /// exactly_once: between a barrier's answer and the release (outputs kept).
@@ -598,6 +616,7 @@ class partition_actor final : public caf::event_based_actor {
   kactor::offset next_expected_{-1};
   bool scheduled_ = false;
   bool waiting_ = false;
+  bool waiting_for_room_ = false;
   bool stopping_ = false;
   // exactly_once
   bool barrier_ = false;

@@ -21,6 +21,10 @@ void shared_producer::open() {
   size_t size = sizeof(value);
   if (rd_kafka_conf_get(conf.get(), "transaction.timeout.ms", value, &size) == RD_KAFKA_CONF_OK)
     txn_timeout_ms_ = std::stoi(value);
+  size = sizeof(value);
+  if (rd_kafka_conf_get(conf.get(), "queue.buffering.max.messages", value, &size) ==
+      RD_KAFKA_CONF_OK)
+    saturation_ = std::max(1, std::stoi(value) / 10 * 9);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &shared_producer::on_delivery);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rk_ = make_client(RD_KAFKA_PRODUCER, std::move(conf));

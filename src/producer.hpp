@@ -51,6 +51,8 @@ class shared_producer final : public emit_sink {
   void reset();
 
   rd_kafka_t* handle() const { return rk_.get(); }
+  /// Nine tenths of queue.buffering.max.messages are queued or in flight.
+  bool saturated() const override { return rd_kafka_outq_len(rk_.get()) >= saturation_; }
   std::uint64_t emitted() const { return emitted_.load(std::memory_order_relaxed); }
   std::uint64_t delivery_failures() const { return failures_.load(std::memory_order_relaxed); }
 
@@ -66,6 +68,8 @@ class shared_producer final : public emit_sink {
   bool transactional_ = false;
   /// transaction.timeout.ms: how long a commit or abort may block.
   int txn_timeout_ms_ = 60000;
+  /// Records queued or in flight from which `saturated()` holds.
+  int saturation_ = 90000;
   handle_ptr rk_;
   std::shared_mutex topics_mx_;
   std::map<std::string, topic_ptr, std::less<>> topics_;

@@ -80,6 +80,7 @@ class fake_sink final : public emit_sink {
     sent.push_back({std::string(topic), std::string(key), std::string(value), hdrs});
     tokens.push_back(token);
   }
+  bool saturated() const override { return full; }
   struct sent_record {
     std::string topic, key, value;
     headers hdrs;
@@ -91,7 +92,8 @@ class fake_sink final : public emit_sink {
   };
   std::vector<sent_record> sent;
   std::vector<delivery_tracker::entry*> tokens;
-  int refuse = 0;  // refuse this many emits at once
+  int refuse = 0;     // refuse this many emits at once
+  bool full = false;  // the producer's queue is nearly full
 };
 
 struct fixture : ::testing::Test {
@@ -190,6 +192,35 @@ TEST_F(fixture, takes_again_by_itself_when_room_frees_and_resumes_below_the_low_
   EXPECT_EQ(counters->processed.load(), 25u);
   EXPECT_FALSE(source->paused);
   EXPECT_EQ(source->stored.back(), 25);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+TEST_F(fixture, an_emitting_actor_waits_for_room_in_the_producer_instead_of_blocking_in_emit) {
+  // One record per turn (zero slice) makes every intermediate state visible.
+  auto a = spawn(10, 10, 0, [this](context& ctx) -> caf::behavior {
+    return {[this, &ctx](const event& e) {
+      handled.push_back(e.offset().value());
+      ctx.emit("out", "k", "v");
+    }};
+  });
+  caf::anon_send(a, wake_atom::value);
+  step();  // take
+  step();  // record 0: its output goes to the producer
+  ASSERT_EQ(handled, (std::vector<std::int64_t>{0}));
+  sink.full = true;
+  sched->run();
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0})) << "no record starts while the queue is full";
+  EXPECT_EQ(source->pauses, 0) << "waiting for the producer does not pause the partition";
+  sched->trigger_timeouts();
+  sched->run();
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0})) << "still full: it looks again later";
+  sink.full = false;
+  sched->trigger_timeouts();
+  sched->run();
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(sink.sent.size(), 10u);
+  ack_all();
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   sched->run();
 }
