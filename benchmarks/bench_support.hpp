@@ -177,6 +177,20 @@ struct rates {
   }
 };
 
+/// A producer made from `props` whose failed deliveries are counted in
+/// `*failures`. Its delivery reports are served by rd_kafka_poll and
+/// rd_kafka_flush, on the caller's thread.
+inline detail::handle_ptr counting_producer(const detail::property_list& props,
+                                            std::int64_t* failures) {
+  auto conf = detail::make_conf(props);
+  rd_kafka_conf_set_opaque(conf.get(), failures);
+  rd_kafka_conf_set_dr_msg_cb(conf.get(),
+                              [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+                                if (m->err) ++*static_cast<std::int64_t*>(opaque);
+                              });
+  return detail::make_client(RD_KAFKA_PRODUCER, std::move(conf));
+}
+
 /// Whether every non-empty input partition's stored offset (exactly_once:
 /// committed offset) reached its end offset.
 inline bool all_stored(const runtime& rt, const input_topic& in, bool transactional) {

@@ -124,14 +124,8 @@ void bm_produce_only(benchmark::State& state, const bench::cluster& cl, const st
       props.push_back({"", "transactional.id", test::unique_name("eos-bench-raw")});
       props.push_back({"", "transaction.timeout.ms", "10000"});
     }
-    auto conf = make_conf(props);
     std::int64_t failures = 0;
-    rd_kafka_conf_set_opaque(conf.get(), &failures);
-    rd_kafka_conf_set_dr_msg_cb(conf.get(),
-                                [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-                                  if (m->err) ++*static_cast<std::int64_t*>(opaque);
-                                });
-    auto rk = make_client(RD_KAFKA_PRODUCER, std::move(conf));
+    auto rk = bench::counting_producer(props, &failures);
     topic_ptr rkt{rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr)};
     std::string failed;  // the first call that failed
     auto check = [&](rd_kafka_error_t* raw, const char* what) {

@@ -77,17 +77,12 @@ void bm_raw(benchmark::State& state, const bench::cluster& cl, const input_topic
     if (auto err = rd_kafka_subscribe(consumer.get(), topics.get()))
       throw kafka_exception(make_error(err, "subscribe to " + in.name));
 
-    auto pconf = make_conf({{"", "bootstrap.servers", cl.brokers()},
-                            {"", "client.id", "kactor-bench-raw"},
-                            {"", "enable.idempotence", "true"}});
     // Delivery reports are served by rd_kafka_poll/flush, on this thread.
     std::int64_t failures = 0;
-    rd_kafka_conf_set_opaque(pconf.get(), &failures);
-    rd_kafka_conf_set_dr_msg_cb(pconf.get(),
-                                [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-                                  if (m->err) ++*static_cast<std::int64_t*>(opaque);
-                                });
-    auto producer = make_client(RD_KAFKA_PRODUCER, std::move(pconf));
+    auto producer = bench::counting_producer({{"", "bootstrap.servers", cl.brokers()},
+                                              {"", "client.id", "kactor-bench-raw"},
+                                              {"", "enable.idempotence", "true"}},
+                                             &failures);
     topic_ptr out_topic{rd_kafka_topic_new(producer.get(), out.c_str(), nullptr)};
 
     std::int64_t consumed = 0, empty_polls = 0;

@@ -129,6 +129,16 @@ struct supervisor_fixture : ::testing::Test {
     return out;
   }
 
+  /// exactly_once: a barrier is answered and the commit runs while records
+  /// up to `end` arrive; the partition actor handles what it may meanwhile.
+  void records_arrive_during_a_commit(std::int64_t end) {
+    ask_barrier();
+    sched->run();
+    source->end = end;
+    caf::anon_send(caf::actor_cast<caf::actor>(child), wake_atom::value);
+    sched->run();
+  }
+
   partition_offsets revoke() {
     partition_offsets out;
     auto probe = sys->spawn([&](caf::event_based_actor* self) {
@@ -213,11 +223,7 @@ TEST_F(supervisor_fixture,
   txn = std::make_shared<transaction_control>();
   max_deferred_bytes = 10;  // two outputs: "out" + "k" + one digit = 5 bytes each
   assign();
-  ask_barrier();
-  sched->run();
-  source->end = 8;
-  caf::anon_send(caf::actor_cast<caf::actor>(child), wake_atom::value);
-  sched->run();
+  records_arrive_during_a_commit(8);
   EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6})) << "held once 10 bytes are kept";
   EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4}));
   caf::anon_send(sup, txn_release_atom::value);
@@ -251,11 +257,7 @@ TEST_F(supervisor_fixture, a_rewind_drops_the_outputs_kept_during_the_commit) {
   // releases. Outputs kept meanwhile belong to records that run again.
   txn = std::make_shared<transaction_control>();
   assign();
-  ask_barrier();
-  sched->run();
-  source->end = 8;
-  caf::anon_send(caf::actor_cast<caf::actor>(child), wake_atom::value);
-  sched->run();
+  records_arrive_during_a_commit(8);
   rewind_orders orders;
   rewind_order o;
   o.to = 2;
