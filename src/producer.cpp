@@ -49,11 +49,19 @@ void shared_producer::stop_poller() {
 }
 
 shared_producer::~shared_producer() {
+  close();
+}
+
+void shared_producer::close() {
   if (rk_) flush(std::chrono::milliseconds(30000));
   stop_poller();
   // Serve reports that arrived after the poll thread's last round.
   if (rk_) rd_kafka_poll(rk_.get(), 0);
-  topics_.clear();
+  {
+    std::unique_lock lock(topics_mx_);
+    topics_.clear();
+  }
+  rk_.reset();
 }
 
 void shared_producer::reset() {

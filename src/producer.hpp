@@ -22,8 +22,13 @@ class shared_producer final : public emit_sink {
   /// transactions (fencing an older producer with the same id) and opens the
   /// first transaction.
   explicit shared_producer(property_list props, std::string transactional_id = {});
-  /// Flushes (bounded by message.timeout.ms) and stops the poll thread.
+  /// Closes the producer if `close` did not.
   ~shared_producer() override;
+
+  /// Flushes (up to 30 s), stops the poll thread, serves the last delivery
+  /// reports and destroys the librdkafka producer. The counters stay
+  /// readable (stats after `runtime::stop`); nothing may be emitted after.
+  void close();
 
   void emit(std::string_view topic, partition_id partition, std::string_view key,
             std::string_view value, const headers& hdrs, delivery_tracker::entry* token) override;

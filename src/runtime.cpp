@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
+#include <stdexcept>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -43,6 +44,7 @@ struct runtime::impl {
   bool stop_requested = false;
   bool started = false;
   bool stopped = false;
+  bool flushed_at_stop = false;
 
   /// kactor's settings, then `defaults` (which the user's properties override).
   property_list client_props(const std::map<std::string, std::string>& role_props,
@@ -116,10 +118,14 @@ void runtime::create_topic(const std::string& name, int partitions) {
 
 void runtime::emit(std::string_view topic, std::string_view key, std::string_view value,
                    const headers& hdrs) {
+  if (impl_->stopped)
+    throw std::logic_error("runtime::emit to " + std::string(topic) +
+                           " after runtime::stop: the producer is closed");
   impl_->producer->emit(topic, partition_id{-1}, key, value, hdrs, nullptr);
 }
 
 bool runtime::flush(std::chrono::milliseconds timeout) {
+  if (impl_->stopped) return impl_->flushed_at_stop;
   return impl_->producer->flush(timeout);
 }
 
@@ -183,10 +189,12 @@ void runtime::stop() {
   if (d.stopped) return;
   d.stopped = true;
   for (auto& g : d.groups) g->stop();
-  if (d.producer && !d.producer->flush(std::chrono::seconds(30)))
+  d.flushed_at_stop = d.producer->flush(std::chrono::seconds(30));
+  if (!d.flushed_at_stop)
     spdlog::error("producer: records still unacknowledged after 30 s at shutdown");
   d.sys->await_all_actors_done();
-  d.producer.reset();
+  // Closed, not destroyed: the consumer groups read its counters for stats().
+  d.producer->close();
 }
 
 void runtime::request_stop() {

@@ -154,11 +154,13 @@ class runtime {
 
   /// Emits a record that belongs to no source record (feeding a pipeline,
   /// replies from outside a handler). Copies the payload; delivery is
-  /// asynchronous (see `flush`). Usable after construction, from any thread.
+  /// asynchronous (see `flush`). Usable after construction, from any thread,
+  /// until `stop`; after it, throws `std::logic_error`.
   void emit(std::string_view topic, std::string_view key, std::string_view value,
             const headers& hdrs = {});
 
   /// Waits until every record emitted so far is acknowledged; false on timeout.
+  /// After `stop`: whether stop's own flush got every record acknowledged.
   bool flush(std::chrono::milliseconds timeout);
 
   /// Validates every agent, creates the producer and the consumers and joins
@@ -194,7 +196,7 @@ class runtime {
   /// Whether this runtime runs on librdkafka's embedded mock cluster.
   bool embedded() const;
 
-  /// A snapshot of every agent's counters.
+  /// A snapshot of every agent's counters; after `stop`, their final values.
   runtime_stats stats() const;
 
   /// The CAF actor system hosting the partition actors.
