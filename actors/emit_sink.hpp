@@ -21,7 +21,7 @@ class emit_sink {
                     std::string_view value, const headers& hdrs,
                     delivery_tracker::entry* token) = 0;
   /// Whether the producer's local queue is nearly full. A partition actor whose
-  /// handler emits starts no record while it is, and looks again after
+  /// handler emits starts no slice of records while it is, and looks again after
   /// `partition_actor_config::room_poll`, instead of blocking its CAF worker
   /// thread inside `emit` (where a transaction barrier or another actor would
   /// wait for it). Called from CAF worker threads.

@@ -262,15 +262,17 @@ class partition_actor final : public caf::event_based_actor {
   }
 
   void process_slice() {
+    // Once per slice, not per record (rd_kafka_outq_len takes two locks): the
+    // queue's last tenth holds far more than one slice of every actor emits.
+    // Outputs kept during a commit do not reach the producer yet.
+    if (ctx_.emits_ && !deferring() && cfg_.sink->saturated()) {
+      waiting_for_room_ = true;
+      delayed_send(this, cfg_.room_poll, room_atom::value);
+      return;
+    }
     auto deadline = clock_type::now() + cfg_.slice;
     std::size_t done = 0;
     while (!buffer_.empty() && !stopping_ && !waiting_ && !held()) {
-      // Outputs kept during a commit do not reach the producer yet.
-      if (ctx_.emits_ && !deferring() && cfg_.sink->saturated()) {
-        waiting_for_room_ = true;
-        delayed_send(this, cfg_.room_poll, room_atom::value);
-        break;
-      }
       if (!handle(buffer_.front())) break;  // failed: retry after a backoff
       buffer_.pop_front();
       ++done;
