@@ -9,6 +9,8 @@
 // F.release, and later resumes it (SIGCONT): a zombie whose transaction the
 // broker has aborted. F stays, so the record's next owner does not stall on
 // it again.
+//
+// --transaction-interval-ms N: commit every N ms (default 100).
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -34,11 +36,14 @@ int main(int argc, char** argv) {
   app.add_option("--instance", instance, "group.instance.id (static membership)");
   app.add_option("--stall-at", stall_at);
   app.add_option("--stall-flag", stall_flag);
+  unsigned interval_ms = 100;
+  app.add_option("--transaction-interval-ms", interval_ms);
   CLI11_PARSE(app, argc, argv);
 
   return examples::guarded_main([&] {
     kactor::runtime rt(opts.config());
-    auto agent = rt.agent("copier").consume(in).group(group).exactly_once();
+    auto agent = rt.agent("copier").consume(in).group(group).exactly_once(
+        std::chrono::milliseconds(interval_ms));
     if (!instance.empty()) agent.static_member(instance);
     agent.on([&](const kactor::event& e, kactor::context& ctx) {
       ctx.emit(out, e.key(), e.value());
