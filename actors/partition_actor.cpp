@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 #include <kactor/dead_letter.hpp>
 
+#include "actors/deferred_outputs.hpp"
 #include "actors/mailbox_bound.hpp"
 #include "actors/retry_policy.hpp"
 #include "src/failpoint.hpp"
@@ -25,29 +26,6 @@ std::int64_t wall_ms() {
 
 class partition_actor;
 
-/// exactly_once: an output handled while the previous transaction commits.
-/// librdkafka takes records for the next transaction only once the commit
-/// returned, so the actor keeps them until the group thread releases it.
-struct deferred_emit {
-  std::string topic;
-  partition_id partition{-1};
-  std::string key;
-  std::string value;
-  headers hdrs;
-  delivery_tracker::entry* token = nullptr;
-};
-
-/// The outputs a partition actor keeps during a commit, and their size.
-struct deferred_outputs {
-  std::vector<deferred_emit> emits;
-  std::size_t bytes = 0;
-
-  void clear() {
-    emits.clear();
-    bytes = 0;
-  }
-};
-
 /// The context handlers see: emits are tied to the record being handled.
 class partition_context final : public context {
  public:
@@ -59,10 +37,7 @@ class partition_context final : public context {
     emits_ = true;
     if (current_) tracker_->add_emit(current_);
     if (deferred_) {
-      deferred_->bytes += topic.size() + key.size() + value.size();
-      for (const auto& h : hdrs) deferred_->bytes += h.key.size() + h.value.size();
-      deferred_->emits.push_back(deferred_emit{std::string(topic), partition, std::string(key),
-                                               std::string(value), hdrs, current_});
+      deferred_->add(topic, partition, key, value, hdrs, current_);
       return;
     }
     try {
@@ -464,7 +439,7 @@ class partition_actor final : public caf::event_based_actor {
   /// prefetched records and fetch them again.
   bool held() const {
     return barrier_ || waiting_for_room_ ||
-           (deferring() && deferred_.bytes >= cfg_.max_deferred_bytes);
+           (deferring() && deferred_.bytes() >= cfg_.max_deferred_bytes);
   }
 
   /// exactly_once: between a barrier's answer and the release (outputs kept).
@@ -476,8 +451,8 @@ class partition_actor final : public caf::event_based_actor {
     ctx_.deferred_ = nullptr;
     std::size_t i = 0;
     try {
-      for (; i < deferred_.emits.size(); ++i) {
-        auto& d = deferred_.emits[i];
+      for (; i < deferred_.size(); ++i) {
+        const auto d = deferred_[i];
         cfg_.sink->emit(d.topic, d.partition, d.key, d.value, d.hdrs, d.token);
       }
       deferred_.clear();
@@ -486,17 +461,16 @@ class partition_actor final : public caf::event_based_actor {
     } catch (const kafka_exception& e) {
       // As a producer error inside a handler: the transaction fails, not a
       // record. The group thread aborts and rewinds.
-      deferred_.emits.erase(deferred_.emits.begin(),
-                            deferred_.emits.begin() + static_cast<std::ptrdiff_t>(i));
-      drop_deferred();
+      drop_deferred(i);
       waiting_ = true;
       cfg_.txn->report({cfg_.tp, -1, e.info(), wall_ms()});
     }
   }
 
-  void drop_deferred() {
-    for (auto& d : deferred_.emits)
-      if (d.token) tracker_->cancel_emit(d.token);
+  /// Forgets the kept outputs; those from `from` on were never produced.
+  void drop_deferred(std::size_t from = 0) {
+    for (auto i = from; i < deferred_.size(); ++i)
+      if (auto* token = deferred_[i].token) tracker_->cancel_emit(token);
     deferred_.clear();
   }
 
