@@ -1,5 +1,6 @@
 #include "actors/partition_actor.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <list>
 #include <utility>
@@ -230,22 +231,26 @@ class partition_actor final : public caf::event_based_actor {
   }
 
   void schedule() {
-    if (!buffer_.empty() && !scheduled_ && !stopping_ && !waiting_ && !held()) {
+    if (scheduled_ || stopping_ || waiting_) return;
+    if (can_hand_over() || (!buffer_.empty() && !held())) {
       scheduled_ = true;
       send(this, process_atom::value);
     }
   }
 
   void process_slice() {
+    auto deadline = clock_type::now() + cfg_.slice;
+    if (can_hand_over()) {
+      hand_over(deadline);
+      return;
+    }
     // Once per slice, not per record (rd_kafka_outq_len takes two locks): the
     // queue's last tenth holds far more than one slice of every actor emits.
     // Outputs kept during a commit do not reach the producer yet.
     if (ctx_.emits_ && !deferring() && cfg_.sink->saturated()) {
-      waiting_for_room_ = true;
-      delayed_send(this, cfg_.room_poll, room_atom::value);
+      wait_for_room();
       return;
     }
-    auto deadline = clock_type::now() + cfg_.slice;
     std::size_t done = 0;
     while (!buffer_.empty() && !stopping_ && !waiting_ && !held()) {
       if (!handle(buffer_.front())) break;  // failed: retry after a backoff
@@ -423,7 +428,8 @@ class partition_actor final : public caf::event_based_actor {
   /// transaction is open. A barrier that comes before that release (the last
   /// commit failed, or a revocation) gets the offset the deferral started at.
   void answer_barrier() {
-    if (!barrier_ || !barrier_promise_.pending() || dead_letter_requests_ > 0) return;
+    if (!barrier_ || !barrier_promise_.pending() || dead_letter_requests_ > 0 || handing_over())
+      return;
     if (!deferring()) {
       deferred_from_ = eos_next_;
       ctx_.deferred_ = &deferred_;
@@ -433,45 +439,89 @@ class partition_actor final : public caf::event_based_actor {
     schedule();
   }
 
-  /// Whether the actor stands still: answering a barrier, waiting for room in
-  /// the producer, or keeping as many bytes of deferred outputs as it may.
+  /// Whether the actor handles no record: answering a barrier, waiting for
+  /// room in the producer, keeping as many bytes of deferred outputs as it
+  /// may, or handing kept outputs over (those come first, in order).
   /// Held, it does not pause its partition: librdkafka 2.0.2 would drop the
   /// prefetched records and fetch them again.
   bool held() const {
-    return barrier_ || waiting_for_room_ ||
+    return barrier_ || waiting_for_room_ || handing_over() ||
            (deferring() && deferred_.bytes() >= cfg_.max_deferred_bytes);
+  }
+
+  /// exactly_once: released, with kept outputs not yet handed to the producer.
+  bool handing_over() const { return !deferring() && handed_ < deferred_.size(); }
+  bool can_hand_over() const { return handing_over() && !waiting_for_room_ && !waiting_; }
+
+  void wait_for_room() {
+    waiting_for_room_ = true;
+    delayed_send(this, cfg_.room_poll, room_atom::value);
   }
 
   /// exactly_once: between a barrier's answer and the release (outputs kept).
   bool deferring() const { return ctx_.deferred_ != nullptr; }
 
-  /// exactly_once release: hands the deferred outputs to the producer, in order.
+  /// exactly_once release: the next transaction is open. The first kept
+  /// output goes to the producer at once: a partition joins a transaction
+  /// (AddPartitionsToTxn) only once librdkafka has a record for it, and
+  /// librdkafka registers partitions in waves, one request at a time, so
+  /// every actor marks its output partition before any actor hands over the
+  /// rest. The rest follows in slices, as the producer has room.
   void end_deferral() {
     if (!deferring()) return;
     ctx_.deferred_ = nullptr;
-    std::size_t i = 0;
-    try {
-      for (; i < deferred_.size(); ++i) {
-        const auto d = deferred_[i];
-        cfg_.sink->emit(d.topic, d.partition, d.key, d.value, d.hdrs, d.token);
+    handed_ = 0;
+    for (auto& p : dead_letters_)
+      if (p.due) send_dead_letter(p);
+    if (!deferred_.empty()) hand_over_one();
+    finish_hand_over();
+  }
+
+  /// Hands kept outputs to the producer until none is left, the slice ends
+  /// or the producer is nearly full (then again after `room_poll`).
+  void hand_over(clock_type::time_point deadline) {
+    constexpr std::size_t check_every = 512;  // outputs between two looks at the queue
+    while (handing_over() && !waiting_) {
+      if (cfg_.sink->saturated()) {
+        wait_for_room();
+        return;
       }
-      deferred_.clear();
-      for (auto& p : dead_letters_)
-        if (p.due) send_dead_letter(p);
+      const auto end = std::min(deferred_.size(), handed_ + check_every);
+      while (handed_ < end && !waiting_) hand_over_one();
+      if (clock_type::now() >= deadline) break;
+    }
+    finish_hand_over();
+  }
+
+  void hand_over_one() {
+    const auto d = deferred_[handed_];
+    try {
+      cfg_.sink->emit(d.topic, d.partition, d.key, d.value, d.hdrs, d.token);
+      ++handed_;
     } catch (const kafka_exception& e) {
       // As a producer error inside a handler: the transaction fails, not a
       // record. The group thread aborts and rewinds.
-      drop_deferred(i);
+      drop_deferred();
       waiting_ = true;
       cfg_.txn->report({cfg_.tp, -1, e.info(), wall_ms()});
     }
   }
 
-  /// Forgets the kept outputs; those from `from` on were never produced.
-  void drop_deferred(std::size_t from = 0) {
-    for (auto i = from; i < deferred_.size(); ++i)
+  /// After the last kept output: the buffer is reused by the next deferral,
+  /// and a barrier that came meanwhile gets its answer.
+  void finish_hand_over() {
+    if (deferring() || handing_over()) return;
+    deferred_.clear();
+    handed_ = 0;
+    answer_barrier();
+  }
+
+  /// Forgets the kept outputs; those not handed over were never produced.
+  void drop_deferred() {
+    for (auto i = handed_; i < deferred_.size(); ++i)
       if (auto* token = deferred_[i].token) tracker_->cancel_emit(token);
     deferred_.clear();
+    handed_ = 0;
   }
 
   /// exactly_once: the transaction was aborted; read again from `order.to`.
@@ -600,6 +650,8 @@ class partition_actor final : public caf::event_based_actor {
   std::int64_t eos_next_ = -1;
   std::int64_t deferred_from_ = -1;
   deferred_outputs deferred_;
+  /// After a release: how many kept outputs went to the producer so far.
+  std::size_t handed_ = 0;
   std::size_t dead_letter_requests_ = 0;
   std::map<std::int64_t, poison_record> poison_;
   caf::response_promise stop_promise_;

@@ -5,8 +5,8 @@
 // exactly_once: outputs handled during a commit wait for the release, and
 // the control messages (barrier, release, rewind) keep their order.
 
-#include "actors/deferred_outputs.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/deferred_outputs.hpp"
 
 #include <gtest/gtest.h>
 #include <caf/all.hpp>
@@ -47,8 +47,9 @@ class recording_sink final : public emit_sink {
     values.push_back(std::stoll(std::string(value)));
     if (token) delivery_tracker::delivered(token, true);  // acknowledged at once
   }
-  bool saturated() const override { return false; }
+  bool saturated() const override { return full; }
   std::vector<std::int64_t> values;
+  bool full = false;  // what saturated() answers
 };
 
 struct supervisor_fixture : ::testing::Test {
@@ -231,6 +232,47 @@ TEST_F(supervisor_fixture,
   caf::anon_send(sup, txn_release_atom::value);
   sched->run();
   EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4, 5, 6, 7}));
+}
+
+TEST_F(supervisor_fixture, the_release_hands_over_one_kept_output_at_once_and_the_rest_with_room) {
+  // librdkafka registers a partition with the transaction only once it has a
+  // record for it: the first kept output goes at once, even to a full
+  // producer. The rest waits for room, and no new record overtakes it.
+  txn = std::make_shared<transaction_control>();
+  assign();
+  records_arrive_during_a_commit(8);
+  sink.full = true;
+  caf::anon_send(sup, txn_release_atom::value);
+  sched->run();
+  EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4, 5}));
+  source->end = 10;
+  caf::anon_send(caf::actor_cast<caf::actor>(child), wake_atom::value);
+  sched->run();
+  EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6, 7})) << "no record before the kept outputs";
+  sink.full = false;
+  sched->advance_time(std::chrono::milliseconds(1));  // room_poll
+  sched->run();
+  EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
+TEST_F(supervisor_fixture, a_barrier_during_the_hand_over_is_answered_after_its_last_output) {
+  // The next commit covers the offsets the barrier answers: every output of
+  // those records must be in the producer's hands by then.
+  txn = std::make_shared<transaction_control>();
+  assign();
+  records_arrive_during_a_commit(8);
+  sink.full = true;
+  caf::anon_send(sup, txn_release_atom::value);
+  auto second = ask_barrier();
+  sched->run();
+  EXPECT_FALSE(*second) << "answered with outputs 6 and 7 still kept";
+  sink.full = false;
+  sched->advance_time(std::chrono::milliseconds(1));  // room_poll
+  sched->run();
+  ASSERT_TRUE(*second && (*second)->offsets.size() == 1u);
+  EXPECT_EQ((*second)->offsets[0].second, 8);
   EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4, 5, 6, 7}));
 }
 
