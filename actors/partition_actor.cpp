@@ -231,8 +231,8 @@ class partition_actor final : public caf::event_based_actor {
   }
 
   void schedule() {
-    if (scheduled_ || stopping_ || waiting_) return;
-    if (can_hand_over() || (!buffer_.empty() && !held())) {
+    if (scheduled_ || stopping_) return;
+    if (can_hand_over() || (!buffer_.empty() && !waiting_ && !held())) {
       scheduled_ = true;
       send(this, process_atom::value);
     }
@@ -451,7 +451,9 @@ class partition_actor final : public caf::event_based_actor {
 
   /// exactly_once: released, with kept outputs not yet handed to the producer.
   bool handing_over() const { return !deferring() && handed_ < deferred_.size(); }
-  bool can_hand_over() const { return handing_over() && !waiting_for_room_ && !waiting_; }
+  /// Outputs of records already handled go over even while a failed record
+  /// waits (for its rewind or a dead-letter retry): a barrier waits for them.
+  bool can_hand_over() const { return handing_over() && !waiting_for_room_; }
 
   void wait_for_room() {
     waiting_for_room_ = true;
@@ -481,13 +483,13 @@ class partition_actor final : public caf::event_based_actor {
   /// or the producer is nearly full (then again after `room_poll`).
   void hand_over(clock_type::time_point deadline) {
     constexpr std::size_t check_every = 512;  // outputs between two looks at the queue
-    while (handing_over() && !waiting_) {
+    while (handing_over()) {
       if (cfg_.sink->saturated()) {
         wait_for_room();
         return;
       }
       const auto end = std::min(deferred_.size(), handed_ + check_every);
-      while (handed_ < end && !waiting_) hand_over_one();
+      while (handed_ < end && handing_over()) hand_over_one();
       if (clock_type::now() >= deadline) break;
     }
     finish_hand_over();
