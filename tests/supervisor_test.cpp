@@ -145,6 +145,19 @@ struct supervisor_fixture : ::testing::Test {
     sched->run();
   }
 
+  /// exactly_once: the release comes while the producer is full.
+  void release_into_a_full_producer() {
+    sink.full = true;
+    caf::anon_send(sup, txn_release_atom::value);
+  }
+
+  /// The producer has room again, and the actor's room timer (room_poll) fires.
+  void room_again() {
+    sink.full = false;
+    sched->advance_time(std::chrono::milliseconds(1));
+    sched->run();
+  }
+
   partition_offsets revoke() {
     partition_offsets out;
     auto probe = sys->spawn([&](caf::event_based_actor* self) {
@@ -246,17 +259,14 @@ TEST_F(supervisor_fixture, the_release_hands_over_one_kept_output_at_once_and_th
   txn = std::make_shared<transaction_control>();
   assign();
   records_arrive_during_a_commit(8);
-  sink.full = true;
-  caf::anon_send(sup, txn_release_atom::value);
+  release_into_a_full_producer();
   sched->run();
   EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4, 5}));
   source->end = 10;
   caf::anon_send(caf::actor_cast<caf::actor>(child), wake_atom::value);
   sched->run();
   EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6, 7})) << "no record before the kept outputs";
-  sink.full = false;
-  sched->advance_time(std::chrono::milliseconds(1));  // room_poll
-  sched->run();
+  room_again();
   EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
   EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
 }
@@ -267,14 +277,11 @@ TEST_F(supervisor_fixture, a_barrier_during_the_hand_over_is_answered_after_its_
   txn = std::make_shared<transaction_control>();
   assign();
   records_arrive_during_a_commit(8);
-  sink.full = true;
-  caf::anon_send(sup, txn_release_atom::value);
+  release_into_a_full_producer();
   auto second = ask_barrier();
   sched->run();
   EXPECT_FALSE(*second) << "answered with outputs 6 and 7 still kept";
-  sink.full = false;
-  sched->advance_time(std::chrono::milliseconds(1));  // room_poll
-  sched->run();
+  room_again();
   ASSERT_TRUE(*second && (*second)->offsets.size() == 1u);
   EXPECT_EQ((*second)->offsets[0].second, 8);
   EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4, 5, 6, 7}));
