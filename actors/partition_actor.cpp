@@ -440,13 +440,21 @@ class partition_actor final : public caf::event_based_actor {
   }
 
   /// Whether the actor handles no record: answering a barrier, waiting for
-  /// room in the producer, keeping as many bytes of deferred outputs as it
-  /// may, or handing kept outputs over (those come first, in order).
+  /// room in the producer, waiting for an abort, keeping as many bytes of
+  /// deferred outputs as it may, or handing kept outputs over (those come
+  /// first, in order).
   /// Held, it does not pause its partition: librdkafka 2.0.2 would drop the
   /// prefetched records and fetch them again.
   bool held() const {
-    return barrier_ || waiting_for_room_ || handing_over() ||
+    return barrier_ || waiting_for_room_ || handing_over() || abort_pending() ||
            (deferring() && deferred_.bytes() >= cfg_.max_deferred_bytes);
+  }
+
+  /// exactly_once: the open transaction aborts and every partition rewinds;
+  /// a record started now would only run again, and a failure it reported
+  /// after the group thread counted attempts would slip past the retry limit.
+  bool abort_pending() const {
+    return cfg_.txn && cfg_.txn->abort_requested.load(std::memory_order_acquire);
   }
 
   /// exactly_once: released, with kept outputs not yet handed to the producer.

@@ -77,16 +77,20 @@ struct transaction_control {
   std::vector<failure> failures;
   std::atomic<bool> abort_requested{false};
 
+  /// A partition actor: the open transaction must abort. Until `resume`,
+  /// no partition actor of the consumer starts a record (it would be rewound).
   void report(failure f) {
     std::lock_guard lock(mx);
     failures.push_back(std::move(f));
     abort_requested = true;
   }
+  /// Group thread: the failures reported so far.
   std::vector<failure> take() {
     std::lock_guard lock(mx);
-    abort_requested = false;
     return std::exchange(failures, {});
   }
+  /// Group thread, after the rewind: partition actors start records again.
+  void resume() { abort_requested = false; }
 };
 
 /// A record taken from the partition, with the buffer its event points into.

@@ -338,7 +338,17 @@ std::size_t consumer_group::count_failures(std::vector<transaction_control::fail
   return worst;
 }
 
+void consumer_group::settle_failures(caf::scoped_actor& self) {
+  // No partition actor starts a record from now until the rewind; a second
+  // barrier waits for the records they are in, so every failure of the
+  // aborted pass is counted before the rewind decides which records are out
+  // of retries.
+  txn_->abort_requested = true;
+  barrier(self);
+}
+
 void consumer_group::abort_and_rewind(caf::scoped_actor& self) {
+  settle_failures(self);
   const auto worst = count_failures(txn_->take());
   if (auto err = txn_producer_->abort_transaction()) {
     recover(self, make_error(err.get(), "agent " + def_.cfg.name + ": abort transaction"));
@@ -350,6 +360,7 @@ void consumer_group::abort_and_rewind(caf::scoped_actor& self) {
 
 bool consumer_group::recover(caf::scoped_actor& self, const error_info& why) {
   spdlog::warn("{}; re-creating the transactional producer", why.message);
+  settle_failures(self);
   const auto worst = count_failures(txn_->take());
   try {
     txn_producer_->reset();
@@ -412,6 +423,7 @@ void consumer_group::rewind_all(caf::scoped_actor& self,
                [&](caf::error& err) {
                  spdlog::error("agent {}: rewind: {}", def_.cfg.name, to_string(err));
                });
+  txn_->resume();
 }
 
 std::optional<std::string_view> consumer_group::join_state(std::string_view stats) {

@@ -80,6 +80,8 @@ class consumer_group {
   /// if `release_after` and the producer works.
   void transaction_cycle(bool release_after);
   void abort_and_rewind(caf::scoped_actor& self);
+  /// Holds every partition actor and waits until none is in a record.
+  void settle_failures(caf::scoped_actor& self);
   /// The producer is fenced or failed, or a commit's outcome is unknown: a
   /// new producer (same transactional id) settles the old transaction, then
   /// every partition reads again from the group's committed offsets. False

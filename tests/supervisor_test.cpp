@@ -303,6 +303,24 @@ TEST_F(supervisor_fixture, a_failed_record_does_not_stop_the_hand_over_of_the_ou
   EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4, 5, 6, 7}));
 }
 
+TEST_F(supervisor_fixture, no_record_starts_while_an_abort_is_requested) {
+  // Another partition's record failed: the open transaction aborts and every
+  // partition rewinds. A record started meanwhile would only run again, and
+  // its failure could reach the group thread after it counted the attempts.
+  txn = std::make_shared<transaction_control>();
+  assign();
+  txn->report({topic_partition{"in", partition_id{1}}, 3, {error_class::retriable, 0, "down"}, 0});
+  source->end = 8;
+  caf::anon_send(caf::actor_cast<caf::actor>(child), wake_atom::value);
+  sched->run();
+  EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4}));
+  txn->take();
+  txn->resume();  // the group thread rewound every partition
+  caf::anon_send(sup, txn_release_atom::value);
+  sched->run();
+  EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6, 7}));
+}
+
 TEST_F(supervisor_fixture, a_release_never_overtakes_the_next_barrier) {
   // The group thread releases one commit and asks for the next barrier before
   // the partition actor ran again. The next commit covers the offsets the
