@@ -133,6 +133,11 @@ inline benchmark::internal::Benchmark* with_tail_statistics(benchmark::internal:
       ->ComputeStatistics("max", [](const std::vector<double>& v) { return quantile(v, 1.0); });
 }
 
+/// The key of input record `i`: 1000 keys, spread over every partition.
+inline std::string key(std::int64_t i) {
+  return "key-" + std::to_string(i % 1000);
+}
+
 /// A 100-byte record value that still says which record it is.
 inline std::string payload(std::int64_t i) {
   std::string v = "record-" + std::to_string(i) + "-";
@@ -287,7 +292,7 @@ inline input_topic produce_input(const cluster& cl, std::int64_t records, int pa
   for (std::int64_t from = 0; from < records; from += chunk_size) {
     std::vector<std::pair<std::string, std::string>> chunk;
     for (auto i = from; i < std::min(records, from + chunk_size); ++i)
-      chunk.emplace_back("key-" + std::to_string(i % 1000), payload(i));
+      chunk.emplace_back(key(i), payload(i));
     test::produce_all(cl.brokers(), in.name, chunk);
   }
   in.ends = test::end_offsets(cl.brokers(), in.name, "read_uncommitted");

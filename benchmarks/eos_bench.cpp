@@ -140,7 +140,7 @@ void bm_produce_only(benchmark::State& state, const bench::cluster& cl, const st
     const auto first = bench::instant::now();
     auto last_commit = std::chrono::steady_clock::now();
     for (std::int64_t i = 0; i < records && failed.empty(); ++i) {
-      const auto key = "key-" + std::to_string(i % 1000);
+      const auto key = bench::key(i);
       auto value = bench::payload(i);
       rd_kafka_resp_err_t err;
       while ((err = rd_kafka_producev(
@@ -217,7 +217,7 @@ void bm_latency(benchmark::State& state, const bench::cluster& cl, std::int64_t 
       for (; sent < due; ++sent) {
         auto value = std::to_string(wall_us());
         value.resize(100, ' ');
-        const auto key = "key-" + std::to_string(sent % 1000);
+        const auto key = bench::key(sent);
         while (rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC(in.c_str()),
                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                  RD_KAFKA_V_KEY(key.data(), key.size()),
