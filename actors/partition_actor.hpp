@@ -89,6 +89,9 @@ struct transaction_control {
     std::lock_guard lock(mx);
     return std::exchange(failures, {});
   }
+  /// Group thread, before an abort it decided on its own (a barrier timed
+  /// out, the producer failed): holds the partition actors as `report` does.
+  void request_abort() { abort_requested = true; }
   /// Group thread, after the rewind: partition actors start records again.
   void resume() { abort_requested = false; }
 };

@@ -343,7 +343,7 @@ void consumer_group::settle_failures(caf::scoped_actor& self) {
   // barrier waits for the records they are in, so every failure of the
   // aborted pass is counted before the rewind decides which records are out
   // of retries.
-  txn_->abort_requested = true;
+  txn_->request_abort();
   barrier(self);
 }
 
