@@ -156,18 +156,16 @@ TEST_F(chaos, ten_sigkills_of_two_processes_leave_every_output_exactly_once) {
   start(0);
   start(1);
   std::mt19937 rng(std::random_device{}());
-  int kills = 0;
   {
     paced_input feed(brokers, in, input, 2500, std::chrono::milliseconds(500));
     // Kill at random instants while the input flows: 10 kills in ~20 s. The
     // sleep draws the instant; leaving the scope waits for the whole input.
-    while (kills < 10) {
+    for (int kill = 0; kill < 10; ++kill) {
       std::this_thread::sleep_for(
           std::chrono::milliseconds(std::uniform_int_distribution<int>(800, 2500)(rng)));
       const int victim = std::uniform_int_distribution<int>(0, 1)(rng);
       workers[victim]->signal(SIGKILL);
       ASSERT_EQ(workers[victim]->wait(std::chrono::seconds(10)), 128 + SIGKILL);
-      ++kills;
       start(victim);
     }
   }
@@ -175,7 +173,6 @@ TEST_F(chaos, ten_sigkills_of_two_processes_leave_every_output_exactly_once) {
       << "the group's committed offsets never reached the input's end";
   for (auto& w : workers) w->signal(SIGTERM);
   for (auto& w : workers) EXPECT_EQ(w->wait(std::chrono::seconds(60)), 0);
-  EXPECT_EQ(kills, 10);
   test::expect_matches_oracle(input, read_output_through_end_markers());
 }
 
