@@ -138,6 +138,7 @@ class partition_actor final : public caf::event_based_actor {
         },
         [this](room_atom) {
           waiting_for_room_ = false;
+          hold_ended_ = clock_type::now();
           take();
           schedule();
         },
@@ -168,9 +169,7 @@ class partition_actor final : public caf::event_based_actor {
           // The next transaction is open: what was handled meanwhile joins it.
           barrier_ = false;
           end_deferral();
-          // Time held for the commit does not count towards pause_after.
-          const auto now = clock_type::now();
-          for (auto& r : buffer_) r.taken_at = now;
+          hold_ended_ = clock_type::now();
           take();
           schedule();
         },
@@ -222,7 +221,8 @@ class partition_actor final : public caf::event_based_actor {
     // slow handler: pausing would only make librdkafka 2.0.2 drop and fetch
     // again the prefetched records (memory stays bounded by the prefetch queue).
     if (bound_.room() == 0 && !buffer_.empty() && !held() &&
-        bound_.evaluate(cfg_.source->has_backlog(), now - buffer_.front().taken_at) ==
+        bound_.evaluate(cfg_.source->has_backlog(),
+                        now - std::max(buffer_.front().taken_at, hold_ended_)) ==
             mailbox_bound::action::pause) {
       cfg_.source->pause();
       cfg_.counters->pauses.fetch_add(1, std::memory_order_relaxed);
@@ -653,6 +653,11 @@ class partition_actor final : public caf::event_based_actor {
   bool scheduled_ = false;
   bool waiting_ = false;
   bool waiting_for_room_ = false;
+  /// When the actor last stopped being held for the commit (a release) or
+  /// for room in the producer. pause_after counts from then at the earliest:
+  /// that time was the commit's or the producer's, not the handler's, and a
+  /// pause would only make librdkafka drop the prefetch and fetch it again.
+  clock_type::time_point hold_ended_{};
   bool stopping_ = false;
   // exactly_once
   bool barrier_ = false;
