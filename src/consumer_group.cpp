@@ -156,7 +156,14 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
       std::snprintf(suffix, sizeof(suffix), "%08x%08x", rd(), rd());
       instance = suffix;
     }
-    property_list txn_props{{"", "transaction.timeout.ms", "10000"}};
+    // A commit waits until every queued record is acknowledged, then the
+    // producer idles through EndTxn and the next AddPartitionsToTxn while the
+    // partition actors keep outputs (up to 4 MiB each) for the release. A
+    // queue three times librdkafka's 100000 records takes a release's outputs
+    // without making the actors wait for room, so a transaction carries more
+    // records per idle stretch (docs/exactly_once.md, "The producer's queue").
+    property_list txn_props{{"", "transaction.timeout.ms", "10000"},
+                            {"", "queue.buffering.max.messages", "300000"}};
     txn_props.insert(txn_props.end(), producer_props.begin(), producer_props.end());
     txn_producer_ =
         std::make_unique<shared_producer>(std::move(txn_props), "kactor-" + group + "-" + instance);
