@@ -9,13 +9,18 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include <benchmark/benchmark.h>
 #include <kactor/kactor.hpp>
@@ -166,6 +171,27 @@ struct instant {
   }
 };
 
+/// CPU seconds the broker's process has used, from /proc, when
+/// KACTOR_BROKER_PID names it (scripts/kafka.sh writes DIR/broker.pid); NaN
+/// otherwise. On a machine the broker shares, the broker's CPU per record
+/// plus kactor's is what bounds records/s.
+inline double broker_cpu_s() {
+  const char* pid = std::getenv("KACTOR_BROKER_PID");
+  if (!pid || !*pid) return std::nan("");
+  std::ifstream f(std::string("/proc/") + pid + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  // Fields after the command name (in parentheses, may hold spaces): state is
+  // field 3, utime and stime are fields 14 and 15.
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return std::nan("");
+  std::istringstream rest(stat.substr(close + 1));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && (rest >> field); ++i)
+    if (i >= 14) ticks += std::stod(field);
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 /// Records/s and CPU per record over [first, last]; what one repetition reports.
 struct rates {
   std::vector<double> records_per_s;
@@ -213,6 +239,12 @@ inline bool all_stored(const runtime& rt, const input_topic& in, bool transactio
 /// Completion is polled from this thread every millisecond (bench::poll_until),
 /// which costs ~2% of kactor's CPU figure.
 ///
+/// Counters besides the rates: `retries`; `pauses` of partitions (each one
+/// makes librdkafka 2.0.2 drop its prefetch and fetch it again); with
+/// KACTOR_BROKER_PID set, `broker_cpu_us_per_record` from rt.start() until
+/// done; in exactly_once `aborts` and, per transaction, `barrier_ms` and
+/// `commit_ms`.
+///
 /// With `fail_every` > 0 the handler throws a retriable error on the first
 /// attempt of every fail_every-th record of a partition (by offset); the retry
 /// succeeds. The backoff is set to 1..10 ms so the figure shows what
@@ -255,11 +287,14 @@ inline void copy_with_kactor(benchmark::State& state, const bench::cluster& cl,
       }
       ctx.emit(out, e.key(), e.value());
     });
+    const double broker_before = broker_cpu_s();
     rt.start();
     const bool done =
         bench::poll_until([&] { return all_stored(rt, in, transaction_interval.count() > 0); },
                           std::chrono::seconds(120));
     const auto last = instant::now();
+    if (const double broker = broker_cpu_s() - broker_before; !std::isnan(broker))
+      state.counters["broker_cpu_us_per_record"] = broker * 1e6 / static_cast<double>(in.records);
     const auto stats = rt.stats().agents.at(0);
     const auto failures = stats.delivery_failures;
     state.counters["aborts"] = static_cast<double>(stats.transactions_aborted);
@@ -268,8 +303,11 @@ inline void copy_with_kactor(benchmark::State& state, const bench::cluster& cl,
       state.counters["barrier_ms"] = static_cast<double>(stats.barrier_wait.count()) / 1000 / n;
       state.counters["commit_ms"] = static_cast<double>(stats.commit_time.count()) / 1000 / n;
     }
-    std::uint64_t retries = 0;
-    for (const auto& p : stats.partitions) retries += p.retries;
+    std::uint64_t retries = 0, pauses = 0;
+    for (const auto& p : stats.partitions) {
+      retries += p.retries;
+      pauses += p.pauses;
+    }
     rt.stop();
     if (!done || failures > 0) {
       state.SkipWithError("kactor did not copy every record in time");
@@ -278,6 +316,7 @@ inline void copy_with_kactor(benchmark::State& state, const bench::cluster& cl,
     std::lock_guard lock(first_mx);
     result.add(state, in.records, first, last);
     state.counters["retries"] = static_cast<double>(retries);
+    state.counters["pauses"] = static_cast<double>(pauses);
   }
 }
 
