@@ -161,7 +161,7 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
     // partition actors keep outputs (up to 4 MiB each) for the release. A
     // queue three times librdkafka's 100000 records takes a release's outputs
     // without making the actors wait for room, so a transaction carries more
-    // records per idle stretch (docs/exactly_once.md, "The producer's queue").
+    // records per idle stretch (docs/exactly_once.md, "Two more stalls").
     property_list txn_props{{"", "transaction.timeout.ms", "10000"},
                             {"", "queue.buffering.max.messages", "300000"}};
     txn_props.insert(txn_props.end(), producer_props.begin(), producer_props.end());
