@@ -162,8 +162,11 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
     // queue three times librdkafka's 100000 records takes a release's outputs
     // without making the actors wait for room, so a transaction carries more
     // records per idle stretch (docs/exactly_once.md, "Two more stalls").
+    // 64 MiB of values bound it whatever the record size (librdkafka: 1 GiB);
+    // the count binds first below ~220-byte values.
     property_list txn_props{{"", "transaction.timeout.ms", "10000"},
-                            {"", "queue.buffering.max.messages", "300000"}};
+                            {"", "queue.buffering.max.messages", "300000"},
+                            {"", "queue.buffering.max.kbytes", "65536"}};
     txn_props.insert(txn_props.end(), producer_props.begin(), producer_props.end());
     txn_producer_ =
         std::make_unique<shared_producer>(std::move(txn_props), "kactor-" + group + "-" + instance);

@@ -1,6 +1,8 @@
 #include "src/producer.hpp"
 
+#include <algorithm>
 #include <mutex>
+#include <string>
 
 #include <spdlog/spdlog.h>
 
@@ -25,6 +27,11 @@ void shared_producer::open() {
   if (rd_kafka_conf_get(conf.get(), "queue.buffering.max.messages", value, &size) ==
       RD_KAFKA_CONF_OK)
     saturation_ = std::max(1, std::stoi(value) / 10 * 9);
+  size = sizeof(value);
+  if (rd_kafka_conf_get(conf.get(), "queue.buffering.max.kbytes", value, &size) == RD_KAFKA_CONF_OK)
+    byte_saturation_ = std::max<std::int64_t>(1, std::stoll(value) * 1024 / 10 * 9);
+  // Reports of a previous librdkafka producer (reset) were all served.
+  queued_bytes_.store(0, std::memory_order_relaxed);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &shared_producer::on_delivery);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rk_ = make_client(RD_KAFKA_PRODUCER, std::move(conf));
@@ -142,6 +149,7 @@ void shared_producer::emit(std::string_view topic_name, partition_id partition,
         RD_KAFKA_V_OPAQUE(token), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       emitted_.fetch_add(1, std::memory_order_relaxed);
+      queued_bytes_.fetch_add(static_cast<std::int64_t>(value.size()), std::memory_order_relaxed);
       return;
     }
     if (rkh) rd_kafka_headers_destroy(rkh);  // not taken over on failure
@@ -156,6 +164,7 @@ void shared_producer::emit(std::string_view topic_name, partition_id partition,
 
 void shared_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<shared_producer*>(opaque);
+  self->queued_bytes_.fetch_sub(static_cast<std::int64_t>(msg->len), std::memory_order_relaxed);
   const bool ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
   // Records purged by an aborted transaction are the abort working, not a failure.
   const bool purged =

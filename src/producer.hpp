@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <shared_mutex>
 #include <string>
@@ -56,8 +57,14 @@ class shared_producer final : public emit_sink {
   void reset();
 
   rd_kafka_t* handle() const { return rk_.get(); }
-  /// Nine tenths of queue.buffering.max.messages are queued or in flight.
-  bool saturated() const override { return rd_kafka_outq_len(rk_.get()) >= saturation_; }
+  /// Nine tenths of queue.buffering.max.messages, or of
+  /// queue.buffering.max.kbytes of values, are queued or in flight: the
+  /// limits at which librdkafka refuses records (the bytes as librdkafka
+  /// counts them, values only). Any thread.
+  bool saturated() const override {
+    return rd_kafka_outq_len(rk_.get()) >= saturation_ ||
+           queued_bytes_.load(std::memory_order_relaxed) >= byte_saturation_;
+  }
   std::uint64_t emitted() const { return emitted_.load(std::memory_order_relaxed); }
   std::uint64_t delivery_failures() const { return failures_.load(std::memory_order_relaxed); }
 
@@ -75,6 +82,11 @@ class shared_producer final : public emit_sink {
   int txn_timeout_ms_ = 60000;
   /// Records queued or in flight from which `saturated()` holds.
   int saturation_ = 90000;
+  /// Bytes of values queued or in flight from which `saturated()` holds.
+  std::int64_t byte_saturation_ = 0;
+  /// Bytes of values handed to librdkafka and not yet reported delivered or
+  /// failed: added by `emit`, taken off by the delivery reports.
+  std::atomic<std::int64_t> queued_bytes_{0};
   handle_ptr rk_;
   std::shared_mutex topics_mx_;
   std::map<std::string, topic_ptr, std::less<>> topics_;
