@@ -138,7 +138,7 @@ class partition_actor final : public caf::event_based_actor {
         },
         [this](room_atom) {
           waiting_for_room_ = false;
-          hold_ended_ = clock_type::now();
+          hold_ended_ = clock().now();
           take();
           schedule();
         },
@@ -169,7 +169,7 @@ class partition_actor final : public caf::event_based_actor {
           // The next transaction is open: what was handled meanwhile joins it.
           barrier_ = false;
           end_deferral();
-          hold_ended_ = clock_type::now();
+          hold_ended_ = clock().now();
           take();
           schedule();
         },
@@ -207,7 +207,9 @@ class partition_actor final : public caf::event_based_actor {
  private:
   void take() {
     if (stopping_) return;
-    const auto now = clock_type::now();
+    // Record ages are on the actor clock (steady_clock; the test scheduler's
+    // virtual time in tests); slices stay on steady_clock, they bound CPU time.
+    const auto now = clock().now();
     if (auto room = bound_.room(); room > 0) {
       const auto before = buffer_.size();
       if (auto n = cfg_.source->take(room, buffer_); n > 0) {
@@ -657,7 +659,7 @@ class partition_actor final : public caf::event_based_actor {
   /// for room in the producer. pause_after counts from then at the earliest:
   /// that time was the commit's or the producer's, not the handler's, and a
   /// pause would only make librdkafka drop the prefetch and fetch it again.
-  clock_type::time_point hold_ended_{};
+  caf::actor_clock::time_point hold_ended_{};
   bool stopping_ = false;
   // exactly_once
   bool barrier_ = false;

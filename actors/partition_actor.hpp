@@ -100,7 +100,7 @@ struct transaction_control {
 struct record_slot {
   event ev;
   message_ptr native;  // null for records that do not come from librdkafka
-  std::chrono::steady_clock::time_point taken_at{};
+  std::chrono::steady_clock::time_point taken_at{};  // on the actor clock (see take())
 };
 
 /// Where a partition actor's records come from; the seam tests replace.

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <deque>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -243,11 +242,10 @@ TEST_F(fixture, time_waited_for_room_in_the_producer_does_not_count_towards_paus
   ASSERT_EQ(source->pauses, 0);
   sink.full = true;
   sched->run();  // no record starts: it waits for room
-  // The held records grow older than pause_after while the producer is full
-  // (elapsed time is this test's input, not a synchronisation).
-  std::this_thread::sleep_for(2 * pause_after);
+  // The held records grow older than pause_after while the producer is full;
+  // then the room timer fires.
   sink.full = false;
-  sched->trigger_timeouts();
+  sched->advance_time(2 * pause_after);
   step();  // room: it looks at the bound again, still full with a backlog
   EXPECT_EQ(source->pauses, 0) << "the wait was the producer's: pausing would drop the prefetch";
   sched->run();
