@@ -327,9 +327,15 @@ void consumer_group::transaction_cycle(bool release_after) {
   if (release_after && !broken()) release(self);
 }
 
-std::size_t consumer_group::count_failures(std::vector<transaction_control::failure> failures) {
+std::size_t consumer_group::count_failures(caf::scoped_actor& self) {
+  // No partition actor starts a record from now until the rewind; a second
+  // barrier waits for the records they are in, so every failure of the
+  // aborted pass is counted before the rewind decides which records are out
+  // of retries.
+  txn_->request_abort();
+  barrier(self);
   std::size_t worst = 1;
-  for (auto& f : failures) {
+  for (auto& f : txn_->take()) {
     // Offset -1: the transaction or its producer failed, not a record.
     if (f.offset < 0) {
       spdlog::warn("agent {}: {}/{}: transaction aborted: {}", def_.cfg.name, f.tp.topic,
@@ -348,18 +354,8 @@ std::size_t consumer_group::count_failures(std::vector<transaction_control::fail
   return worst;
 }
 
-void consumer_group::settle_failures(caf::scoped_actor& self) {
-  // No partition actor starts a record from now until the rewind; a second
-  // barrier waits for the records they are in, so every failure of the
-  // aborted pass is counted before the rewind decides which records are out
-  // of retries.
-  txn_->request_abort();
-  barrier(self);
-}
-
 void consumer_group::abort_and_rewind(caf::scoped_actor& self) {
-  settle_failures(self);
-  const auto worst = count_failures(txn_->take());
+  const auto worst = count_failures(self);
   if (auto err = txn_producer_->abort_transaction()) {
     recover(self, make_error(err.get(), "agent " + def_.cfg.name + ": abort transaction"));
     return;
@@ -370,8 +366,7 @@ void consumer_group::abort_and_rewind(caf::scoped_actor& self) {
 
 bool consumer_group::recover(caf::scoped_actor& self, const error_info& why) {
   spdlog::warn("{}; re-creating the transactional producer", why.message);
-  settle_failures(self);
-  const auto worst = count_failures(txn_->take());
+  const auto worst = count_failures(self);
   try {
     txn_producer_->reset();
   } catch (const kafka_exception& e) {

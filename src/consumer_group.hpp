@@ -80,8 +80,6 @@ class consumer_group {
   /// if `release_after` and the producer works.
   void transaction_cycle(bool release_after);
   void abort_and_rewind(caf::scoped_actor& self);
-  /// Holds every partition actor and waits until none is in a record.
-  void settle_failures(caf::scoped_actor& self);
   /// The producer is fenced or failed, or a commit's outcome is unknown: a
   /// new producer (same transactional id) settles the old transaction, then
   /// every partition reads again from the group's committed offsets. False
@@ -92,9 +90,10 @@ class consumer_group {
   /// `attempts`; records out of retries go to the DLQ on the next pass.
   void rewind_all(caf::scoped_actor& self, const std::map<topic_partition, std::int64_t>& positions,
                   std::size_t attempts);
-  /// Counts the attempts of the records whose failures aborted a
+  /// Holds every partition actor, waits until none is in a record, then
+  /// counts the attempts of the records whose failures aborted the
   /// transaction; returns the highest count.
-  std::size_t count_failures(std::vector<transaction_control::failure> failures);
+  std::size_t count_failures(caf::scoped_actor& self);
 
   struct failed_record {
     std::size_t attempts = 0;
