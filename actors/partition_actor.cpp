@@ -138,7 +138,6 @@ class partition_actor final : public caf::event_based_actor {
         },
         [this](room_atom) {
           waiting_for_room_ = false;
-          hold_ended_ = clock().now();
           take();
           schedule();
         },
@@ -169,7 +168,6 @@ class partition_actor final : public caf::event_based_actor {
           // The next transaction is open: what was handled meanwhile joins it.
           barrier_ = false;
           end_deferral();
-          hold_ended_ = clock().now();
           take();
           schedule();
         },
@@ -210,6 +208,12 @@ class partition_actor final : public caf::event_based_actor {
     // Record ages are on the actor clock (steady_clock; the test scheduler's
     // virtual time in tests); slices stay on steady_clock, they bound CPU time.
     const auto now = clock().now();
+    // The first take() not held after one that was marks a hold's end: the
+    // turns that begin, go on with or end a hold take, or schedule one that does.
+    if (held())
+      was_held_ = true;
+    else if (std::exchange(was_held_, false))
+      hold_ended_ = now;
     if (auto room = bound_.room(); room > 0) {
       const auto before = buffer_.size();
       if (auto n = cfg_.source->take(room, buffer_); n > 0) {
@@ -655,11 +659,12 @@ class partition_actor final : public caf::event_based_actor {
   bool scheduled_ = false;
   bool waiting_ = false;
   bool waiting_for_room_ = false;
-  /// When the actor last stopped being held for the commit (a release) or
-  /// for room in the producer. pause_after counts from then at the earliest:
-  /// that time was the commit's or the producer's, not the handler's, and a
-  /// pause would only make librdkafka drop the prefetch and fetch it again.
+  /// When the actor last stopped being held (see held()). pause_after counts
+  /// from then at the earliest: that time was the commit's or the
+  /// producer's, not the handler's, and a pause would only make librdkafka
+  /// drop the prefetch and fetch it again.
   caf::actor_clock::time_point hold_ended_{};
+  bool was_held_ = false;  // at the last take()
   bool stopping_ = false;
   // exactly_once
   bool barrier_ = false;

@@ -70,6 +70,8 @@ struct supervisor_fixture : ::testing::Test {
   supervision_policy policy;
   std::shared_ptr<transaction_control> txn;  // set before assign() for exactly_once
   std::size_t max_deferred_bytes = std::size_t{4} << 20;
+  std::chrono::milliseconds pause_after{0};
+  std::chrono::microseconds slice{2000};
   std::set<std::int64_t> failing;  // offsets whose handler throws
 
   supervisor_fixture() {
@@ -111,6 +113,8 @@ struct supervisor_fixture : ::testing::Test {
     spec.cfg.policy = policy;
     spec.cfg.txn = txn;
     spec.cfg.max_deferred_bytes = max_deferred_bytes;
+    spec.cfg.pause_after = pause_after;
+    spec.cfg.slice = slice;
     spec.hook = &hook;
     caf::anon_send(sup, assign_atom::value, std::move(spec));
     sched->run();
@@ -269,6 +273,23 @@ TEST_F(supervisor_fixture, the_release_hands_over_one_kept_output_at_once_and_th
   room_again();
   EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
   EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
+TEST_F(supervisor_fixture, a_long_hand_over_does_not_count_towards_pause_after) {
+  // Handing kept outputs over is a hold like the commit: records waiting
+  // through it did not wait for the handler.
+  txn = std::make_shared<transaction_control>();
+  pause_after = std::chrono::milliseconds(20);
+  slice = {};  // one batch of kept outputs per actor turn
+  assign();
+  records_arrive_during_a_commit(605);  // 600 outputs kept
+  source->end = 1000;                   // a backlog for after the hand-over
+  caf::anon_send(sup, txn_release_atom::value);
+  while (sink.values.size() < 5 + 1 + 512) sched->run_once();  // the first batch is over
+  sched->advance_time(2 * pause_after);                        // the rest goes over later
+  sched->run();
+  EXPECT_EQ(sink.values.size(), 1000u);
+  EXPECT_EQ(counters->pauses.load(), 0u);
 }
 
 TEST_F(supervisor_fixture, a_barrier_during_the_hand_over_is_answered_after_its_last_output) {
