@@ -9,9 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -178,8 +176,7 @@ struct instant {
 inline double broker_cpu_s() {
   const char* pid = std::getenv("KACTOR_BROKER_PID");
   if (!pid || !*pid) return std::nan("");
-  std::ifstream f(std::string("/proc/") + pid + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const auto stat = test::read_file(std::string("/proc/") + pid + "/stat");
   // Fields after the command name (in parentheses, may hold spaces): state is
   // field 3, utime and stime are fields 14 and 15.
   const auto close = stat.rfind(')');
