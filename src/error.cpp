@@ -19,6 +19,40 @@ const char* to_string(error_class c) noexcept {
   return "unknown";
 }
 
+const char* to_string(write_failure w) noexcept {
+  switch (w) {
+    case write_failure::transient:
+      return "transient";
+    case write_failure::record:
+      return "record";
+    case write_failure::destination:
+      return "destination";
+  }
+  return "unknown";
+}
+
+write_failure classify_write_failure(int code) noexcept {
+  switch (static_cast<rd_kafka_resp_err_t>(code)) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR__BAD_MSG:
+      return write_failure::record;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+      return write_failure::destination;
+    default:
+      return write_failure::transient;
+  }
+}
+
 const char* to_string(assignor_kind a) noexcept {
   switch (a) {
     case assignor_kind::cooperative_sticky:

@@ -53,3 +53,19 @@ TEST(error_classification, every_class_has_a_name) {
   EXPECT_STREQ(kactor::to_string(error_class::irrecoverable), "irrecoverable");
   EXPECT_STREQ(kactor::to_string(error_class::fatal), "fatal");
 }
+
+TEST(write_failure_classification, says_whether_a_smaller_record_or_nothing_can_be_written) {
+  using kactor::classify_write_failure;
+  using kactor::write_failure;
+  for (auto code : {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+                    RD_KAFKA_RESP_ERR_INVALID_RECORD, RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE})
+    EXPECT_EQ(classify_write_failure(code), write_failure::record) << rd_kafka_err2name(code);
+  for (auto code :
+       {RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+        RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION})
+    EXPECT_EQ(classify_write_failure(code), write_failure::destination) << rd_kafka_err2name(code);
+  for (auto code : {RD_KAFKA_RESP_ERR__QUEUE_FULL, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT,
+                    RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                    RD_KAFKA_RESP_ERR__STATE, RD_KAFKA_RESP_ERR__FENCED})
+    EXPECT_EQ(classify_write_failure(code), write_failure::transient) << rd_kafka_err2name(code);
+}

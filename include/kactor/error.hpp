@@ -38,6 +38,26 @@ struct error_info {
 error_class classify_kafka_error(int code, bool is_fatal = false, bool is_retriable = false,
                                  bool txn_requires_abort = false) noexcept;
 
+/// What a failed write says about what can still be written to its topic;
+/// the dead-letter path switches on it (docs/supervision.md).
+enum class write_failure {
+  /// The same record may be written later (broker moving, timeouts, a full
+  /// queue, a transaction being aborted).
+  transient,
+  /// This record can never be written as it is (too large, invalid), but a
+  /// smaller one could.
+  record,
+  /// Nothing can be written to that topic (it does not exist and cannot be
+  /// created, the client may not write it, the name is invalid).
+  destination,
+};
+
+/// "transient", "record" or "destination".
+const char* to_string(write_failure w) noexcept;
+
+/// Classifies the librdkafka error code of a refused or failed write.
+write_failure classify_write_failure(int code) noexcept;
+
 /// Thrown by a handler for a record that can never be processed (business
 /// rejection, a payload that does not parse). The record is not retried.
 class irrecoverable_error : public std::runtime_error {
