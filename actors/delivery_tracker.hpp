@@ -12,7 +12,10 @@
 
 #include <atomic>
 #include <deque>
+#include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include <caf/actor_cast.hpp>
 #include <caf/atom.hpp>
@@ -34,11 +37,36 @@ class delivery_tracker : public caf::ref_counted {
     kactor::offset source;
     /// 1 while the handler runs, +1 per unacknowledged emit.
     std::atomic<int> outstanding{1};
-    std::atomic<bool> failed{false};
+    /// The librdkafka error code of the first failed emit (0: none failed).
+    std::atomic<int> error{0};
     /// Set by the actor while this record's dead-letter write is not yet
     /// known to have succeeded: `advance` stops here even when nothing is
     /// outstanding (a failed write must be retried, never skipped).
     bool hold = false;
+    /// The record went to the dead-letter topic: a failure is its dead
+    /// letter's (or of an output it made before failing), never a reason to
+    /// dead-letter it again.
+    bool dead_letter = false;
+    /// What failed, written with `error` (the topic, partition and
+    /// librdkafka's text); allocated only on failure, the entry stays small
+    /// on the record's path. Read it only once `outstanding` is 0: every
+    /// writer's report happened before.
+    std::unique_ptr<std::string> failure_text;
+
+    bool failed() const { return error.load(std::memory_order_relaxed) != 0; }
+    /// What the first failure said (empty if none).
+    std::string failure() const { return failure_text ? *failure_text : std::string(); }
+    /// The actor, for a write it will make again: forget the last failure.
+    void clear_failure() {
+      error.store(0, std::memory_order_relaxed);
+      failure_text.reset();
+    }
+    /// Records the first failure; later ones only count.
+    void fail(int code, std::string_view what) {
+      int none = 0;
+      if (error.compare_exchange_strong(none, code, std::memory_order_relaxed))
+        failure_text = std::make_unique<std::string>(what);
+    }
   };
 
   explicit delivery_tracker(caf::weak_actor_ptr owner) : actor_(std::move(owner)) {}
@@ -61,10 +89,11 @@ class delivery_tracker : public caf::ref_counted {
   /// The handler returned (or threw).
   void end(entry* e) { e->outstanding.fetch_sub(1, std::memory_order_acq_rel); }
 
-  /// Producer poll thread: one emit of `e` was acknowledged (`ok`) or failed.
-  static void delivered(entry* e, bool ok) {
+  /// Producer poll thread: one emit of `e` was acknowledged (`code` 0) or
+  /// failed with librdkafka error `code`; `what` says what failed.
+  static void delivered(entry* e, int code, std::string_view what = {}) {
     delivery_tracker* t = e->owner;
-    if (!ok) e->failed.store(true, std::memory_order_relaxed);
+    if (code != 0) e->fail(code, what);
     e->outstanding.fetch_sub(1, std::memory_order_acq_rel);
     // `e` may be gone from here on; `t` is kept alive by this emit's reference.
     if (!t->wake_pending_.exchange(true, std::memory_order_acq_rel)) {
@@ -73,6 +102,8 @@ class delivery_tracker : public caf::ref_counted {
     }
     t->deref();
   }
+  /// A bool would convert to error code 1: say the code.
+  static void delivered(entry*, bool) = delete;
 
   /// Actor: clears the wake flag before looking at entries, so no report is missed.
   void acknowledge_wake() { wake_pending_.store(false, std::memory_order_release); }
@@ -91,7 +122,7 @@ class delivery_tracker : public caf::ref_counted {
     progress out;
     while (!entries_.empty() && !entries_.front().hold &&
            entries_.front().outstanding.load(std::memory_order_acquire) == 0) {
-      if (keep_failed && entries_.front().failed.load(std::memory_order_relaxed)) {
+      if (keep_failed && entries_.front().failed()) {
         out.failed = &entries_.front();
         break;
       }
@@ -99,6 +130,15 @@ class delivery_tracker : public caf::ref_counted {
       entries_.pop_front();
     }
     return out;
+  }
+
+  /// Actor: finishes the failed entry `advance(true)` stopped at after all
+  /// (exactly_once: its transaction answers for the failed output); returns
+  /// the offset after it.
+  kactor::offset pop_failed() {
+    const kactor::offset next{entries_.front().source.value() + 1};
+    entries_.pop_front();
+    return next;
   }
 
   /// Whether nothing is outstanding any more (held entries included): what a

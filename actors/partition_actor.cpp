@@ -71,10 +71,7 @@ class partition_context final : public context {
 /// The failures of the record at the front of the buffer, across retries.
 struct failing_record {
   delivery_tracker::entry* entry = nullptr;
-  std::size_t attempts = 0;
-  std::int64_t first_ms = 0;
-  std::int64_t last_ms = 0;
-  error_info last;
+  dead_letter_cause cause;
 };
 
 /// A dead-letter write not yet acknowledged; kept to write it again.
@@ -84,6 +81,8 @@ struct pending_dead_letter {
   /// Written during a commit: it goes to the producer on the release, with
   /// the kept outputs, into the next transaction.
   bool due = false;
+  /// Its last failure was dealt with (see `dead_letter_refused`).
+  bool reported = false;
 };
 
 class partition_actor final : public caf::event_based_actor {
@@ -102,6 +101,9 @@ class partition_actor final : public caf::event_based_actor {
     tracker_ = caf::make_counted<delivery_tracker>(
         caf::actor_cast<caf::weak_actor_ptr>(caf::actor_cast<caf::strong_actor_ptr>(this)));
     ctx_.tracker_ = tracker_.get();
+    // Records the previous actor of this partition left to dead-letter.
+    poison_.merge(*cfg_.poison);
+    cfg_.poison->clear();
     user_ = cfg_.factory(ctx_);
     set_default_handler(
         [this](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
@@ -146,12 +148,7 @@ class partition_actor final : public caf::event_based_actor {
           rewrite_failed_dead_letters();
           schedule();
         },
-        [this](acked_atom) {
-          tracker_->acknowledge_wake();
-          settle_dead_letters();
-          store_progress();
-          maybe_finish_stop();
-        },
+        [this](acked_atom) { on_acked(); },
         [this](tick_atom t) -> caf::result<caf::message> {
           if (stopping_) return caf::message{};
           delayed_send(this, cfg_.tick_every, tick_atom::value);
@@ -160,6 +157,11 @@ class partition_actor final : public caf::event_based_actor {
           return caf::message{};
         },
         [this](txn_barrier_atom) {
+          // Failures already reported by the producer go into this answer's
+          // transaction cycle (the acknowledgements may still be queued
+          // behind this urgent message).
+          on_acked();
+          if (quitting_) return;
           barrier_ = true;
           barrier_promise_ = make_response_promise();
           answer_barrier();
@@ -288,10 +290,7 @@ class partition_actor final : public caf::event_based_actor {
       failing_.entry = tracker_->begin(off);
       if (auto p = poison_.find(off.value()); p != poison_.end()) {
         // It failed in earlier, aborted transactions until out of retries.
-        failing_.attempts = p->second.attempts;
-        failing_.first_ms = p->second.first_ms;
-        failing_.last_ms = p->second.last_ms;
-        failing_.last = p->second.error;
+        failing_.cause = std::move(p->second);
         poison_.erase(p);
         give_up(slot);
         eos_next_ = off.value() + 1;
@@ -336,13 +335,13 @@ class partition_actor final : public caf::event_based_actor {
       // thread aborts (or re-creates the producer) and rewinds; no attempt
       // is charged to the record and nothing goes to the DLQ.
       waiting_ = true;
-      cfg_.txn->report({cfg_.tp, -1, std::move(failure), now});
+      cfg_.txn->report({cfg_.tp, -1, std::move(failure), now, {}});
       return false;
     }
-    if (failing_.attempts++ == 0) failing_.first_ms = now;
-    failing_.last_ms = now;
-    failing_.last = std::move(failure);
-    switch (next_step(failing_.last.cls, failing_.attempts, cfg_.policy.max_retries)) {
+    if (failing_.cause.attempts++ == 0) failing_.cause.first_ms = now;
+    failing_.cause.last_ms = now;
+    failing_.cause.error = std::move(failure);
+    switch (next_step(failing_.cause.error.cls, failing_.cause.attempts, cfg_.policy.max_retries)) {
       case failure_step::retry:
         cfg_.counters->retries.fetch_add(1, std::memory_order_relaxed);
         waiting_ = true;
@@ -350,16 +349,17 @@ class partition_actor final : public caf::event_based_actor {
           // Its emits are in the open transaction: only an abort undoes them.
           // The group thread aborts, rewinds every partition and counts the
           // attempts across transactions.
-          cfg_.txn->report({cfg_.tp, slot.ev.offset().value(), failing_.last, now});
+          cfg_.txn->report({cfg_.tp, slot.ev.offset().value(), failing_.cause.error, now, {}});
         } else {
-          auto delay = backoff_.next(failing_.attempts);
+          auto delay = backoff_.next(failing_.cause.attempts);
           spdlog::warn("agent {}: record {} failed (attempt {}), retrying in {} ms: {}", cfg_.agent,
-                       slot.ev.describe(), failing_.attempts, delay.count(), failing_.last.message);
+                       slot.ev.describe(), failing_.cause.attempts, delay.count(),
+                       failing_.cause.error.message);
           delayed_send(this, delay, retry_atom::value);
         }
         return false;
       case failure_step::crash:
-        throw kafka_exception(failing_.last);
+        throw kafka_exception(failing_.cause.error);
       case failure_step::dead_letter:
         break;
     }
@@ -370,7 +370,8 @@ class partition_actor final : public caf::event_based_actor {
   /// The failing record goes to the dead-letter topic; the partition goes on.
   void give_up(record_slot& slot) {
     spdlog::warn("agent {}: record {} goes to the dead-letter topic after {} attempt(s): {}",
-                 cfg_.agent, slot.ev.describe(), failing_.attempts, failing_.last.message);
+                 cfg_.agent, slot.ev.describe(), failing_.cause.attempts,
+                 failing_.cause.error.message);
     write_dead_letter(slot);
     cfg_.counters->failed.fetch_add(1, std::memory_order_relaxed);
   }
@@ -378,24 +379,19 @@ class partition_actor final : public caf::event_based_actor {
   void write_dead_letter(record_slot& slot) {
     auto* entry = failing_.entry;
     entry->hold = true;
+    entry->dead_letter = true;
     pending_dead_letter p;
-    p.record.key = std::string(slot.ev.key());
-    p.record.value = std::string(slot.ev.value());
-    p.record.hdrs = slot.ev.all_headers();
-    auto add = [&](std::string_view name, std::string value) {
-      p.record.hdrs.push_back(header{std::string(name), std::move(value)});
-    };
-    add(dlq_header::source_topic, std::string(slot.ev.topic()));
-    add(dlq_header::source_partition, std::to_string(slot.ev.partition().value()));
-    add(dlq_header::source_offset, std::to_string(slot.ev.offset().value()));
-    add(dlq_header::source_timestamp, std::to_string(slot.ev.timestamp_ms()));
-    add(dlq_header::agent, cfg_.agent);
-    add(dlq_header::error_class, to_string(failing_.last.cls));
-    add(dlq_header::error_message, failing_.last.message);
-    add(dlq_header::attempts, std::to_string(failing_.attempts));
-    add(dlq_header::first_failure_ms, std::to_string(failing_.first_ms));
-    add(dlq_header::last_failure_ms, std::to_string(failing_.last_ms));
-    p.record.token = entry;
+    auto& d = p.record;
+    d.topic = std::string(slot.ev.topic());
+    d.partition = slot.ev.partition();
+    d.offset = slot.ev.offset();
+    d.timestamp_ms = slot.ev.timestamp_ms();
+    d.key = std::string(slot.ev.key());
+    d.value = std::string(slot.ev.value());
+    d.hdrs = slot.ev.all_headers();
+    d.agent = cfg_.agent;
+    d.cause = std::move(failing_.cause);
+    d.token = entry;
     dead_letters_.push_back(std::move(p));
     send_dead_letter(dead_letters_.back());
     tracker_->end(entry);  // the handler is done with it; the write is not
@@ -404,26 +400,87 @@ class partition_actor final : public caf::event_based_actor {
 
   void send_dead_letter(pending_dead_letter& p) {
     auto* entry = p.record.token;
-    entry->failed.store(false, std::memory_order_relaxed);
+    entry->clear_failure();
     // Never into the transaction that is committing (its offsets do not
     // cover the record): with the kept outputs, on the release.
+    p.reported = false;
     p.due = deferring();
     if (p.due) return;
     ++p.attempts;
     tracker_->add_emit(entry);
     ++dead_letter_requests_;
+    auto refused = [this, entry](int code, std::string what) {
+      tracker_->cancel_emit(entry);
+      auto it = std::find_if(dead_letters_.begin(), dead_letters_.end(),
+                             [entry](const auto& x) { return x.record.token == entry; });
+      if (it != dead_letters_.end()) dead_letter_refused(*it, code, what, true);
+    };
     request(cfg_.dead_letters, caf::infinite, p.record)
         .then(
-            [this, entry](bool accepted) {
+            [this, refused](int code, std::string& what) {
               --dead_letter_requests_;
-              if (!accepted) dead_letter_failed(entry);
+              if (code != 0) refused(code, std::move(what));
               answer_barrier();
             },
-            [this, entry](caf::error&) {
+            [this, refused](caf::error& err) {
               --dead_letter_requests_;
-              dead_letter_failed(entry);
+              refused(-1, "the dead-letter actor failed: " + to_string(err));
               answer_barrier();
             });
+  }
+
+  /// A dead-letter write failed: at once (`at_once`: librdkafka refused it)
+  /// or in its delivery report. What a retry can change decides: a transient
+  /// failure is retried after a backoff (the partition waits); a record too
+  /// large or invalid for the topic is written again in the next smaller
+  /// form; a topic that cannot take it (or even the smallest form refused)
+  /// escalates.
+  void dead_letter_refused(pending_dead_letter& p, int code, const std::string& what,
+                           bool at_once) {
+    p.reported = true;
+    auto& d = p.record;
+    const auto where = d.topic + "/" + std::to_string(d.partition.value()) + "@" +
+                       std::to_string(d.offset.value());
+    switch (classify_write_failure(code)) {
+      case write_failure::record:
+        if (d.cause.form != dead_letter_form::minimal) {
+          const auto next = static_cast<dead_letter_form>(static_cast<int>(d.cause.form) + 1);
+          if (cfg_.txn && !at_once) {
+            // The broker refused it inside the open transaction, which must
+            // abort now: the next pass writes the smaller form.
+            waiting_ = true;
+            auto cause = d.cause;
+            cause.form = next;
+            cause.degraded_because = what;
+            cfg_.txn->report({cfg_.tp, d.offset.value(), d.cause.error, wall_ms(), cause});
+            return;
+          }
+          spdlog::warn("agent {}: the dead letter of {} was refused ({}); writing it as {}",
+                       cfg_.agent, where, what, to_string(next));
+          d.cause.form = next;
+          d.cause.degraded_because = what;
+          send_dead_letter(p);
+          return;
+        }
+        [[fallthrough]];
+      case write_failure::destination:
+        escalate("the dead letter of " + where + " cannot be written: " + what);
+        return;
+      case write_failure::transient:
+        d.token->fail(code, what);
+        block_for_dead_letters();
+        return;
+    }
+  }
+
+  /// The partition cannot go on: nothing it would dead-letter can be
+  /// written. The actor ends; its supervisor pauses the partition and marks
+  /// the agent unhealthy with `cause`. Nothing after the stored offset is
+  /// lost: the partition's next owner (or a restart) reads it again.
+  void escalate(std::string cause) {
+    quitting_ = true;
+    cfg_.counters->escalate(cause);
+    quit(caf::make_error(caf::sec::runtime_error, std::move(cause)));
   }
 
   /// exactly_once: the offset may be committed only with every dead letter
@@ -519,7 +576,7 @@ class partition_actor final : public caf::event_based_actor {
       // record. The group thread aborts and rewinds.
       drop_deferred();
       waiting_ = true;
-      cfg_.txn->report({cfg_.tp, -1, e.info(), wall_ms()});
+      cfg_.txn->report({cfg_.tp, -1, e.info(), wall_ms(), {}});
     }
   }
 
@@ -562,23 +619,20 @@ class partition_actor final : public caf::event_based_actor {
     publish();
   }
 
-  /// librdkafka refused the write at once: undo its count, retry later.
-  void dead_letter_failed(delivery_tracker::entry* entry) {
-    tracker_->cancel_emit(entry);
-    entry->failed.store(true, std::memory_order_relaxed);
-    block_for_dead_letters();
-  }
-
-  /// Acknowledged writes release their records; failed ones block the
-  /// partition until they are written again.
+  /// Acknowledged writes release their records; failed ones are written
+  /// again (see `dead_letter_refused`) and hold the partition until then.
   void settle_dead_letters() {
-    bool failed = false;
     for (auto it = dead_letters_.begin(); it != dead_letters_.end();) {
       auto* entry = it->record.token;
       if (it->due || entry->outstanding.load(std::memory_order_acquire) != 0) {
         ++it;
-      } else if (entry->failed.load(std::memory_order_relaxed)) {
-        failed = true;
+      } else if (entry->failed()) {
+        // Reported once: a transient failure stays failed until its retry.
+        if (!it->reported) {
+          dead_letter_refused(*it, entry->error.load(std::memory_order_relaxed), entry->failure(),
+                              false);
+          if (quitting_) return;
+        }
         ++it;
       } else {
         failpoint("dead_letter_acked");  // written, offset not yet stored or committed
@@ -587,7 +641,6 @@ class partition_actor final : public caf::event_based_actor {
         it = dead_letters_.erase(it);
       }
     }
-    if (failed) block_for_dead_letters();
   }
 
   void block_for_dead_letters() {
@@ -604,31 +657,76 @@ class partition_actor final : public caf::event_based_actor {
   void rewrite_failed_dead_letters() {
     for (auto& p : dead_letters_) {
       auto* entry = p.record.token;
-      if (entry->outstanding.load(std::memory_order_acquire) == 0 &&
-          entry->failed.load(std::memory_order_relaxed))
+      if (entry->outstanding.load(std::memory_order_acquire) == 0 && entry->failed())
         send_dead_letter(p);
     }
   }
 
+  void on_acked() {
+    tracker_->acknowledge_wake();
+    settle_dead_letters();
+    store_progress();
+    maybe_finish_stop();
+  }
+
   void store_progress() {
-    if (!tracker_) return;
-    // at_least_once: an output the producer gave up on (message.timeout.ms,
-    // or a fatal producer error) must not be skipped by the stored offset.
-    // exactly_once: the transaction fails as a whole and is aborted instead.
-    auto progress = tracker_->advance(!cfg_.txn);
-    if (progress.next) {
-      cfg_.source->store(*progress.next);
-      cfg_.counters->stored_offset.store(progress.next->value(), std::memory_order_relaxed);
+    if (!tracker_ || quitting_) return;
+    for (;;) {
+      auto progress = tracker_->advance(true);
+      if (progress.next) store(*progress.next);
+      if (!progress.failed || !output_failed(*progress.failed)) return;
+      store(tracker_->pop_failed());
     }
-    if (progress.failed && !stopping_) {
-      // The supervisor restarts this partition from the stored offset, so the
-      // record runs again (its outputs may be written twice: at-least-once).
-      // A stopping actor reports the offset before it to the next owner.
-      throw kafka_exception(error_info{
-          error_class::retriable, 0,
-          "an output of record " + cfg_.tp.topic + "/" + std::to_string(cfg_.tp.partition.value()) +
-              "@" + std::to_string(progress.failed->source.value()) + " was not delivered"});
+  }
+
+  void store(kactor::offset next) {
+    cfg_.source->store(next);
+    cfg_.counters->stored_offset.store(next.value(), std::memory_order_relaxed);
+  }
+
+  /// An output of the record at `e` was not delivered. Returns whether the
+  /// stored offset may pass it.
+  ///
+  /// exactly_once: its transaction fails as a whole and is aborted; an
+  /// output refused for good (a topic that does not exist, a record too large
+  /// for it) also sends the record to the DLQ on the next pass.
+  /// at_least_once: the offset must not pass a record whose output is not in
+  /// Kafka. Refused for good, the record goes to the DLQ: this actor ends and
+  /// the next one, reading again from the stored offset, dead-letters it
+  /// without running the handler. Otherwise the supervisor restarts the
+  /// partition from the stored offset, so the record runs again (its outputs
+  /// may be written twice: at-least-once).
+  bool output_failed(const delivery_tracker::entry& e) {
+    // Its dead letter's failures are `settle_dead_letters`' (exactly_once,
+    // after a rewind: the aborted transaction's).
+    if (e.dead_letter) return true;
+    const int code = e.error.load(std::memory_order_relaxed);
+    const bool for_good = classify_kafka_error(code) == error_class::irrecoverable;
+    // An aborted transaction fails (purges) every record it held: no work.
+    if (cfg_.txn && !for_good) return true;
+    const auto where = cfg_.tp.topic + "/" + std::to_string(cfg_.tp.partition.value()) + "@" +
+                       std::to_string(e.source.value());
+    const auto now = wall_ms();
+    const error_info why{error_class::irrecoverable, code,
+                         "an output of record " + where + " was refused: " + e.failure()};
+    if (cfg_.txn) {
+      cfg_.txn->report({cfg_.tp, e.source.value(), why, now,
+                        dead_letter_cause{why, 1, now, now, dead_letter_form::full, {}}});
+      return true;
     }
+    // A stopping actor reports the offset before it to the next owner.
+    if (stopping_) return false;
+    if (for_good) {
+      spdlog::warn("agent {}: {}; it goes to the dead-letter topic", cfg_.agent, why.message);
+      (*cfg_.poison)[e.source.value()] =
+          dead_letter_cause{why, 1, now, now, dead_letter_form::full, {}};
+      quit(caf::make_error(caf::sec::runtime_error, why.message));
+      quitting_ = true;
+      return false;
+    }
+    throw kafka_exception(
+        error_info{error_class::retriable, code,
+                   "an output of record " + where + " was not delivered: " + e.failure()});
   }
 
   void maybe_finish_stop() {
@@ -666,6 +764,7 @@ class partition_actor final : public caf::event_based_actor {
   caf::actor_clock::time_point hold_ended_{};
   bool was_held_ = false;  // at the last take()
   bool stopping_ = false;
+  bool quitting_ = false;  // quit() was called: nothing more to do
   // exactly_once
   bool barrier_ = false;
   caf::response_promise barrier_promise_;
@@ -675,7 +774,7 @@ class partition_actor final : public caf::event_based_actor {
   /// After a release: how many kept outputs went to the producer so far.
   std::size_t handed_ = 0;
   std::size_t dead_letter_requests_ = 0;
-  std::map<std::int64_t, poison_record> poison_;
+  poison_map poison_;
   caf::response_promise stop_promise_;
 };
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,21 +48,17 @@ using room_atom = caf::atom_constant<caf::atom("kx_room")>;
 using txn_barrier_atom = caf::atom_constant<caf::atom("kx_txbar")>;
 using txn_release_atom = caf::atom_constant<caf::atom("kx_txrel")>;
 
-/// exactly_once: a record that failed too often to be retried once more: it
-/// goes to the DLQ in the next transaction, with the failures seen across the
-/// aborted ones.
-struct poison_record {
-  error_info error;
-  std::size_t attempts = 0;
-  std::int64_t first_ms = 0;
-  std::int64_t last_ms = 0;
-};
+/// Records a partition actor dead-letters when it takes them, without running
+/// the handler, by offset: exactly_once, records that failed too often across
+/// aborted transactions; either guarantee, records an output of which was
+/// refused for good.
+using poison_map = std::map<std::int64_t, dead_letter_cause>;
 
 /// exactly_once: where a rewound partition starts again, and its records that
 /// are out of retries, by offset.
 struct rewind_order {
   std::int64_t to = -1;
-  std::map<std::int64_t, poison_record> poison;
+  poison_map poison;
 };
 
 /// exactly_once: how a partition actor asks the group thread to abort the
@@ -72,6 +69,10 @@ struct transaction_control {
     std::int64_t offset = -1;
     error_info error;
     std::int64_t at_ms = 0;
+    /// Set when the record at `offset` goes to the DLQ on the next pass
+    /// whatever its attempts (an output of it was refused for good, or its
+    /// dead letter needs a smaller form); it replaces what was counted.
+    std::optional<dead_letter_cause> set_aside;
   };
   std::mutex mx;
   std::vector<failure> failures;
@@ -129,7 +130,7 @@ struct partition_counters {
   std::atomic<std::uint64_t> retries{0};
   std::atomic<std::uint64_t> dead_lettered{0};
   std::atomic<std::uint64_t> restarts{0};
-  /// The supervisor gave up restarting: the partition is paused.
+  /// The supervisor gave up on the partition: it is paused.
   std::atomic<bool> escalated{false};
   /// exactly_once: the offset the last committed transaction holds.
   std::atomic<std::int64_t> committed_offset{-1};
@@ -144,6 +145,27 @@ struct partition_counters {
   std::atomic<std::uint64_t> pauses{0};
   std::atomic<std::uint64_t> resumes{0};
   std::atomic<std::int64_t> stored_offset{-1};
+
+  /// Marks the partition escalated, for `cause`; the first cause stays.
+  void escalate(std::string cause) {
+    std::lock_guard lock(mx_);
+    if (!escalated.exchange(true)) escalation_ = std::move(cause);
+  }
+  /// Why the partition escalated (empty if it did not).
+  std::string escalation() const {
+    std::lock_guard lock(mx_);
+    return escalation_;
+  }
+  /// A new assignment: no longer escalated.
+  void clear_escalation() {
+    std::lock_guard lock(mx_);
+    escalated = false;
+    escalation_.clear();
+  }
+
+ private:
+  mutable std::mutex mx_;
+  std::string escalation_;
 };
 
 struct partition_actor_config {
@@ -164,6 +186,10 @@ struct partition_actor_config {
   std::shared_ptr<partition_source> source;
   emit_sink* sink = nullptr;  // outlives every partition actor
   std::shared_ptr<partition_counters> counters;
+  /// Shared by the partition's successive actors: an actor that dies because
+  /// an output was refused for good leaves the record here (at_least_once),
+  /// and the next one dead-letters it when it takes it again.
+  std::shared_ptr<poison_map> poison = std::make_shared<poison_map>();
   /// Longest slice of records handled in one actor turn before yielding to
   /// other messages (stop, ticks, acks).
   std::chrono::microseconds slice{2000};

@@ -124,8 +124,8 @@ class supervisor final : public caf::event_based_actor {
             if (it == slots_.end()) continue;
             if (it->second.child)
               send<caf::message_priority::high>(it->second.child, order);
-            else if (order.to >= 0)
-              it->second.spec.cfg.source->rewind(kactor::offset{order.to});
+            else if (order.to >= 0 && !it->second.spec.cfg.counters->escalated)
+              it->second.spec.cfg.source->rewind(kactor::offset{order.to});  // and resumes
           }
           return true;
         },
@@ -162,24 +162,41 @@ class supervisor final : public caf::event_based_actor {
       const auto cause = to_string(dm.reason);
       if (s.spec.cfg.txn)
         s.spec.cfg.txn->report(
-            {tp, -1, {error_class::retriable, 0, "partition actor died: " + cause}, 0});
-      if (s.intensity.allow(std::chrono::steady_clock::now())) {
+            {tp, -1, {error_class::retriable, 0, "partition actor died: " + cause}, 0, {}});
+      auto& c = *s.spec.cfg.counters;
+      if (c.escalated) {
+        // The actor gave up itself (nothing it must write can be written).
+        escalate(tp, s, c.escalation());
+      } else if (!s.spec.cfg.poison->empty()) {
+        // It ended to hand records over to the DLQ: not a crash, no backoff.
+        send(this, restart_atom::value, tp);
+      } else if (s.intensity.allow(std::chrono::steady_clock::now())) {
         auto delay = backoff_.next(s.intensity.recent());
         spdlog::warn("agent {}: partition actor {}/{} died ({}); restarting in {} ms", agent_,
                      tp.topic, tp.partition.value(), cause, delay.count());
         delayed_send(this, delay, restart_atom::value, tp);
       } else {
-        s.spec.cfg.source->pause();
-        s.spec.cfg.counters->escalated = true;
-        health_->healthy = false;
-        spdlog::error(
-            "agent {}: partition {}/{} died {} times within {} ms; escalating: the partition "
-            "is paused and the agent is unhealthy. Last cause: {}",
-            agent_, tp.topic, tp.partition.value(), s.intensity.recent() + 1,
-            policy_.restart_window.count(), cause);
+        escalate(tp, s,
+                 "the partition actor died " + std::to_string(s.intensity.recent() + 1) +
+                     " times within " + std::to_string(policy_.restart_window.count()) +
+                     " ms; last cause: " + cause);
       }
       return;
     }
+  }
+
+  /// The partition is paused and the agent unhealthy, once, loudly: until
+  /// the partition is assigned again (its next owner reads from the last
+  /// committed offset) nothing of it is processed.
+  void escalate(const topic_partition& tp, slot& s, const std::string& cause) {
+    s.spec.cfg.source->pause();
+    s.spec.cfg.counters->escalate(cause);
+    health_->fail("partition " + tp.topic + "/" + std::to_string(tp.partition.value()) + ": " +
+                  cause);
+    spdlog::error(
+        "agent {}: partition {}/{} escalates: the partition is paused and the agent "
+        "unhealthy. Cause: {}",
+        agent_, tp.topic, tp.partition.value(), cause);
   }
 
   std::string agent_;

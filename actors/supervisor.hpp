@@ -61,6 +61,21 @@ using restart_atom = caf::atom_constant<caf::atom("kx_restart")>;
 /// Shared with `runtime::stats`.
 struct agent_health {
   std::atomic<bool> healthy{true};
+
+  /// Marks the agent unhealthy; the first cause is kept.
+  void fail(std::string why) {
+    std::lock_guard lock(mx);
+    if (healthy.exchange(false)) cause = std::move(why);
+  }
+  /// Why the agent is unhealthy (empty while healthy).
+  std::string reason() const {
+    std::lock_guard lock(mx);
+    return cause;
+  }
+
+ private:
+  mutable std::mutex mx;
+  std::string cause;
 };
 
 /// Answers `(assign_atom, partition_spec)` once the partition actor runs and

@@ -343,12 +343,20 @@ std::size_t consumer_group::count_failures(caf::scoped_actor& self) {
       continue;
     }
     auto& r = failed_records_[{f.tp, f.offset}];
-    if (r.attempts++ == 0) r.first_ms = f.at_ms;
-    r.last_ms = f.at_ms;
-    r.error = f.error;
-    worst = std::max(worst, r.attempts);
+    if (f.set_aside) {
+      r = failed_record{*f.set_aside, true};
+      spdlog::warn(
+          "agent {}: record {}/{}@{} goes to the dead-letter topic; transaction aborted: {}",
+          def_.cfg.name, f.tp.topic, f.tp.partition.value(), f.offset, f.error.message);
+      continue;
+    }
+    auto& p = r.poison;
+    if (p.attempts++ == 0) p.first_ms = f.at_ms;
+    p.last_ms = f.at_ms;
+    p.error = f.error;
+    worst = std::max(worst, p.attempts);
     spdlog::warn("agent {}: record {}/{}@{} failed (attempt {}); transaction aborted: {}",
-                 def_.cfg.name, f.tp.topic, f.tp.partition.value(), f.offset, r.attempts,
+                 def_.cfg.name, f.tp.topic, f.tp.partition.value(), f.offset, p.attempts,
                  f.error.message);
   }
   return worst;
@@ -416,8 +424,8 @@ void consumer_group::rewind_all(caf::scoped_actor& self,
     // stays until a transaction that skips it commits (another partition's
     // failure may abort that one too).
     for (const auto& [key, r] : failed_records_)
-      if (key.first == tp && r.attempts > def_.cfg.supervision.max_retries)
-        o.poison[key.second] = poison_record{r.error, r.attempts, r.first_ms, r.last_ms};
+      if (key.first == tp && (r.set_aside || r.poison.attempts > def_.cfg.supervision.max_retries))
+        o.poison[key.second] = r.poison;
     orders.orders.emplace_back(tp, std::move(o));
   }
   // The same backoff as retries in place: the failed record runs again, with
@@ -479,7 +487,7 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     counters->assigned = true;
     counters->first_offset = -1;
     counters->stored_offset = -1;
-    counters->escalated = false;
+    counters->clear_escalation();
     counters->committed_offset = -1;
     partition_spec spec;
     auto& pc = spec.cfg;
@@ -527,7 +535,7 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
   // exactly_once: the revoked partitions' work commits (or, if they are
   // already someone else's, aborts) before they go.
   if (txn_) {
-    if (lost) txn_->report({{}, -1, {error_class::abortable, 0, "assignment lost"}, 0});
+    if (lost) txn_->report({{}, -1, {error_class::abortable, 0, "assignment lost"}, 0, {}});
     transaction_cycle(false);
   }
   std::vector<topic_partition> tps;
@@ -584,6 +592,9 @@ agent_stats consumer_group::stats() const {
   s.group = def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group;
   s.rebalances = rebalances_.load(std::memory_order_relaxed);
   s.healthy = health_->healthy.load() && !broken();
+  s.unhealthy_cause = health_->reason();
+  if (s.unhealthy_cause.empty() && broken())
+    s.unhealthy_cause = "the transactional producer cannot be re-created";
   s.transactions_committed = transactions_committed_.load();
   s.transactions_aborted = transactions_aborted_.load();
   s.producer_resets = producer_resets_.load();
@@ -613,6 +624,7 @@ agent_stats consumer_group::stats() const {
     p.dead_lettered = c->dead_lettered.load();
     p.restarts = c->restarts.load();
     p.escalated = c->escalated.load();
+    p.escalation_cause = c->escalation();
     s.partitions.push_back(p);
   }
   return s;

@@ -95,10 +95,11 @@ class consumer_group {
   /// transaction; returns the highest count.
   std::size_t count_failures(caf::scoped_actor& self);
 
+  /// A record whose failures aborted transactions; `set_aside`: it goes to
+  /// the DLQ on the next pass whatever its attempts.
   struct failed_record {
-    std::size_t attempts = 0;
-    std::int64_t first_ms = 0, last_ms = 0;
-    error_info error;
+    dead_letter_cause poison;
+    bool set_aside = false;
   };
 
   caf::actor_system& sys_;

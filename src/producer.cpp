@@ -10,6 +10,8 @@ namespace kactor::detail {
 
 shared_producer::shared_producer(property_list props, std::string transactional_id)
     : props_(std::move(props)), transactional_(!transactional_id.empty()) {
+  props_.insert(props_.begin(), property{"", "topic.metadata.propagation.max.ms",
+                                         std::to_string(default_propagation_ms)});
   props_.push_back(property{"", "enable.idempotence", "true"});
   if (transactional_)
     props_.push_back(property{"", "transactional.id", std::move(transactional_id)});
@@ -176,8 +178,16 @@ void shared_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, vo
                     rd_kafka_topic_name(msg->rkt), msg->partition, n + 1,
                     rd_kafka_err2str(msg->err));
   }
-  if (msg->_private)
-    delivery_tracker::delivered(static_cast<delivery_tracker::entry*>(msg->_private), ok);
+  if (!msg->_private) return;
+  auto* entry = static_cast<delivery_tracker::entry*>(msg->_private);
+  if (ok) {
+    delivery_tracker::delivered(entry, 0);
+    return;
+  }
+  delivery_tracker::delivered(entry, msg->err,
+                              std::string("delivery to ") + rd_kafka_topic_name(msg->rkt) + " [" +
+                                  std::to_string(msg->partition) +
+                                  "] failed: " + rd_kafka_err2str(msg->err));
 }
 
 }  // namespace kactor::detail

@@ -18,7 +18,13 @@ namespace kactor::detail {
 
 class shared_producer final : public emit_sink {
  public:
-  /// `props` are the user's properties; idempotence is forced on. With a
+  /// kactor's default `topic.metadata.propagation.max.ms`.
+  static constexpr int default_propagation_ms = 5000;
+
+  /// `props` are the user's properties; idempotence is forced on. kactor's
+  /// default `topic.metadata.propagation.max.ms` is 5000 (librdkafka: 30000):
+  /// how long a record for a topic the cluster does not know waits for the
+  /// topic to appear before it fails (docs/supervision.md). With a
   /// `transactional_id` the producer is transactional: it initialises its
   /// transactions (fencing an older producer with the same id) and opens the
   /// first transaction.

@@ -76,7 +76,7 @@ class fake_sink final : public emit_sink {
             const headers& hdrs, delivery_tracker::entry* token) override {
     if (refuse > 0) {
       --refuse;
-      throw kafka_exception(error_info{error_class::irrecoverable, 10, "too large"});
+      throw kafka_exception(error_info{classify_kafka_error(refuse_code), refuse_code, "refused"});
     }
     sent.push_back({std::string(topic), std::string(key), std::string(value), hdrs});
     tokens.push_back(token);
@@ -93,8 +93,9 @@ class fake_sink final : public emit_sink {
   };
   std::vector<sent_record> sent;
   std::vector<delivery_tracker::entry*> tokens;
-  int refuse = 0;     // refuse this many emits at once
-  bool full = false;  // the producer's queue is nearly full
+  int refuse = 0;                                          // refuse this many emits at once
+  int refuse_code = RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;  // with this librdkafka error
+  bool full = false;                                       // the producer's queue is nearly full
 };
 
 struct fixture : ::testing::Test {
@@ -108,6 +109,8 @@ struct fixture : ::testing::Test {
   supervision_policy policy;
   std::chrono::milliseconds pause_after{0};
   caf::actor dead_letters;
+  /// Shared by the actors spawned, as by one partition's successive actors.
+  std::shared_ptr<poison_map> poison = std::make_shared<poison_map>();
 
   fixture() {
     cfg.set("scheduler.policy", caf::atom("testing"));
@@ -127,15 +130,21 @@ struct fixture : ::testing::Test {
     sched->run();
   }
 
-  /// Acknowledges (or fails) the i-th emit handed to the sink.
-  void ack(std::size_t i, bool ok) {
-    delivery_tracker::delivered(std::exchange(sink.tokens.at(i), nullptr), ok);
+  /// Acknowledges (or fails, as librdkafka does when a record times out)
+  /// the i-th emit handed to the sink.
+  void ack(std::size_t i, bool ok) { fail(i, ok ? 0 : RD_KAFKA_RESP_ERR__MSG_TIMED_OUT); }
+
+  /// Reports the i-th emit with librdkafka error `code` (0: acknowledged).
+  void fail(std::size_t i, int code) {
+    delivery_tracker::delivered(std::exchange(sink.tokens.at(i), nullptr), code, "test");
   }
 
-  /// Acknowledges every emit handed to the sink so far.
+  /// Acknowledges (or times out) every emit handed to the sink so far.
   void ack_all(bool ok = true) {
     for (auto*& t : sink.tokens)
-      if (t) delivery_tracker::delivered(std::exchange(t, nullptr), ok);
+      if (t)
+        delivery_tracker::delivered(std::exchange(t, nullptr),
+                                    ok ? 0 : RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, "test");
     sched->run();
   }
 
@@ -157,6 +166,7 @@ struct fixture : ::testing::Test {
     pc.slice = slice;
     pc.policy = policy;
     pc.dead_letters = dead_letters;
+    pc.poison = poison;
     return spawn_partition_actor(*sys, std::move(pc));
   }
 
@@ -447,7 +457,8 @@ TEST_F(fixture, a_failed_dead_letter_write_blocks_the_partition_and_is_written_a
         }};
       },
       std::chrono::hours(1));
-  sink.refuse = 1;  // librdkafka refuses the first DLQ write at once
+  sink.refuse = 1;  // librdkafka refuses the first DLQ write at once: its queue is full
+  sink.refuse_code = RD_KAFKA_RESP_ERR__QUEUE_FULL;
   caf::anon_send(a, wake_atom::value);
   sched->run();
   EXPECT_TRUE(sink.sent.empty());
@@ -489,6 +500,125 @@ TEST_F(fixture, an_emit_refused_at_once_is_classified_and_its_record_dead_letter
   ack_all();
   EXPECT_EQ(source->stored.back(), 2) << "the refused emit left no outstanding count";
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+/// A handler that fails record 0 for good and handles the others.
+behavior_factory failing_first(std::vector<std::int64_t>& handled) {
+  return [&handled](context&) -> caf::behavior {
+    return {[&handled](const event& e) {
+      handled.push_back(e.offset().value());
+      if (e.offset().value() == 0) throw irrecoverable_error("malformed");
+    }};
+  };
+}
+
+TEST_F(fixture, a_dead_letter_too_large_for_the_topic_is_written_again_in_a_smaller_form) {
+  auto a = spawn(3, 10, 0, failing_first(handled), std::chrono::hours(1));
+  sink.refuse = 1;  // librdkafka refuses the full form at once: over message.max.bytes
+  caf::anon_send(a, wake_atom::value);
+  sched->run();
+  ASSERT_EQ(sink.sent.size(), 1u) << "written again at once, no backoff";
+  EXPECT_EQ(sink.sent[0].header(dlq_header::value_omitted), "true");
+  EXPECT_EQ(sink.sent[0].header(dlq_header::value_size), "2");
+  EXPECT_EQ(sink.sent[0].value, "");
+  EXPECT_EQ(sink.sent[0].key, "k0");
+  fail(0, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);  // the broker's limit is lower still
+  sched->run();
+  ASSERT_EQ(sink.sent.size(), 2u);
+  EXPECT_EQ(sink.sent[1].header(dlq_header::key_omitted), "true");
+  EXPECT_EQ(sink.sent[1].header(dlq_header::source_offset), "0");
+  EXPECT_EQ(sink.sent[1].header(dlq_header::degraded_because), "test");
+  EXPECT_TRUE(source->stored.empty() || source->stored.back() == 0);
+  ack(1, true);
+  sched->run();
+  EXPECT_EQ(counters->dead_lettered.load(), 1u);
+  EXPECT_EQ(source->stored.back(), 3) << "the partition went on";
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0, 1, 2}));
+  EXPECT_FALSE(counters->escalated.load());
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+TEST_F(fixture, a_dead_letter_that_no_form_fits_escalates) {
+  auto a = spawn(3, 10, 0, failing_first(handled), std::chrono::hours(1));
+  caf::anon_send(a, wake_atom::value);
+  sched->run();
+  for (std::size_t i = 0; i < 3; ++i) {
+    ASSERT_EQ(sink.sent.size(), i + 1);
+    fail(i, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+    sched->run();
+  }
+  EXPECT_EQ(sink.sent.size(), 3u) << "full, without the value, minimal: then no more";
+  EXPECT_TRUE(counters->escalated.load());
+  EXPECT_NE(counters->escalation().find("in/0@0"), std::string::npos) << counters->escalation();
+  EXPECT_TRUE(source->stored.empty() || source->stored.back() == 0) << "nothing lost";
+  caf::anon_send(a, wake_atom::value);  // the actor has ended
+  sched->advance_time(policy.backoff_max);
+  sched->run();
+  EXPECT_EQ(sink.sent.size(), 3u);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+TEST_F(fixture, a_dead_letter_topic_that_cannot_be_written_escalates_at_once) {
+  auto a = spawn(3, 10, 0, failing_first(handled), std::chrono::hours(1));
+  caf::anon_send(a, wake_atom::value);
+  sched->run();
+  ASSERT_EQ(sink.sent.size(), 1u);
+  fail(0, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  sched->run();
+  EXPECT_TRUE(counters->escalated.load());
+  EXPECT_NE(counters->escalation().find("test"), std::string::npos)
+      << "the producer's answer is the cause: " << counters->escalation();
+  sched->advance_time(policy.backoff_max * 10);
+  sched->run();
+  EXPECT_EQ(sink.sent.size(), 1u) << "no silent retry loop";
+  EXPECT_TRUE(source->stored.empty() || source->stored.back() == 0);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+TEST_F(fixture, an_output_refused_for_good_sends_its_record_to_the_dlq_through_the_next_actor) {
+  auto emitter = [this](context& ctx) -> caf::behavior {
+    return {[this, &ctx](const event& e) {
+      handled.push_back(e.offset().value());
+      ctx.emit("orders.completed", e.key(), e.value());
+    }};
+  };
+  auto a = spawn(3, 10, 0, emitter, std::chrono::hours(1));
+  caf::anon_send(a, wake_atom::value);
+  sched->run();
+  ASSERT_EQ(sink.sent.size(), 3u);
+  delivery_tracker::delivered(std::exchange(sink.tokens.at(0), nullptr),
+                              RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+                              "delivery to orders.completed [0] failed: Broker: Unknown topic");
+  sched->run();
+  ASSERT_EQ(poison->count(0), 1u) << "handed to the partition's next actor";
+  EXPECT_NE(poison->at(0).error.message.find("orders.completed"), std::string::npos);
+  EXPECT_TRUE(source->stored.empty()) << "not past the record";
+  ack(1, true);
+  ack(2, true);
+  sched->run();
+  EXPECT_TRUE(source->stored.empty()) << "this actor has ended";
+
+  // The supervisor's restart: from the stored offset, with the same poison map.
+  auto b = spawn(3, 10, 0, emitter, std::chrono::hours(1));
+  source->next = 0;
+  caf::anon_send(b, wake_atom::value);
+  sched->run();
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0, 1, 2, 1, 2})) << "record 0 not run again";
+  ASSERT_EQ(sink.sent.size(), 6u);
+  const auto& dlq = sink.sent[5];
+  EXPECT_EQ(dlq.topic, "test.dlq");
+  EXPECT_EQ(dlq.key, "k0");
+  EXPECT_EQ(dlq.header(dlq_header::error_class), "irrecoverable");
+  EXPECT_NE(dlq.header(dlq_header::error_message).find("orders.completed"), std::string::npos);
+  EXPECT_TRUE(poison->empty());
+  ack_all();
+  EXPECT_EQ(source->stored.back(), 3);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   sched->run();
 }
 

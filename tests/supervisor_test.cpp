@@ -8,6 +8,8 @@
 #include "actors/supervisor.hpp"
 #include "actors/deferred_outputs.hpp"
 
+#include <librdkafka/rdkafka.h>
+
 #include <set>
 
 #include <gtest/gtest.h>
@@ -41,14 +43,26 @@ class memory_source final : public partition_source {
   std::vector<std::int64_t> rewinds;
 };
 
-/// Keeps the values handed to the producer, in order, and acknowledges them.
+/// Keeps the values handed to the producer, in order, and acknowledges them
+/// (or reports the failures set up), as the broker would at once.
 class recording_sink final : public emit_sink {
  public:
-  void emit(std::string_view, partition_id, std::string_view, std::string_view value,
+  void emit(std::string_view topic, partition_id, std::string_view, std::string_view value,
             const headers&, delivery_tracker::entry* token) override {
+    if (topic == "dlq") {
+      ++dead_letters;
+      if (token) delivery_tracker::delivered(token, dlq_code, "delivery to dlq failed");
+      return;
+    }
     values.push_back(std::stoll(std::string(value)));
-    if (token) delivery_tracker::delivered(token, true);  // acknowledged at once
+    const auto fail = output_fails.find(values.back());
+    const int code = fail == output_fails.end() ? 0 : fail->second;
+    if (fail != output_fails.end()) output_fails.erase(fail);
+    if (token) delivery_tracker::delivered(token, code, "delivery to out failed");
   }
+  int dead_letters = 0;
+  int dlq_code = 0;                          // what the dead-letter topic answers
+  std::map<std::int64_t, int> output_fails;  // value -> error of its one failed delivery
   bool saturated() const override { return full; }
   std::vector<std::int64_t> values;
   bool full = false;  // what saturated() answers
@@ -64,6 +78,7 @@ struct supervisor_fixture : ::testing::Test {
   std::shared_ptr<agent_health> health = std::make_shared<agent_health>();
   wake_hook hook;
   caf::actor sup;
+  caf::actor dead_letter_actor;
   caf::event_based_actor* child = nullptr;
   int behaviours_made = 0;
   std::vector<std::int64_t> handled;
@@ -72,7 +87,8 @@ struct supervisor_fixture : ::testing::Test {
   std::size_t max_deferred_bytes = std::size_t{4} << 20;
   std::chrono::milliseconds pause_after{0};
   std::chrono::microseconds slice{2000};
-  std::set<std::int64_t> failing;  // offsets whose handler throws
+  std::set<std::int64_t> failing;   // offsets whose handler throws
+  std::set<std::int64_t> poisoned;  // offsets whose handler rejects the record
 
   supervisor_fixture() {
     cfg.set("scheduler.policy", caf::atom("testing"));
@@ -84,11 +100,13 @@ struct supervisor_fixture : ::testing::Test {
     policy.backoff_base = std::chrono::milliseconds(100);
     policy.backoff_max = std::chrono::milliseconds(400);
     sup = spawn_supervisor(*sys, "agent", policy, health);
+    dead_letter_actor = spawn_dead_letter_actor(*sys, "dlq", sink);
     sched->run();
   }
 
   ~supervisor_fixture() override {
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(dead_letter_actor, caf::exit_reason::user_shutdown);
     sched->run();
   }
 
@@ -104,11 +122,13 @@ struct supervisor_fixture : ::testing::Test {
                 handled.push_back(e.offset().value());
                 ctx.emit("out", "k", std::to_string(e.offset().value()));
                 if (failing.count(e.offset().value())) throw std::runtime_error("down");
+                if (poisoned.count(e.offset().value())) throw irrecoverable_error("bad");
               },
               [](boom_atom) { throw std::runtime_error("state corrupted"); }};
     };
     spec.cfg.source = source;
     spec.cfg.sink = &sink;
+    spec.cfg.dead_letters = dead_letter_actor;
     spec.cfg.counters = counters;
     spec.cfg.policy = policy;
     spec.cfg.txn = txn;
@@ -208,6 +228,47 @@ TEST_F(supervisor_fixture, too_many_restarts_escalate_instead_of_crash_looping) 
   auto r = revoke();
   ASSERT_EQ(r.offsets.size(), 1u) << "an escalated partition still answers revocation";
   EXPECT_EQ(r.offsets[0].second, 5);
+}
+
+TEST_F(supervisor_fixture, a_dead_letter_the_topic_refuses_escalates_at_once_without_restarts) {
+  poisoned = {2};
+  sink.dlq_code = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+  assign();
+  EXPECT_EQ(sink.dead_letters, 1);
+  EXPECT_TRUE(source->paused);
+  EXPECT_TRUE(counters->escalated.load());
+  EXPECT_FALSE(health->healthy.load());
+  EXPECT_NE(health->reason().find("in/0@2"), std::string::npos) << health->reason();
+  EXPECT_NE(health->reason().find("delivery to dlq failed"), std::string::npos)
+      << "the producer's answer is the cause";
+  sched->advance_time(policy.backoff_max * 10);
+  sched->run();
+  EXPECT_EQ(behaviours_made, 1) << "not restarted";
+  EXPECT_EQ(sink.dead_letters, 1) << "no retry loop";
+  EXPECT_EQ(counters->restarts.load(), 0u);
+  auto r = revoke();
+  ASSERT_EQ(r.offsets.size(), 1u);
+  EXPECT_EQ(r.offsets[0].second, 2) << "the next owner starts at the record";
+}
+
+TEST_F(supervisor_fixture, an_actor_handing_a_record_to_the_dlq_restarts_at_once_uncounted) {
+  sink.output_fails[2] = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+  assign();
+  EXPECT_EQ(behaviours_made, 2) << "restarted with no backoff";
+  EXPECT_EQ(source->rewinds, (std::vector<std::int64_t>{2}));
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 3, 4})) << "2 not run again";
+  EXPECT_EQ(sink.dead_letters, 1);
+  EXPECT_EQ(counters->dead_lettered.load(), 1u);
+  EXPECT_EQ(source->stored, 5);
+  // The hand-over used none of the restart intensity (max_restarts = 2).
+  for (int i = 0; i < 2; ++i) {
+    crash_child();
+    sched->advance_time(policy.backoff_max);
+    sched->run();
+  }
+  EXPECT_EQ(behaviours_made, 4);
+  EXPECT_FALSE(counters->escalated.load());
+  EXPECT_TRUE(health->healthy.load());
 }
 
 TEST_F(supervisor_fixture, revocation_stops_a_live_partition_actor_and_reports_its_offset) {
@@ -330,7 +391,8 @@ TEST_F(supervisor_fixture, no_record_starts_while_an_abort_is_requested) {
   // its failure could reach the group thread after it counted the attempts.
   txn = std::make_shared<transaction_control>();
   assign();
-  txn->report({topic_partition{"in", partition_id{1}}, 3, {error_class::retriable, 0, "down"}, 0});
+  txn->report(
+      {topic_partition{"in", partition_id{1}}, 3, {error_class::retriable, 0, "down"}, 0, {}});
   source->end = 8;
   caf::anon_send(caf::actor_cast<caf::actor>(child), wake_atom::value);
   sched->run();

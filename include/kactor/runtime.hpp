@@ -54,19 +54,26 @@ struct partition_stats {
   /// exactly_once: the offset the last committed transaction holds.
   std::int64_t committed_offset = -1;
   /// Handler retries, records written to the dead-letter topic, restarts of
-  /// the partition actor, and whether the supervisor gave up (partition paused).
+  /// the partition actor, and whether the supervisor gave up (partition
+  /// paused until it is assigned again) and why.
   std::uint64_t retries = 0;
   std::uint64_t dead_lettered = 0;
   std::uint64_t restarts = 0;
   bool escalated = false;
+  std::string escalation_cause;
 };
 
 struct agent_stats {
   std::string name;
   std::string group;
   std::string dead_letter_topic;
-  /// False once a partition actor restarted too often (see supervision_policy).
+  /// False once a partition escalated (its actor restarted too often, or a
+  /// dead letter cannot be written: see docs/supervision.md), or while an
+  /// exactly_once producer cannot be re-created.
   bool healthy = true;
+  /// Why `healthy` is false: the first escalation's cause, naming the
+  /// partition. Empty while healthy.
+  std::string unhealthy_cause;
   std::uint64_t rebalances = 0;
   /// exactly_once: transactions committed and aborted (an abort includes a
   /// transaction lost with its producer), and how often the transactional
