@@ -24,6 +24,7 @@ constexpr const char* kRuntimeKeys[] = {"brokers",        "client_id", "commit_i
                                         "producer",       "agents"};
 constexpr const char* kAgentKeys[] = {"name",
                                       "topics",
+                                      "produces",
                                       "group",
                                       "max_poll_records",
                                       "resume_below",
@@ -47,6 +48,7 @@ constexpr const char* kAgentOverrideKeys[] = {"max_poll_records",
                                               "group",
                                               "group_instance_id",
                                               "topics",
+                                              "produces",
                                               "kafka.<property>",
                                               "supervision.<key>",
                                               "processing_guarantee",
@@ -294,6 +296,8 @@ agent_config read_agent(const YAML::Node& node, const std::string& path) {
       agent.name = scalar(value, key);
     } else if (name == "topics") {
       agent.topics = read_topics(value, key);
+    } else if (name == "produces") {
+      agent.produces = read_topics(value, key);
     } else if (name == "kafka") {
       read_properties(value, key, agent.kafka);
     } else if (name == "supervision") {
@@ -351,10 +355,11 @@ void override_agent(runtime_config& cfg, const std::string& rest, const std::str
   } else if (head == "supervision" && !property.empty()) {
     if (!set_scalar(agent.supervision, property, value, key))
       throw config_error(key, "unknown key; allowed: " + join(kSupervisionKeys));
-  } else if (field == "topics") {
-    agent.topics.clear();
+  } else if (field == "topics" || field == "produces") {
+    auto& topics = field == "topics" ? agent.topics : agent.produces;
+    topics.clear();
     std::istringstream list(value);
-    for (std::string topic; std::getline(list, topic, ',');) agent.topics.push_back(topic);
+    for (std::string topic; std::getline(list, topic, ',');) topics.push_back(topic);
   } else if (!set_scalar(agent, field, value, key)) {
     throw config_error(key, "unknown key; allowed: " + join(kAgentOverrideKeys));
   }
@@ -437,6 +442,8 @@ void validate(const agent_config& cfg, const std::string& where) {
   if (cfg.topics.empty()) throw config_error(where + ".topics", "at least one topic required");
   if (std::find(cfg.topics.begin(), cfg.topics.end(), "") != cfg.topics.end())
     throw config_error(where + ".topics", "topic names must not be empty");
+  if (std::find(cfg.produces.begin(), cfg.produces.end(), "") != cfg.produces.end())
+    throw config_error(where + ".produces", "topic names must not be empty");
   check_range(cfg.max_poll_records, where + ".max_poll_records", 1, kMaxPollRecordsLimit);
   if (cfg.resume_below > cfg.max_poll_records)
     throw invalid(where + ".resume_below", std::to_string(cfg.resume_below),

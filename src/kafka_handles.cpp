@@ -70,15 +70,17 @@ tpl_ptr make_tpl(int size) {
   return tpl_ptr{rd_kafka_topic_partition_list_new(size)};
 }
 
-bool topic_exists(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+rd_kafka_resp_err_t topic_status(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  // librdkafka refuses names it knows no broker accepts (empty, too long).
   topic_ptr rkt{rd_kafka_topic_new(rk, topic.c_str(), nullptr)};
+  if (!rkt) return RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION;
   const rd_kafka_metadata_t* md = nullptr;
   if (auto err = rd_kafka_metadata(rk, 0, rkt.get(), &md, timeout_ms))
     throw kafka_exception(make_error(err, "metadata for " + topic));
-  const bool exists =
-      md->topic_cnt == 1 && md->topics[0].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+  const auto err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
   rd_kafka_metadata_destroy(md);
-  return exists;
+  // A topic being created has no leaders yet: it exists.
+  return err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ? RD_KAFKA_RESP_ERR_NO_ERROR : err;
 }
 
 event_ptr admin_request(
@@ -101,7 +103,7 @@ event_ptr admin_request(
 }
 
 void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,
-                   int timeout_ms) {
+                   int timeout_ms, const std::map<std::string, std::string>& configs) {
   if (topics.empty()) return;
   std::vector<rd_kafka_NewTopic_t*> nts;
   char errstr[512];
@@ -113,6 +115,11 @@ void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>
           error_info{error_class::irrecoverable, 0, "cannot create topic " + name + ": " + errstr});
     }
     nts.push_back(nt);
+    for (const auto& [key, value] : configs)
+      if (auto err = rd_kafka_NewTopic_set_config(nt, key.c_str(), value.c_str())) {
+        for (auto* x : nts) rd_kafka_NewTopic_destroy(x);
+        throw kafka_exception(make_error(err, "topic " + name + ": config " + key + "=" + value));
+      }
   }
   auto ev = admin_request(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout_ms, "CreateTopics",
                           [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {

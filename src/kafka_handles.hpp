@@ -86,9 +86,12 @@ error_info make_error(const rd_kafka_error_t* err, const std::string& context);
 
 tpl_ptr make_tpl(int size = 4);
 
-/// Whether the cluster knows `topic` (a metadata request; brokers that create
-/// topics on first use may create it here).
-bool topic_exists(rd_kafka_t* rk, const std::string& topic, int timeout_ms = 10000);
+/// What the cluster says of `topic` in a metadata request: no error if it
+/// exists, `UNKNOWN_TOPIC_OR_PART` if not, `TOPIC_EXCEPTION` for a name no
+/// topic can have, `TOPIC_AUTHORIZATION_FAILED`, ... (brokers that create
+/// topics on first use may create it here). Throws `kafka_exception` when
+/// the brokers do not answer within `timeout_ms`.
+rd_kafka_resp_err_t topic_status(rd_kafka_t* rk, const std::string& topic, int timeout_ms = 10000);
 
 /// One Admin API request: `issue(options, queue)` sends it with options for
 /// `op` (request timeout `timeout_ms`); returns its result event. Throws
@@ -98,8 +101,9 @@ event_ptr admin_request(
     rd_kafka_t* rk, rd_kafka_admin_op_t op, int timeout_ms, const std::string& what,
     const std::function<void(rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& issue);
 
-/// Creates topics with the Admin API (no-op for topics that exist).
+/// Creates topics with the Admin API (no-op for topics that exist), each
+/// with the topic `configs` given (`max.message.bytes`, `cleanup.policy`, ...).
 void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,
-                   int timeout_ms = 30000);
+                   int timeout_ms = 30000, const std::map<std::string, std::string>& configs = {});
 
 }  // namespace kactor::detail

@@ -23,6 +23,40 @@ namespace {
 
 volatile std::sig_atomic_t g_signal = 0;
 
+/// Real brokers. Dead-letter topics must exist before the first record
+/// fails (brokers often refuse automatic topic creation): missing ones are
+/// created. Declared outputs must exist: every missing one is named.
+void check_topics(rd_kafka_t* rk, const std::vector<agent_definition>& agents) {
+  for (const auto& a : agents) {
+    const auto dlq = consumer_group::dlq_topic(a.cfg);
+    const auto key = "agents." + a.cfg.name + ".supervision.dlq_topic";
+    auto status = topic_status(rk, dlq);
+    if (status == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      try {
+        create_topics(rk, {{dlq, 1}});
+        continue;
+      } catch (const kafka_exception& e) {
+        if (e.info().cls == error_class::retriable) throw;  // the brokers, not the topic
+        throw config_error(key, "dead-letter topic '" + dlq +
+                                    "' does not exist and cannot be created: " + e.what());
+      }
+    }
+    if (status)
+      throw config_error(
+          key, "dead-letter topic '" + dlq + "' cannot be used: " + rd_kafka_err2str(status));
+  }
+  std::string missing, first_key;
+  for (const auto& a : agents)
+    for (const auto& t : a.cfg.produces)
+      if (auto status = topic_status(rk, t)) {
+        if (first_key.empty()) first_key = "agents." + a.cfg.name + ".produces";
+        missing += (missing.empty() ? "" : ", ") + t + " (agent " + a.cfg.name + ": " +
+                   rd_kafka_err2str(status) + ")";
+      }
+  if (!missing.empty())
+    throw config_error(first_key, "declared output topic(s) not usable: " + missing);
+}
+
 extern "C" void on_stop_signal(int sig) {
   g_signal = sig;
 }
@@ -155,15 +189,7 @@ void runtime::start() {
       throw config_error("agents." + c.name,
                          "configured, but no agent of that name is defined in code");
   }
-  // Dead-letter topics must exist before the first record fails: brokers
-  // often refuse automatic topic creation.
-  if (!d.mock) {
-    std::vector<std::pair<std::string, int>> missing;
-    for (const auto& a : d.agents)
-      if (auto dlq = consumer_group::dlq_topic(a.cfg); !topic_exists(d.producer->handle(), dlq))
-        missing.emplace_back(dlq, 1);
-    create_topics(d.producer->handle(), missing);
-  }
+  if (!d.mock) check_topics(d.producer->handle(), d.agents);
   const property_list consumer_defaults{
       // A resumed partition waits for the broker's in-flight fetch; keep that short.
       {"", "fetch.wait.max.ms", "100"},
@@ -262,6 +288,10 @@ agent_definition& agent_builder::def() const {
 
 agent_builder& agent_builder::consume(std::string topic) {
   def().cfg.topics.push_back(std::move(topic));
+  return *this;
+}
+agent_builder& agent_builder::produces(std::string topic) {
+  def().cfg.produces.push_back(std::move(topic));
   return *this;
 }
 agent_builder& agent_builder::group(std::string group_id) {

@@ -138,6 +138,17 @@ TEST(ParseConfig, FullFileGivesEveryValue) {
   EXPECT_EQ(audit.supervision.restart_window, std::chrono::milliseconds(60000));
 }
 
+TEST(ParseConfig, DeclaredOutputsParseFromTheFileAndOverrides) {
+  runtime_config cfg = parse_config(
+      "agents: [{name: orders, topics: orders, produces: [orders.completed, orders.audit]}]");
+  ASSERT_EQ(cfg.agents.size(), 1u);
+  EXPECT_EQ(cfg.agents[0].produces, (std::vector<std::string>{"orders.completed", "orders.audit"}));
+  apply_override(cfg, "agents.orders.produces=a,b");
+  EXPECT_EQ(cfg.agents[0].produces, (std::vector<std::string>{"a", "b"}));
+  cfg.agents[0].produces.push_back("");
+  expect_error([&] { validate(cfg); }, "agents[0].produces", {"topic names must not be empty"});
+}
+
 TEST(ParseConfig, SupervisionSectionMayBeEmptyOrPartial) {
   const auto cfg = parse_config(
       "agents:\n  - {name: a, topics: t, supervision: }\n"
@@ -187,7 +198,7 @@ TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
       "agents:\n  - {name: a, topics: t}\n  - {name: b, topics: t, max_poll_record: 5}",
       "agents[1].max_poll_record",
       {"unknown key",
-       "name, topics, group, max_poll_records, resume_below, pause_after_ms, assignor, "
+       "name, topics, produces, group, max_poll_records, resume_below, pause_after_ms, assignor, "
        "group_instance_id, kafka, supervision, processing_guarantee, transaction_interval_ms, "
        "transaction_max_records"});
   expect_parse_error("agents: [{name: a, topics: t, supervision: {retries: 1}}]",
@@ -404,12 +415,12 @@ TEST(ApplyOverride, RejectsBadKeysAndValues) {
   expect_override_error("kafka=x", "kafka", {"unknown key", "kafka.<property>"});
   expect_override_error("brokers.x=y", "brokers.x", {"unknown key"});
   expect_override_error("agents..group=g", "agents..group", {"unknown key"});
-  expect_override_error(
-      "agents.a.name=b", "agents.a.name",
-      {"unknown key",
-       "max_poll_records, resume_below, pause_after_ms, assignor, group, "
-       "group_instance_id, topics, kafka.<property>, supervision.<key>, processing_guarantee, "
-       "transaction_interval_ms, transaction_max_records"});
+  expect_override_error("agents.a.name=b", "agents.a.name",
+                        {"unknown key",
+                         "max_poll_records, resume_below, pause_after_ms, assignor, group, "
+                         "group_instance_id, topics, produces, kafka.<property>, "
+                         "supervision.<key>, processing_guarantee, "
+                         "transaction_interval_ms, transaction_max_records"});
   expect_override_error("agents.a.supervision=x", "agents.a.supervision",
                         {"unknown key", "supervision.<key>"});
   expect_override_error("agents.a.supervision.retries=1", "agents.a.supervision.retries",

@@ -62,6 +62,11 @@ struct agent_config {
   std::string name;
   /// Topics consumed; at least one.
   std::vector<std::string> topics;
+  /// Topics the agent emits to, declared (optional): on a real broker
+  /// `runtime::start` refuses to start while any of them does not exist,
+  /// naming every missing one. An emit to an undeclared topic that does not
+  /// exist fails only when librdkafka gives up on it (docs/supervision.md).
+  std::vector<std::string> produces;
   /// Consumer group id; defaults to `name`.
   std::string group;
   /// The bound on records a partition actor holds (taken from Kafka and not

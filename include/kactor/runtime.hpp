@@ -108,6 +108,9 @@ class runtime;
 class agent_builder {
  public:
   agent_builder& consume(std::string topic);
+  /// Declares a topic the agent emits to; `runtime::start` checks that it
+  /// exists on a real broker (see agent_config::produces).
+  agent_builder& produces(std::string topic);
   agent_builder& group(std::string group_id);
   agent_builder& max_poll_records(std::size_t n);
   agent_builder& resume_below(std::size_t n);
@@ -171,9 +174,12 @@ class runtime {
   bool flush(std::chrono::milliseconds timeout);
 
   /// Validates every agent, creates the producer and the consumers and joins
-  /// the groups. Throws `config_error` for unusable settings (unknown
-  /// librdkafka properties included) and `kafka_exception` for clients that
-  /// cannot be created.
+  /// the groups. On a real broker it creates missing dead-letter topics and
+  /// checks that every declared output (`produces`) exists. Throws
+  /// `config_error` for unusable settings (unknown librdkafka properties, a
+  /// dead-letter topic that cannot be created, missing outputs: the message
+  /// names every one) and `kafka_exception` for clients that cannot be
+  /// created or brokers that cannot be reached.
   void start();
 
   /// Graceful stop: partition actors finish the record in hand and wait for
