@@ -322,6 +322,11 @@ std::string format_dlq_line(const dlq_record& r) {
   out += " class=" + printable(r.header(h::error_class), false);
   out += " attempts=" + printable(r.header(h::attempts), false);
   out += " error=" + printable(r.header(h::error_message), true);
+  if (auto size = r.header(h::error_message_size)) out += " error_size=" + printable(size, false);
+  if (r.header(h::value_omitted) == "true") {
+    out += r.header(h::key_omitted) == "true" ? " omitted=value,key,headers" : " omitted=value";
+    out += " value_size=" + printable(r.header(h::value_size), false);
+  }
   return out;
 }
 
@@ -395,7 +400,7 @@ redrive_summary redrive_dlq(const redrive_options& opts,
 
   auto redrive = [&](const rd_kafka_message_t& m) {
     ++summary.examined;
-    redrive_step step{m.partition, m.offset, redrive_step::outcome::redriven, {}};
+    redrive_step step{m.partition, m.offset, redrive_step::outcome::redriven, {}, {}};
     rd_kafka_headers_t* hdrs = nullptr;
     rd_kafka_message_headers(&m, &hdrs);  // leaves hdrs null when there are none
     const bool matches = std::all_of(opts.where.begin(), opts.where.end(), [&](const auto& w) {
@@ -405,6 +410,12 @@ redrive_summary redrive_dlq(const redrive_options& opts,
     if (!matches) {
       step.what = redrive_step::outcome::not_matching;
       ++summary.not_matching;
+    } else if (last_header(hdrs, dlq_header::value_omitted) == std::string_view("true")) {
+      step.what = redrive_step::outcome::value_omitted;
+      step.source = std::string(source.value_or("-")) + "/" +
+                    std::string(last_header(hdrs, dlq_header::source_partition).value_or("-")) +
+                    "@" + std::string(last_header(hdrs, dlq_header::source_offset).value_or("-"));
+      ++summary.value_omitted;
     } else if (opts.to.empty() && (!source || source->empty())) {
       step.what = redrive_step::outcome::no_target;
       ++summary.no_target;

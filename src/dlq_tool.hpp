@@ -80,12 +80,18 @@ struct redrive_step {
     not_matching,
     /// Matches, but has no `kactor.dlq.source.topic` and no `to` was given; passed over.
     no_target,
+    /// Matches, but the dead letter lacks the record's value (the dead-letter
+    /// topic could not hold it): re-driving it would send a null value.
+    /// Refused and passed over; `source` says where the original is.
+    value_omitted,
   };
   std::int32_t partition = 0;
   std::int64_t offset = 0;
   outcome what = outcome::redriven;
   /// The topic the record goes to; empty unless `what` is `redriven`.
   std::string target;
+  /// `value_omitted`: the original record, "<topic>/<partition>@<offset>".
+  std::string source;
 };
 
 struct redrive_summary {
@@ -97,6 +103,7 @@ struct redrive_summary {
   std::map<std::string, std::int64_t> redriven;
   std::int64_t not_matching = 0;
   std::int64_t no_target = 0;
+  std::int64_t value_omitted = 0;
   /// Per partition read, the offset reached: committed for the group unless dry run.
   std::map<std::int32_t, std::int64_t> reached;
 };

@@ -260,6 +260,50 @@ TEST_F(dlq_tool, redrive_moves_matching_records_byte_for_byte_once) {
   EXPECT_EQ(show(brokers, source).back().key, "kf");
 }
 
+TEST_F(dlq_tool, degraded_dead_letters_are_marked_in_show_and_refused_by_redrive) {
+  namespace h = dlq_header;
+  auto omitted = dlq_headers(source, "irrecoverable", "too big");
+  omitted.emplace_back(std::string(h::value_omitted), "true");
+  omitted.emplace_back(std::string(h::value_size), "2097152");
+  auto minimal = omitted;
+  minimal.emplace_back(std::string(h::key_omitted), "true");
+  minimal.emplace_back(std::string(h::headers_omitted), "true");
+  auto cut = dlq_headers(source, "irrecoverable", "long...[truncated]");
+  cut.emplace_back(std::string(h::error_message_size), "921617");
+  produce(brokers, dlq,
+          {{0, "ka", std::nullopt, omitted},
+           {0, std::nullopt, std::nullopt, minimal},
+           {0, "kc", "vc", cut}});
+
+  const auto records = show(brokers, dlq);
+  ASSERT_EQ(records.size(), 3u);
+  const std::string context = "source=" + source + "/3@17 agent=checker class=irrecoverable ";
+  EXPECT_EQ(detail::format_dlq_line(records[0]),
+            "partition=0 offset=0 key=\"ka\" " + context +
+                "attempts=4 error=\"too big\" omitted=value value_size=2097152");
+  EXPECT_EQ(detail::format_dlq_line(records[1]),
+            "partition=0 offset=1 key=- " + context +
+                "attempts=4 error=\"too big\" omitted=value,key,headers value_size=2097152");
+  EXPECT_EQ(detail::format_dlq_line(records[2]),
+            "partition=0 offset=2 key=\"kc\" " + context +
+                "attempts=4 error=\"long...[truncated]\" error_size=921617");
+
+  std::vector<detail::redrive_step> steps;
+  auto summary = redrive({brokers, dlq}, &steps);
+  EXPECT_EQ(summary.examined, 3);
+  EXPECT_EQ(summary.value_omitted, 2);
+  EXPECT_EQ(summary.redriven, (std::map<std::string, std::int64_t>{{source, 1}}));
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].what, detail::redrive_step::outcome::value_omitted);
+  EXPECT_EQ(steps[0].source, source + "/3@17") << "where the original is";
+  EXPECT_EQ(steps[1].what, detail::redrive_step::outcome::value_omitted);
+  EXPECT_EQ(steps[2].what, detail::redrive_step::outcome::redriven);
+  const auto moved = show(brokers, source);
+  ASSERT_EQ(moved.size(), 1u) << "no null value was sent back";
+  EXPECT_EQ(moved[0].key, "kc");
+  EXPECT_EQ(committed(brokers, dlq), 3) << "refused records are committed past";
+}
+
 TEST_F(dlq_tool, a_dry_run_moves_nothing_and_commits_nothing) {
   produce(brokers, dlq,
           {{0, "k0", "v0", dlq_headers(source, "irrecoverable", "bad")},

@@ -135,6 +135,12 @@ int run_dlq_redrive(kactor::detail::redrive_options opts, const std::vector<std:
                    "kactor: warning: %s has no kactor.dlq.source.topic header and no --to was "
                    "given: skipped\n",
                    from.c_str());
+    else if (s.what == outcome::value_omitted)
+      std::fprintf(stderr,
+                   "kactor: refused: %s carries no value (too large for the dead-letter topic); "
+                   "read the original from %s while the source topic retains it and emit it "
+                   "again: skipped\n",
+                   from.c_str(), s.source.c_str());
     else if (s.what == outcome::redriven && opts.dry_run)
       std::printf("would re-drive %s -> %s\n", from.c_str(), s.target.c_str());
   });
@@ -151,6 +157,8 @@ int run_dlq_redrive(kactor::detail::redrive_options opts, const std::vector<std:
               static_cast<long long>(summary.not_matching), verb);
   std::printf("skipped (no target): %lld (%scommitted past)\n",
               static_cast<long long>(summary.no_target), verb);
+  std::printf("refused (value omitted): %lld (%scommitted past)\n",
+              static_cast<long long>(summary.value_omitted), verb);
   for (const auto& [p, off] : summary.reached)
     std::printf("partition %d: %scommitted at %lld\n", p, verb, static_cast<long long>(off));
   return 0;
