@@ -123,6 +123,10 @@ group.initial.rebalance.delay.ms=0
 # Short broker session: a restart after SIGKILL waits for the old session to expire.
 broker.heartbeat.interval.ms=500
 broker.session.timeout.ms=3000
+# Whatever no ACL mentions is allowed: a test denies one topic to check
+# what clients that may not write it do.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=true
 num.network.threads=2
 num.io.threads=4
 log.cleaner.dedupe.buffer.size=8388608

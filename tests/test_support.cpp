@@ -31,17 +31,76 @@ bool group_caught_up(const std::string& brokers, const std::string& group, const
   return group_caught_up(brokers, group, topic, all);
 }
 
-void create_topic(const std::string& brokers, const std::string& topic, int partitions) {
+void create_topic(const std::string& brokers, const std::string& topic, int partitions,
+                  const std::map<std::string, std::string>& configs) {
   property_list props{{"", "bootstrap.servers", brokers}};
   auto rk = make_client(RD_KAFKA_PRODUCER, make_conf(props));
-  create_topics(rk.get(), {{topic, partitions}});
+  create_topics(rk.get(), {{topic, partitions}}, 30000, configs);
+}
+
+void delete_topic(const std::string& brokers, const std::string& topic) {
+  property_list props{{"", "bootstrap.servers", brokers}};
+  auto rk = make_client(RD_KAFKA_PRODUCER, make_conf(props));
+  rd_kafka_DeleteTopic_t* dt = rd_kafka_DeleteTopic_new(topic.c_str());
+  auto ev = admin_request(rk.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS, 30000, "DeleteTopics",
+                          [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+                            rd_kafka_DeleteTopics(rk.get(), &dt, 1, opts, q);
+                            rd_kafka_DeleteTopic_destroy(dt);
+                          });
+  size_t n = 0;
+  const auto** results =
+      rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i)
+    if (auto err = rd_kafka_topic_result_error(results[i]))
+      throw std::runtime_error("delete topic " + topic + ": " + rd_kafka_err2str(err));
+}
+
+void deny_writes(const std::string& brokers, const std::string& topic) {
+  property_list props{{"", "bootstrap.servers", brokers}};
+  auto rk = make_client(RD_KAFKA_PRODUCER, make_conf(props));
+  // A topic with an ACL is no longer "no ACL found": allow what clients
+  // need to see it (metadata), deny the writes.
+  char errstr[256];
+  rd_kafka_AclBinding_t* acls[2];
+  int i = 0;
+  for (auto [op, permission] :
+       {std::pair{RD_KAFKA_ACL_OPERATION_DESCRIBE, RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW},
+        std::pair{RD_KAFKA_ACL_OPERATION_WRITE, RD_KAFKA_ACL_PERMISSION_TYPE_DENY}}) {
+    acls[i] = rd_kafka_AclBinding_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str(),
+                                      RD_KAFKA_RESOURCE_PATTERN_LITERAL, "User:ANONYMOUS", "*", op,
+                                      permission, errstr, sizeof(errstr));
+    if (!acls[i++]) throw std::runtime_error(std::string("ACL for ") + topic + ": " + errstr);
+  }
+  auto ev = admin_request(rk.get(), RD_KAFKA_ADMIN_OP_CREATEACLS, 30000, "CreateAcls",
+                          [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+                            rd_kafka_CreateAcls(rk.get(), acls, 2, opts, q);
+                            for (auto* acl : acls) rd_kafka_AclBinding_destroy(acl);
+                          });
+  size_t n = 0;
+  const auto** results =
+      rd_kafka_CreateAcls_result_acls(rd_kafka_event_CreateAcls_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i)
+    if (const auto* err = rd_kafka_acl_result_error(results[i]))
+      throw std::runtime_error("ACL for " + topic + ": " + rd_kafka_error_string(err));
+  // The broker applies the ACL from the metadata log, a moment after the answer.
+  const bool refused = eventually([&] {
+    try {
+      produce_all(brokers, topic, {{"probe", "deny_writes"}});
+      return false;
+    } catch (const std::exception&) {
+      return true;
+    }
+  });
+  if (!refused) throw std::runtime_error("writes to " + topic + " are still allowed");
 }
 
 void produce_all(const std::string& brokers, const std::string& topic,
-                 const std::vector<std::pair<std::string, std::string>>& records) {
+                 const std::vector<std::pair<std::string, std::string>>& records,
+                 const property_list& extra, std::int32_t partition) {
   property_list props{{"", "bootstrap.servers", brokers},
                       {"", "enable.idempotence", "true"},
                       {"", "linger.ms", "5"}};
+  props.insert(props.end(), extra.begin(), extra.end());
   auto conf = make_conf(props);
   static std::atomic<long> failures{0};
   rd_kafka_conf_set_dr_msg_cb(conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
@@ -52,8 +111,9 @@ void produce_all(const std::string& brokers, const std::string& topic,
   for (const auto& [k, v] : records) {
     for (;;) {
       auto err = rd_kafka_producev(
-          rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_KEY(k.data(), k.size()),
+          rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+          RD_KAFKA_V_PARTITION(partition >= 0 ? partition : RD_KAFKA_PARTITION_UA),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(k.data(), k.size()),
           RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)

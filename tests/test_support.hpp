@@ -53,9 +53,12 @@ struct record {
   std::map<std::string, std::string> headers;
 };
 
-/// Produces `records` and waits for every acknowledgement; throws on failure.
+/// Produces `records` (to `partition`, or by key when -1) and waits for
+/// every acknowledgement; throws on failure. `props` are added librdkafka
+/// producer properties (`message.max.bytes` for large records, ...).
 void produce_all(const std::string& brokers, const std::string& topic,
-                 const std::vector<std::pair<std::string, std::string>>& records);
+                 const std::vector<std::pair<std::string, std::string>>& records,
+                 const detail::property_list& props = {}, std::int32_t partition = -1);
 
 /// Every partition's end offset as a reader at `isolation` sees it: the last
 /// stable offset at "read_committed", the high watermark at "read_uncommitted".
@@ -89,8 +92,18 @@ bool group_caught_up(const std::string& brokers, const std::string& group, const
 bool group_caught_up(const std::string& brokers, const std::string& group, const std::string& topic,
                      int partitions);
 
-/// Creates a topic with the Admin API.
-void create_topic(const std::string& brokers, const std::string& topic, int partitions);
+/// Creates a topic with the Admin API, with topic `configs` if given.
+void create_topic(const std::string& brokers, const std::string& topic, int partitions,
+                  const std::map<std::string, std::string>& configs = {});
+
+/// Deletes a topic with the Admin API; throws on failure.
+void delete_topic(const std::string& brokers, const std::string& topic);
+
+/// Denies every client of the test broker (all are User:ANONYMOUS there)
+/// writing `topic`, with ACLs that still let them describe it
+/// (scripts/kafka.sh runs an authorizer that allows what no ACL mentions);
+/// returns once a write is refused.
+void deny_writes(const std::string& brokers, const std::string& topic);
 
 /// `records` inputs over `keys` keys: key "key-<k>", value "<k>:<seq>" with
 /// each key's seq counting 0, 1, 2, ... in input order.
