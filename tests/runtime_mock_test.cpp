@@ -143,9 +143,11 @@ TEST(runtime_mock, partitions_share_the_worker_threads_fairly) {
   rt.stop();
   std::lock_guard lock(mx);
   ASSERT_EQ(at_half.size(), static_cast<std::size_t>(kPartitions));
-  // A fair share is half of each partition's records; a starved partition has none.
+  // A fair share is half of each partition's records when half of all were
+  // handled; slices of ~2 ms (40 records) taken in turn stay within a few
+  // slices of it (measured: 0.46-0.55). A starved partition has none.
   for (std::size_t p = 0; p < at_half.size(); ++p)
-    EXPECT_GE(at_half[p], handled[p] / 10)
+    EXPECT_GE(at_half[p] * 10, handled[p] * 4)
         << "partition " << p << " when half the records were handled: " << at_half[0] << ", "
         << at_half[1] << ", " << at_half[2] << ", " << at_half[3] << " (of " << handled[0] << ", "
         << handled[1] << ", " << handled[2] << ", " << handled[3] << ")";
