@@ -439,8 +439,7 @@ class partition_actor final : public caf::event_based_actor {
                            bool at_once) {
     p.reported = true;
     auto& d = p.record;
-    const auto where = d.topic + "/" + std::to_string(d.partition.value()) + "@" +
-                       std::to_string(d.offset.value());
+    const auto where = to_string(topic_partition{d.topic, d.partition}, d.offset);
     switch (classify_write_failure(code)) {
       case write_failure::record:
         if (d.cause.form != dead_letter_form::minimal) {
@@ -704,8 +703,7 @@ class partition_actor final : public caf::event_based_actor {
     const bool for_good = classify_kafka_error(code) == error_class::irrecoverable;
     // An aborted transaction fails (purges) every record it held: no work.
     if (cfg_.txn && !for_good) return true;
-    const auto where = cfg_.tp.topic + "/" + std::to_string(cfg_.tp.partition.value()) + "@" +
-                       std::to_string(e.source.value());
+    const auto where = to_string(cfg_.tp, e.source);
     const auto now = wall_ms();
     const error_info why{error_class::irrecoverable, code,
                          "an output of record " + where + " was refused: " + e.failure()};

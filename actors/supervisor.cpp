@@ -191,8 +191,7 @@ class supervisor final : public caf::event_based_actor {
   void escalate(const topic_partition& tp, slot& s, const std::string& cause) {
     s.spec.cfg.source->pause();
     s.spec.cfg.counters->escalate(cause);
-    health_->fail("partition " + tp.topic + "/" + std::to_string(tp.partition.value()) + ": " +
-                  cause);
+    health_->fail("partition " + to_string(tp) + ": " + cause);
     spdlog::error(
         "agent {}: partition {}/{} escalates: the partition is paused and the agent "
         "unhealthy. Cause: {}",

@@ -32,7 +32,7 @@ constexpr std::string_view redrive_from_header = "kactor.redrive.from";
 }
 
 std::string where_in(const std::string& topic, std::int32_t partition, std::int64_t offset) {
-  return topic + "/" + std::to_string(partition) + "@" + std::to_string(offset);
+  return to_string(topic_partition{topic, partition_id{partition}}, kactor::offset{offset});
 }
 
 /// A consumer that never auto-commits and never creates topics. `group` is

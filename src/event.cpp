@@ -42,8 +42,7 @@ headers event::all_headers() const {
 }
 
 std::string event::describe() const {
-  return std::string(topic_) + "/" + std::to_string(partition_.value()) + "@" +
-         std::to_string(offset_.value());
+  return to_string(topic_partition{std::string(topic_), partition_}, offset_);
 }
 
 }  // namespace kactor

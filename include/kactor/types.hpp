@@ -55,6 +55,16 @@ struct topic_partition {
   }
 };
 
+/// "topic/partition": how messages and logs name a partition.
+inline std::string to_string(const topic_partition& tp) {
+  return tp.topic + "/" + std::to_string(tp.partition.value());
+}
+
+/// "topic/partition@offset": how messages and logs name a record.
+inline std::string to_string(const topic_partition& tp, offset o) {
+  return to_string(tp) + "@" + std::to_string(o.value());
+}
+
 }  // namespace kactor
 
 template <>
