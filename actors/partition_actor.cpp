@@ -508,16 +508,15 @@ class partition_actor final : public caf::event_based_actor {
   /// Held, it does not pause its partition: librdkafka 2.0.2 would drop the
   /// prefetched records and fetch them again.
   bool held() const {
-    return barrier_ || waiting_for_room_ || handing_over() || abort_pending() ||
+    return barrier_ || waiting_for_room_ || handing_over() || txn_holds() ||
            (deferring() && deferred_.bytes() >= cfg_.max_deferred_bytes);
   }
 
-  /// exactly_once: the open transaction aborts and every partition rewinds;
-  /// a record started now would only run again, and a failure it reported
-  /// after the group thread counted attempts would slip past the retry limit.
-  bool abort_pending() const {
-    return cfg_.txn && cfg_.txn->abort_requested.load(std::memory_order_acquire);
-  }
+  /// exactly_once: the open transaction aborts and every partition rewinds
+  /// (a record started now would only run again, and a failure it reported
+  /// after the group thread counted attempts would slip past the retry
+  /// limit), or the rewind's retry backoff has not passed yet.
+  bool txn_holds() const { return cfg_.txn && cfg_.txn->holds(); }
 
   /// exactly_once: released, with kept outputs not yet handed to the producer.
   bool handing_over() const { return !deferring() && handed_ < deferred_.size(); }

@@ -77,6 +77,8 @@ struct transaction_control {
   std::mutex mx;
   std::vector<failure> failures;
   std::atomic<bool> abort_requested{false};
+  /// After a rewind, until the aborted records' retry backoff has passed.
+  std::atomic<bool> backing_off{false};
 
   /// A partition actor: the open transaction must abort. Until `resume`,
   /// no partition actor of the consumer starts a record (it would be rewound).
@@ -93,8 +95,19 @@ struct transaction_control {
   /// Group thread, before an abort it decided on its own (a barrier timed
   /// out, the producer failed): holds the partition actors as `report` does.
   void request_abort() { abort_requested = true; }
-  /// Group thread, after the rewind: partition actors start records again.
+  /// Group thread, after the rewind: partition actors start records again
+  /// once the backoff is over (`end_backoff`), if `hold_for_backoff` began one.
   void resume() { abort_requested = false; }
+  /// Group thread, before the rewind: no partition actor starts a record
+  /// until `end_backoff`. The group thread goes on polling meanwhile.
+  void hold_for_backoff() { backing_off = true; }
+  void end_backoff() { backing_off = false; }
+
+  /// Partition actors: whether to start no record now.
+  bool holds() const {
+    return abort_requested.load(std::memory_order_acquire) ||
+           backing_off.load(std::memory_order_acquire);
+  }
 };
 
 /// A record taken from the partition, with the buffer its event points into.

@@ -219,6 +219,11 @@ void consumer_group::run() {
     }
     auto now = std::chrono::steady_clock::now();
     if (transactional) {
+      if (txn_->backing_off && now >= backoff_until_ && !broken()) {
+        txn_->end_backoff();
+        caf::scoped_actor self{sys_};
+        release(self);  // the held partition actors take records again
+      }
       const auto due =
           broken() ? backoff_.next(failed_recoveries_.load()) : def_.cfg.transaction_interval;
       const auto max_records = def_.cfg.transaction_max_records;
@@ -428,9 +433,11 @@ void consumer_group::rewind_all(caf::scoped_actor& self,
         o.poison[key.second] = r.poison;
     orders.orders.emplace_back(tp, std::move(o));
   }
-  // The same backoff as retries in place: the failed record runs again, with
-  // everything after its partition's and the other partitions' last commit.
-  std::this_thread::sleep_for(backoff_.next(attempts));
+  // The same backoff as retries in place before the failed record runs again,
+  // with everything after its partition's and the other partitions' last
+  // commit. The group thread goes on polling; run() ends the hold.
+  txn_->hold_for_backoff();
+  backoff_until_ = std::chrono::steady_clock::now() + backoff_.next(attempts);
   self->request(supervisor_, std::chrono::seconds(60), std::move(orders))
       .receive([](bool) {},
                [&](caf::error& err) {
@@ -542,10 +549,11 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
   for (int i = 0; i < parts->cnt; ++i) tps.push_back(to_tp(parts->elems[i]));
   auto commits = make_tpl(parts->cnt);
   // Partition actors finish the record in hand and wait for their emits'
-  // acknowledgements; bound the wait by the producer's delivery timeout so a
-  // dead broker cannot hang the rebalance forever.
+  // acknowledgements: every emit has its report within the producer's
+  // message.timeout.ms, so a dead broker cannot hang the rebalance forever.
   caf::scoped_actor self{sys_};
-  self->request(supervisor_, std::chrono::seconds(310), revoke_atom::value, tps)
+  self->request(supervisor_, sink_->delivery_timeout() + std::chrono::seconds(10),
+                revoke_atom::value, tps)
       .receive(
           [&](partition_offsets& r) {
             for (auto& [tp, next] : r.offsets)

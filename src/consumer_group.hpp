@@ -117,6 +117,8 @@ class consumer_group {
   /// worked; while not 0 the partition actors stay held at the barrier.
   std::atomic<std::size_t> failed_recoveries_{0};
   bool broken() const { return failed_recoveries_.load(std::memory_order_relaxed) > 0; }
+  /// When the partition actors held after a rewind may start records again.
+  std::chrono::steady_clock::time_point backoff_until_{};
   /// The producer's emitted count when the last transaction committed.
   std::uint64_t emitted_at_commit_ = 0;
   backoff backoff_{def_.cfg.supervision.backoff_base, def_.cfg.supervision.backoff_max};

@@ -26,6 +26,9 @@ void shared_producer::open() {
   if (rd_kafka_conf_get(conf.get(), "transaction.timeout.ms", value, &size) == RD_KAFKA_CONF_OK)
     txn_timeout_ms_ = std::stoi(value);
   size = sizeof(value);
+  if (rd_kafka_conf_get(conf.get(), "message.timeout.ms", value, &size) == RD_KAFKA_CONF_OK)
+    delivery_timeout_ = std::chrono::milliseconds(std::stoll(value));
+  size = sizeof(value);
   if (rd_kafka_conf_get(conf.get(), "queue.buffering.max.messages", value, &size) ==
       RD_KAFKA_CONF_OK)
     saturation_ = std::max(1, std::stoi(value) / 10 * 9);

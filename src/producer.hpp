@@ -63,6 +63,9 @@ class shared_producer final : public emit_sink {
   void reset();
 
   rd_kafka_t* handle() const { return rk_.get(); }
+  /// `message.timeout.ms`: the longest a record waits for its delivery
+  /// report, acknowledged or failed.
+  std::chrono::milliseconds delivery_timeout() const { return delivery_timeout_; }
   /// Nine tenths of queue.buffering.max.messages, or of
   /// queue.buffering.max.kbytes of values, are queued or in flight: the
   /// limits at which librdkafka refuses records (the bytes as librdkafka
@@ -86,6 +89,7 @@ class shared_producer final : public emit_sink {
   bool transactional_ = false;
   /// transaction.timeout.ms: how long a commit or abort may block.
   int txn_timeout_ms_ = 60000;
+  std::chrono::milliseconds delivery_timeout_{300000};
   /// Records queued or in flight from which `saturated()` holds.
   int saturation_ = 90000;
   /// Bytes of values queued or in flight from which `saturated()` holds.

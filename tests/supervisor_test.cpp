@@ -404,6 +404,29 @@ TEST_F(supervisor_fixture, no_record_starts_while_an_abort_is_requested) {
   EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6, 7}));
 }
 
+TEST_F(supervisor_fixture, after_a_rewind_no_record_starts_until_the_backoff_is_over) {
+  // The group thread rewound every partition and polls on while the failed
+  // records' retry backoff runs; the release of that cycle and a barrier in
+  // the meantime start nothing.
+  txn = std::make_shared<transaction_control>();
+  assign();
+  txn->hold_for_backoff();
+  source->end = 8;
+  caf::anon_send(caf::actor_cast<caf::actor>(child), wake_atom::value);
+  caf::anon_send(sup, txn_release_atom::value);
+  sched->run();
+  auto answer = ask_barrier();
+  sched->run();
+  ASSERT_TRUE(answer->has_value()) << "a held actor still answers barriers";
+  caf::anon_send(sup, txn_release_atom::value);
+  sched->run();
+  EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4}));
+  txn->end_backoff();  // run(): the backoff is over, then a release
+  caf::anon_send(sup, txn_release_atom::value);
+  sched->run();
+  EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6, 7}));
+}
+
 TEST_F(supervisor_fixture, a_release_never_overtakes_the_next_barrier) {
   // The group thread releases one commit and asks for the next barrier before
   // the partition actor ran again. The next commit covers the offsets the
