@@ -19,18 +19,6 @@ const char* to_string(error_class c) noexcept {
   return "unknown";
 }
 
-const char* to_string(write_failure w) noexcept {
-  switch (w) {
-    case write_failure::transient:
-      return "transient";
-    case write_failure::record:
-      return "record";
-    case write_failure::destination:
-      return "destination";
-  }
-  return "unknown";
-}
-
 write_failure classify_write_failure(int code) noexcept {
   switch (static_cast<rd_kafka_resp_err_t>(code)) {
     case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:

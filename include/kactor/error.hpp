@@ -52,9 +52,6 @@ enum class write_failure {
   destination,
 };
 
-/// "transient", "record" or "destination".
-const char* to_string(write_failure w) noexcept;
-
 /// Classifies the librdkafka error code of a refused or failed write.
 write_failure classify_write_failure(int code) noexcept;
 
