@@ -86,6 +86,11 @@ error_info make_error(const rd_kafka_error_t* err, const std::string& context);
 
 tpl_ptr make_tpl(int size = 4);
 
+/// The partition an element of a `rd_kafka_topic_partition_list_t` names.
+inline topic_partition to_tp(const rd_kafka_topic_partition_t& p) {
+  return topic_partition{p.topic, partition_id{p.partition}};
+}
+
 /// What the cluster says of `topic` in a metadata request: no error if it
 /// exists, `UNKNOWN_TOPIC_OR_PART` if not, `TOPIC_EXCEPTION` for a name no
 /// topic can have, `TOPIC_AUTHORIZATION_FAILED`, ... (brokers that create
