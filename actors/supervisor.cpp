@@ -9,7 +9,7 @@
 
 namespace kactor::detail {
 
-void wake_hook::on_event(rd_kafka_t*, void* opaque) {
+void wake_hook::wake(void* opaque) {
   auto* self = static_cast<wake_hook*>(opaque);
   caf::actor target;
   {

@@ -21,15 +21,17 @@
 
 namespace kactor::detail {
 
-/// The opaque of a partition queue's event callback. The callback runs on a
-/// librdkafka thread; the supervisor swaps the actor on restart.
+/// Wakes a partition's current actor when its source has records. `wake`
+/// runs on the source's thread (a librdkafka thread); the supervisor swaps
+/// the actor on restart.
 class wake_hook {
  public:
   void set(caf::actor a) {
     std::lock_guard lock(mx_);
     actor_ = std::move(a);
   }
-  static void on_event(rd_kafka_t*, void* opaque);
+  /// Sends `wake_atom` to the actor set last, if any; `opaque` is the hook.
+  static void wake(void* opaque);
 
  private:
   std::mutex mx_;

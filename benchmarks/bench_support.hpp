@@ -23,7 +23,7 @@
 #include <benchmark/benchmark.h>
 #include <kactor/kactor.hpp>
 
-#include "src/kafka_handles.hpp"
+#include "src/kafka/handles.hpp"
 #include "tests/test_support.hpp"
 
 namespace kactor::bench {

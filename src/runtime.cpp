@@ -11,9 +11,11 @@
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
-#include "src/consumer_group.hpp"
-#include "src/kafka_handles.hpp"
-#include "src/producer.hpp"
+#include "src/group/consumer_group.hpp"
+#include "src/group/ports.hpp"
+#include "src/kafka/admin.hpp"
+#include "src/kafka/handles.hpp"
+#include "src/kafka/producer.hpp"
 
 namespace kactor {
 
@@ -127,7 +129,7 @@ runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
   d.sys_cfg.set("logger.verbosity", caf::atom("quiet"));
   d.sys = std::make_unique<caf::actor_system>(d.sys_cfg);
   auto props = d.client_props(d.cfg.producer, "producer");
-  d.producer = std::make_unique<shared_producer>(std::move(props));
+  d.producer = std::make_unique<shared_producer>(std::move(props), &report_to_tracker);
 }
 
 runtime::~runtime() {
@@ -155,7 +157,7 @@ void runtime::emit(std::string_view topic, std::string_view key, std::string_vie
   if (impl_->stopped)
     throw std::logic_error("runtime::emit to " + std::string(topic) +
                            " after runtime::stop: the producer is closed");
-  impl_->producer->emit(topic, partition_id{-1}, key, value, hdrs, nullptr);
+  impl_->producer->produce(topic, partition_id{-1}, key, value, hdrs, nullptr);
 }
 
 bool runtime::flush(std::chrono::milliseconds timeout) {

@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "src/lag.hpp"
+#include "src/kafka/admin.hpp"
 #include "tests/test_support.hpp"
 
 namespace {

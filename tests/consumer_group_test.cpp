@@ -1,7 +1,7 @@
 // Pure parts of the consumer group: reading the group's join state from
 // librdkafka statistics (the gate for periodic commits) and naming the DLQ.
 
-#include "src/consumer_group.hpp"
+#include "src/group/consumer_group.hpp"
 
 #include <gtest/gtest.h>
 

@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kactor_test.pb.h"
-#include "src/lag.hpp"
+#include "src/kafka/admin.hpp"
 #include "tests/test_support.hpp"
 
 namespace {

@@ -11,9 +11,9 @@
 #include <kactor/error.hpp>
 #include <nlohmann/json.hpp>
 
-#include "src/dlq_tool.hpp"
-#include "src/kafka_handles.hpp"
-#include "src/lag.hpp"
+#include "src/cli/dlq_tool.hpp"
+#include "src/kafka/admin.hpp"
+#include "src/kafka/handles.hpp"
 #include "tests/test_support.hpp"
 
 namespace {

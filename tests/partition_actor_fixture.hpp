@@ -36,7 +36,7 @@ class fake_source final : public partition_source {
       auto off = next < static_cast<int>(keys.size()) ? next : extra[next - keys.size()];
       auto idx = static_cast<std::size_t>(off);
       out.push_back(record_slot{
-          event{"in", partition_id{0}, kactor::offset{off}, 0, keys[idx], values[idx]}, nullptr});
+          event{"in", partition_id{0}, kactor::offset{off}, 0, keys[idx], values[idx]}});
       ++next;
     }
     return n;

@@ -26,8 +26,7 @@ class memory_source final : public partition_source {
   std::size_t take(std::size_t max, std::deque<record_slot>& out) override {
     std::size_t n = 0;
     for (; n < max && next < end; ++n, ++next)
-      out.push_back(
-          record_slot{event{"in", partition_id{0}, kactor::offset{next}, 0, "k", "v"}, nullptr});
+      out.push_back(record_slot{event{"in", partition_id{0}, kactor::offset{next}, 0, "k", "v"}});
     return n;
   }
   bool has_backlog() override { return next < end; }

@@ -1,6 +1,6 @@
 #include "tests/test_support.hpp"
 
-#include "src/lag.hpp"
+#include "src/kafka/admin.hpp"
 
 #include <atomic>
 #include <stdexcept>

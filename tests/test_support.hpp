@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "src/kafka_handles.hpp"
+#include "src/kafka/handles.hpp"
 
 namespace kactor::test {
 

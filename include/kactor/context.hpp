@@ -1,8 +1,11 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
+#include <caf/atom.hpp>
+#include <caf/behavior.hpp>
 #include <caf/fwd.hpp>
 
 #include <kactor/event.hpp>
@@ -45,5 +48,15 @@ class context {
   /// and talking to other actors. Valid for the context's lifetime.
   virtual caf::event_based_actor* self() = 0;
 };
+
+/// Sent to an agent's behaviour every `tick_every` interval, if set.
+using tick_atom = caf::atom_constant<caf::atom("kx_tick")>;
+
+/// Makes the behaviour of one partition actor. Called once per assigned
+/// partition, on that partition actor (so state captured by the returned
+/// handlers is per partition). Records arrive as `const kactor::event&`; a
+/// record is finished when its handler returns. A record no handler matches,
+/// or whose handler throws, is counted as failed and logged.
+using behavior_factory = std::function<caf::behavior(context&)>;
 
 }  // namespace kactor

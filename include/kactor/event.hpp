@@ -21,6 +21,18 @@ struct header {
 
 using headers = std::vector<header>;
 
+/// How an event reads headers that stay in its transport's buffer (a
+/// librdkafka message): kactor's Kafka layer supplies one for the records it
+/// takes, so handlers and actors read headers without knowing librdkafka.
+/// Both functions are called with the event's `native` pointer, on the
+/// thread that reads the event.
+struct header_reader {
+  /// The last value of header `name`, if the record carries it.
+  std::optional<std::string_view> (*last)(const void* native, std::string_view name);
+  /// Every header, copied.
+  headers (*all)(const void* native);
+};
+
 /// A record taken from Kafka, as a handler sees it.
 ///
 /// An event is a view: its topic, key, value and headers point into the
@@ -31,7 +43,8 @@ class event {
   event() = default;
   event(std::string_view topic, partition_id partition, kactor::offset off,
         std::int64_t timestamp_ms, std::string_view key, std::string_view value,
-        const void* native = nullptr, const headers* extra = nullptr)
+        const void* native = nullptr, const headers* extra = nullptr,
+        const header_reader* reader = nullptr)
       : topic_(topic),
         partition_(partition),
         offset_(off),
@@ -39,6 +52,7 @@ class event {
         key_(key),
         value_(value),
         native_(native),
+        reader_(native ? reader : nullptr),
         extra_(extra) {}
 
   std::string_view topic() const noexcept { return topic_; }
@@ -75,8 +89,9 @@ class event {
   std::int64_t timestamp_ms_ = -1;
   std::string_view key_;
   std::string_view value_;
-  const void* native_ = nullptr;    // rd_kafka_message_t*, for header lookup
-  const headers* extra_ = nullptr;  // headers of records not from librdkafka (tests)
+  const void* native_ = nullptr;           // the transport's record, read by `reader_`
+  const header_reader* reader_ = nullptr;  // null: the headers are `extra_` (or none)
+  const headers* extra_ = nullptr;         // headers of records not from librdkafka (tests)
 };
 
 }  // namespace kactor

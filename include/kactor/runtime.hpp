@@ -20,16 +20,6 @@ namespace detail {
 struct agent_definition;
 }
 
-/// Sent to an agent's behaviour every `tick_every` interval, if set.
-using tick_atom = caf::atom_constant<caf::atom("kx_tick")>;
-
-/// Makes the behaviour of one partition actor. Called once per assigned
-/// partition, on that partition actor (so state captured by the returned
-/// handlers is per partition). Records arrive as `const kactor::event&`; a
-/// record is finished when its handler returns. A record no handler matches,
-/// or whose handler throws, is counted as failed and logged.
-using behavior_factory = std::function<caf::behavior(context&)>;
-
 /// A plain record handler; see `agent_builder::on`.
 using record_handler = std::function<void(const event&, context&)>;
 

@@ -14,8 +14,8 @@
 #include <kactor/kactor.hpp>
 #include <nlohmann/json.hpp>
 
-#include "src/dlq_tool.hpp"
-#include "src/lag.hpp"
+#include "src/cli/dlq_tool.hpp"
+#include "src/kafka/admin.hpp"
 
 namespace {
 

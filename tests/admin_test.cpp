@@ -5,8 +5,8 @@
 
 #include <kactor/error.hpp>
 
-#include "src/kafka_handles.hpp"
-#include "src/lag.hpp"
+#include "src/kafka/admin.hpp"
+#include "src/kafka/handles.hpp"
 #include "tests/test_support.hpp"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "src/dlq_tool.hpp"
+#include "src/cli/dlq_tool.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -8,22 +8,14 @@
 #include <kactor/error.hpp>
 #include <nlohmann/json.hpp>
 
-#include "src/kafka_handles.hpp"
+#include "src/kafka/admin.hpp"
+#include "src/kafka/handles.hpp"
 
 namespace kactor::detail {
 
 namespace {
 
 using steady = std::chrono::steady_clock;
-
-struct headers_deleter {
-  void operator()(rd_kafka_headers_t* p) const noexcept { rd_kafka_headers_destroy(p); }
-};
-struct metadata_deleter {
-  void operator()(const rd_kafka_metadata_t* p) const noexcept { rd_kafka_metadata_destroy(p); }
-};
-using headers_ptr = std::unique_ptr<rd_kafka_headers_t, headers_deleter>;
-using metadata_ptr = std::unique_ptr<const rd_kafka_metadata_t, metadata_deleter>;
 
 constexpr std::string_view redrive_from_header = "kactor.redrive.from";
 
@@ -44,34 +36,6 @@ handle_ptr make_reader(const std::string& brokers, const std::string& group) {
       {"", "isolation.level", "read_committed"}, {"", "auto.offset.reset", "earliest"},
       {"", "allow.auto.create.topics", "false"}, {"", "log_level", "0"}};
   return make_client(RD_KAFKA_CONSUMER, make_conf(props));
-}
-
-/// The partition count of `topic`; throws naming `brokers` when unreachable
-/// and `topic` (called `what`) when it does not exist.
-int partition_count(rd_kafka_t* rk, const std::string& brokers, const std::string& topic,
-                    const std::string& what, int timeout_ms) {
-  topic_ptr rkt{rd_kafka_topic_new(rk, topic.c_str(), nullptr)};
-  const rd_kafka_metadata_t* raw = nullptr;
-  if (auto err = rd_kafka_metadata(rk, 0, rkt.get(), &raw, timeout_ms))
-    throw kafka_exception(make_error(err, "cannot reach brokers " + brokers));
-  metadata_ptr md{raw};
-  const auto err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-  if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-    fail(error_class::irrecoverable, err, what + " " + topic + " does not exist on " + brokers);
-  if (err) throw kafka_exception(make_error(err, what + " " + topic));
-  return md->topics[0].partition_cnt;
-}
-
-/// Low and high watermark. On a read_committed consumer the high one is the
-/// last stable offset: librdkafka sends its isolation.level with ListOffsets.
-std::pair<std::int64_t, std::int64_t> watermarks(rd_kafka_t* rk, const std::string& topic,
-                                                 std::int32_t partition, int timeout_ms) {
-  std::int64_t lo = 0, hi = 0;
-  if (auto err =
-          rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &lo, &hi, timeout_ms))
-    throw kafka_exception(
-        make_error(err, "end offset of " + topic + "/" + std::to_string(partition)));
-  return {lo, hi};
 }
 
 /// Per partition, the offsets [first, end) to read.

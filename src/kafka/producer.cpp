@@ -1,4 +1,4 @@
-#include "src/producer.hpp"
+#include "src/kafka/producer.hpp"
 
 #include <algorithm>
 #include <mutex>
@@ -8,8 +8,9 @@
 
 namespace kactor::detail {
 
-shared_producer::shared_producer(property_list props, std::string transactional_id)
-    : props_(std::move(props)), transactional_(!transactional_id.empty()) {
+shared_producer::shared_producer(property_list props, delivery_report report,
+                                 std::string transactional_id)
+    : props_(std::move(props)), report_(report), transactional_(!transactional_id.empty()) {
   props_.insert(props_.begin(), property{"", "topic.metadata.propagation.max.ms",
                                          std::to_string(default_propagation_ms)});
   props_.push_back(property{"", "enable.idempotence", "true"});
@@ -133,9 +134,9 @@ rd_kafka_topic_t* shared_producer::topic(std::string_view name) {
   return it->second.get();
 }
 
-void shared_producer::emit(std::string_view topic_name, partition_id partition,
-                           std::string_view key, std::string_view value, const headers& hdrs,
-                           delivery_tracker::entry* token) {
+void shared_producer::produce(std::string_view topic_name, partition_id partition,
+                              std::string_view key, std::string_view value, const headers& hdrs,
+                              void* token) {
   rd_kafka_topic_t* rkt = topic(topic_name);
   rd_kafka_headers_t* rkh = nullptr;
   for (;;) {
@@ -182,15 +183,13 @@ void shared_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, vo
                     rd_kafka_err2str(msg->err));
   }
   if (!msg->_private) return;
-  auto* entry = static_cast<delivery_tracker::entry*>(msg->_private);
   if (ok) {
-    delivery_tracker::delivered(entry, 0);
+    self->report_(msg->_private, 0, {});
     return;
   }
-  delivery_tracker::delivered(entry, msg->err,
-                              std::string("delivery to ") + rd_kafka_topic_name(msg->rkt) + " [" +
-                                  std::to_string(msg->partition) +
-                                  "] failed: " + rd_kafka_err2str(msg->err));
+  self->report_(msg->_private, msg->err,
+                std::string("delivery to ") + rd_kafka_topic_name(msg->rkt) + " [" +
+                    std::to_string(msg->partition) + "] failed: " + rd_kafka_err2str(msg->err));
 }
 
 }  // namespace kactor::detail

@@ -1,6 +1,7 @@
 #pragma once
-// RAII owners for every librdkafka handle kactor holds, and small helpers
-// around them. Internal: not part of the public API.
+// RAII owners for every librdkafka handle and list kactor holds, client
+// configuration, and the mapping of librdkafka errors to `error_info`.
+// Internal: not part of the public API. src/kafka/ only uses librdkafka, never CAF.
 
 #include <librdkafka/rdkafka.h>
 
@@ -42,6 +43,12 @@ struct event_deleter {
   void operator()(rd_kafka_event_t* p) const noexcept { rd_kafka_event_destroy(p); }
 };
 
+struct headers_deleter {
+  void operator()(rd_kafka_headers_t* p) const noexcept { rd_kafka_headers_destroy(p); }
+};
+struct metadata_deleter {
+  void operator()(const rd_kafka_metadata_t* p) const noexcept { rd_kafka_metadata_destroy(p); }
+};
 struct group_metadata_deleter {
   void operator()(rd_kafka_consumer_group_metadata_t* p) const noexcept {
     rd_kafka_consumer_group_metadata_destroy(p);
@@ -58,6 +65,8 @@ using tpl_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t, tpl_deleter>;
 using message_ptr = std::unique_ptr<rd_kafka_message_t, message_deleter>;
 using error_ptr = std::unique_ptr<rd_kafka_error_t, error_deleter>;
 using event_ptr = std::unique_ptr<rd_kafka_event_t, event_deleter>;
+using headers_ptr = std::unique_ptr<rd_kafka_headers_t, headers_deleter>;
+using metadata_ptr = std::unique_ptr<const rd_kafka_metadata_t, metadata_deleter>;
 
 /// Properties in the order they are applied; `source` names where each came
 /// from (for example "kafka" or "agents[0].kafka") so errors can name the key.
@@ -90,25 +99,5 @@ tpl_ptr make_tpl(int size = 4);
 inline topic_partition to_tp(const rd_kafka_topic_partition_t& p) {
   return topic_partition{p.topic, partition_id{p.partition}};
 }
-
-/// What the cluster says of `topic` in a metadata request: no error if it
-/// exists, `UNKNOWN_TOPIC_OR_PART` if not, `TOPIC_EXCEPTION` for a name no
-/// topic can have, `TOPIC_AUTHORIZATION_FAILED`, ... (brokers that create
-/// topics on first use may create it here). Throws `kafka_exception` when
-/// the brokers do not answer within `timeout_ms`.
-rd_kafka_resp_err_t topic_status(rd_kafka_t* rk, const std::string& topic, int timeout_ms = 10000);
-
-/// One Admin API request: `issue(options, queue)` sends it with options for
-/// `op` (request timeout `timeout_ms`); returns its result event. Throws
-/// `kafka_exception` naming `what` if no answer comes in time or the request
-/// failed as a whole (per-item errors are the caller's to read).
-event_ptr admin_request(
-    rd_kafka_t* rk, rd_kafka_admin_op_t op, int timeout_ms, const std::string& what,
-    const std::function<void(rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& issue);
-
-/// Creates topics with the Admin API (no-op for topics that exist), each
-/// with the topic `configs` given (`max.message.bytes`, `cleanup.policy`, ...).
-void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,
-                   int timeout_ms = 30000, const std::map<std::string, std::string>& configs = {});
 
 }  // namespace kactor::detail

@@ -1,7 +1,9 @@
 #pragma once
-// The runtime's shared idempotent producer. Partition actors emit through it
-// from CAF worker threads; its own poll thread serves delivery reports and
-// hands them to each record's delivery tracker.
+// The runtime's shared idempotent producer, and exactly_once agents'
+// transactional ones (init, commit, abort, re-create). Partition actors
+// produce through it from CAF worker threads (src/group/producer_sink.hpp);
+// its own poll thread serves delivery reports and hands each to the
+// `delivery_report` function with the token its record was produced with.
 
 #include <atomic>
 #include <chrono>
@@ -11,12 +13,20 @@
 #include <string>
 #include <thread>
 
-#include "actors/partition_actor.hpp"
-#include "src/kafka_handles.hpp"
+#include <string_view>
+
+#include <kactor/event.hpp>
+
+#include "src/kafka/handles.hpp"
 
 namespace kactor::detail {
 
-class shared_producer final : public emit_sink {
+/// Called on the producer's poll thread once per record produced with a
+/// non-null `token`: `code` 0 when the broker acknowledged it, else
+/// librdkafka's error code, with `what` naming the topic, partition and error.
+using delivery_report = void (*)(void* token, int code, std::string_view what);
+
+class shared_producer final {
  public:
   /// kactor's default `topic.metadata.propagation.max.ms`.
   static constexpr int default_propagation_ms = 5000;
@@ -28,17 +38,21 @@ class shared_producer final : public emit_sink {
   /// `transactional_id` the producer is transactional: it initialises its
   /// transactions (fencing an older producer with the same id) and opens the
   /// first transaction.
-  explicit shared_producer(property_list props, std::string transactional_id = {});
+  shared_producer(property_list props, delivery_report report, std::string transactional_id = {});
   /// Closes the producer if `close` did not.
-  ~shared_producer() override;
+  ~shared_producer();
 
   /// Flushes (up to 30 s), stops the poll thread, serves the last delivery
   /// reports and destroys the librdkafka producer. The counters stay
   /// readable (stats after `runtime::stop`); nothing may be emitted after.
   void close();
 
-  void emit(std::string_view topic, partition_id partition, std::string_view key,
-            std::string_view value, const headers& hdrs, delivery_tracker::entry* token) override;
+  /// Hands a record to librdkafka (the payload is copied once); `token`
+  /// comes back through the delivery report. Partition -1 partitions by key.
+  /// Throws `kafka_exception` if librdkafka refuses it at once. A full local
+  /// queue is backpressure from the brokers: it waits for room.
+  void produce(std::string_view topic, partition_id partition, std::string_view key,
+               std::string_view value, const headers& hdrs, void* token);
 
   /// Waits until every record handed over so far is acknowledged or failed.
   bool flush(std::chrono::milliseconds timeout);
@@ -70,7 +84,7 @@ class shared_producer final : public emit_sink {
   /// queue.buffering.max.kbytes of values, are queued or in flight: the
   /// limits at which librdkafka refuses records (the bytes as librdkafka
   /// counts them, values only). Any thread.
-  bool saturated() const override {
+  bool saturated() const {
     return rd_kafka_outq_len(rk_.get()) >= saturation_ ||
            queued_bytes_.load(std::memory_order_relaxed) >= byte_saturation_;
   }
@@ -86,6 +100,7 @@ class shared_producer final : public emit_sink {
   void stop_poller();
 
   property_list props_;
+  delivery_report report_;
   bool transactional_ = false;
   /// transaction.timeout.ms: how long a commit or abort may block.
   int txn_timeout_ms_ = 60000;

@@ -1,4 +1,4 @@
-#include "src/consumer_group.hpp"
+#include "src/group/consumer_group.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -9,109 +9,20 @@
 #include <caf/all.hpp>
 
 namespace kactor::detail {
-namespace {
-
-/// Feeds a partition actor from the partition's own librdkafka queue.
-class kafka_partition_source final : public partition_source {
- public:
-  kafka_partition_source(rd_kafka_t* rk, rd_kafka_queue_t* queue, const topic_partition& tp)
-      : rk_(rk),
-        queue_(queue),
-        topic_(tp.topic),
-        partition_(tp.partition),
-        rkt_(rd_kafka_topic_new(rk, tp.topic.c_str(), nullptr)),
-        tpl_(make_tpl(1)) {
-    rd_kafka_topic_partition_list_add(tpl_.get(), topic_.c_str(), partition_.value());
-  }
-
-  std::size_t take(std::size_t max, std::deque<record_slot>& out) override {
-    if (batch_.size() < max) batch_.resize(max);
-    auto n = rd_kafka_consume_batch_queue(queue_, 0, batch_.data(), max);
-    std::size_t taken = 0;
-    for (ssize_t i = 0; i < n; ++i) {
-      message_ptr msg{batch_[i]};
-      if (msg->err) {
-        if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-          spdlog::warn("consumer error on {}/{}: {}", topic_, partition_.value(),
-                       rd_kafka_message_errstr(msg.get()));
-        continue;
-      }
-      rd_kafka_timestamp_type_t tstype;
-      auto ts = rd_kafka_message_timestamp(msg.get(), &tstype);
-      event ev{
-          topic_,
-          partition_,
-          kactor::offset{msg->offset},
-          ts,
-          std::string_view(static_cast<const char*>(msg->key), msg->key ? msg->key_len : 0),
-          std::string_view(static_cast<const char*>(msg->payload), msg->payload ? msg->len : 0),
-          msg.get()};
-      out.push_back(record_slot{ev, std::move(msg)});
-      ++taken;
-    }
-    return taken;
-  }
-
-  bool has_backlog() override { return rd_kafka_queue_length(queue_) > 0; }
-
-  void pause() override {
-    if (auto err = rd_kafka_pause_partitions(rk_, tpl_.get()))
-      spdlog::warn("pause {}/{}: {}", topic_, partition_.value(), rd_kafka_err2str(err));
-  }
-
-  void resume() override {
-    if (auto err = rd_kafka_resume_partitions(rk_, tpl_.get()))
-      spdlog::warn("resume {}/{}: {}", topic_, partition_.value(), rd_kafka_err2str(err));
-  }
-
-  void rewind(kactor::offset next) override {
-    auto tpl = make_tpl(1);
-    rd_kafka_topic_partition_list_add(tpl.get(), topic_.c_str(), partition_.value())->offset =
-        next.value();
-    if (auto* err = rd_kafka_seek_partitions(rk_, tpl.get(), 10000)) {
-      error_ptr guard{err};
-      spdlog::error("rewind {}/{} to {}: {}", topic_, partition_.value(), next.value(),
-                    rd_kafka_error_string(err));
-    }
-    resume();
-  }
-
-  void store(kactor::offset next) override {
-    // rd_kafka_offset_store stores offset + 1.
-    auto err = rd_kafka_offset_store(rkt_.get(), partition_.value(), next.value() - 1);
-    if (err && err != RD_KAFKA_RESP_ERR__STATE)
-      spdlog::warn("store offset {}/{}@{}: {}", topic_, partition_.value(), next.value(),
-                   rd_kafka_err2str(err));
-  }
-
- private:
-  rd_kafka_t* rk_;
-  rd_kafka_queue_t* queue_;
-  std::string topic_;
-  partition_id partition_;
-  topic_ptr rkt_;
-  tpl_ptr tpl_;
-  std::vector<rd_kafka_message_t*> batch_;
-};
-
-}  // namespace
 
 struct consumer_group::assigned_partition {
-  queue_ptr queue;
+  assigned_partition(rd_kafka_t* rk, const topic_partition& tp) : queue(rk, tp) {}
+  // The queue (and its callbacks) goes before the hook its callback wakes.
   std::unique_ptr<wake_hook> hook = std::make_unique<wake_hook>();
-
-  /// Stops the queue's callbacks before the queue goes away.
-  ~assigned_partition() {
-    if (queue) rd_kafka_queue_cb_event_enable(queue.get(), nullptr, nullptr);
-  }
+  partition_queue queue;
 };
 
 consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, property_list props,
-                               shared_producer& sink, const property_list& producer_props,
+                               shared_producer& producer, const property_list& producer_props,
                                std::chrono::milliseconds commit_interval)
     : sys_(sys),
       def_(std::move(def)),
-      sink_(&sink),
+      producer_(&producer),
       commit_interval_(commit_interval),
       cooperative_(def_.cfg.assignor == assignor_kind::cooperative_sticky) {
   const std::string where = "agents." + def_.cfg.name;
@@ -164,12 +75,13 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
                             {"", "queue.buffering.max.messages", "300000"},
                             {"", "queue.buffering.max.kbytes", "65536"}};
     txn_props.insert(txn_props.end(), producer_props.begin(), producer_props.end());
-    txn_producer_ =
-        std::make_unique<shared_producer>(std::move(txn_props), "kactor-" + group + "-" + instance);
-    sink_ = txn_producer_.get();
+    txn_producer_ = std::make_unique<shared_producer>(std::move(txn_props), &report_to_tracker,
+                                                      "kactor-" + group + "-" + instance);
+    producer_ = txn_producer_.get();
     txn_ = std::make_shared<transaction_control>();
   }
   supervisor_ = spawn_supervisor(sys_, def_.cfg.name, def_.cfg.supervision, health_);
+  sink_ = std::make_unique<producer_sink>(*producer_);
   dead_letters_ = spawn_dead_letter_actor(sys_, dlq_topic(def_.cfg), *sink_);
 }
 
@@ -288,10 +200,7 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
   caf::scoped_actor self{sys_};
   for (int i = 0; i < parts->cnt; ++i) {
     auto tp = to_tp(parts->elems[i]);
-    auto ap = std::make_unique<assigned_partition>();
-    ap->queue.reset(
-        rd_kafka_queue_get_partition(rk_.get(), tp.topic.c_str(), tp.partition.value()));
-    rd_kafka_queue_forward(ap->queue.get(), nullptr);
+    auto ap = std::make_unique<assigned_partition>(rk_.get(), tp);
     auto counters = counters_for(tp);
     counters->assignments.fetch_add(1, std::memory_order_relaxed);
     counters->assigned = true;
@@ -310,12 +219,12 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     pc.dead_letters = dead_letters_;
     pc.tick_every = def_.tick_every;
     pc.factory = def_.factory;
-    pc.source = std::make_shared<kafka_partition_source>(rk_.get(), ap->queue.get(), tp);
-    pc.sink = sink_;
+    pc.source = std::make_shared<queue_source>(ap->queue);
+    pc.sink = sink_.get();
     pc.txn = txn_;
     pc.counters = std::move(counters);
     spec.hook = ap->hook.get();
-    rd_kafka_queue_cb_event_enable(ap->queue.get(), &wake_hook::on_event, ap->hook.get());
+    ap->queue.on_records(&wake_hook::wake, ap->hook.get());
     self->request(supervisor_, caf::infinite, assign_atom::value, std::move(spec))
         .receive([](bool) {},
                  [&](caf::error& err) {
@@ -355,7 +264,7 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
   // acknowledgements: every emit has its report within the producer's
   // message.timeout.ms, so a dead broker cannot hang the rebalance forever.
   caf::scoped_actor self{sys_};
-  self->request(supervisor_, sink_->delivery_timeout() + std::chrono::seconds(10),
+  self->request(supervisor_, producer_->delivery_timeout() + std::chrono::seconds(10),
                 revoke_atom::value, tps)
       .receive(
           [&](partition_offsets& r) {
@@ -411,8 +320,8 @@ agent_stats consumer_group::stats() const {
   s.producer_resets = producer_resets_.load();
   s.barrier_wait = std::chrono::microseconds(barrier_wait_us_.load());
   s.commit_time = std::chrono::microseconds(commit_time_us_.load());
-  s.emitted = sink_->emitted();
-  s.delivery_failures = sink_->delivery_failures();
+  s.emitted = producer_->emitted();
+  s.delivery_failures = producer_->delivery_failures();
   s.dead_letter_topic = dlq_topic(def_.cfg);
   std::lock_guard lock(counters_mx_);
   for (const auto& [tp, c] : counters_) {

@@ -2,6 +2,8 @@
 // One agent's consumer: its group thread serves the main consumer queue
 // (rebalances, errors, periodic commits) and turns each assigned partition
 // into a partition actor fed by the partition's own librdkafka queue.
+// exactly_once: the group thread also runs the transaction cycle
+// (transactions.cpp).
 
 #include <atomic>
 #include <chrono>
@@ -21,8 +23,10 @@
 #include "actors/partition_actor.hpp"
 #include "actors/retry_policy.hpp"
 #include "actors/supervisor.hpp"
-#include "src/kafka_handles.hpp"
-#include "src/producer.hpp"
+#include "src/group/ports.hpp"
+#include "src/kafka/handles.hpp"
+#include "src/kafka/partition_queue.hpp"
+#include "src/kafka/producer.hpp"
 
 namespace kactor::detail {
 
@@ -35,10 +39,10 @@ struct agent_definition {
 class consumer_group {
  public:
   /// Creates the consumer (so bad properties fail here, naming the key).
-  /// at_least_once agents emit through `sink`; exactly_once agents through a
+  /// at_least_once agents emit through `producer`; exactly_once agents through a
   /// transactional producer of their own, made from `producer_props`.
   consumer_group(caf::actor_system& sys, agent_definition def, property_list props,
-                 shared_producer& sink, const property_list& producer_props,
+                 shared_producer& producer, const property_list& producer_props,
                  std::chrono::milliseconds commit_interval);
   /// Stops if running.
   ~consumer_group();
@@ -105,7 +109,9 @@ class consumer_group {
   caf::actor_system& sys_;
   agent_definition def_;
   std::unique_ptr<shared_producer> txn_producer_;  // exactly_once only
-  shared_producer* sink_;
+  shared_producer* producer_;
+  /// The actors' way into `producer_`.
+  std::unique_ptr<producer_sink> sink_;
   std::shared_ptr<transaction_control> txn_;  // exactly_once only
   std::map<std::pair<topic_partition, std::int64_t>, failed_record> failed_records_;
   std::atomic<std::uint64_t> transactions_committed_{0};

@@ -4,7 +4,7 @@
 // the actors are released or rewound. The actors' side is in
 // actors/partition_actor.cpp (barrier, deferral, rewind).
 
-#include "src/consumer_group.hpp"
+#include "src/group/consumer_group.hpp"
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>

@@ -1,0 +1,60 @@
+#pragma once
+// What a partition actor publishes about itself; read by `runtime::stats`
+// from any thread.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace kactor::detail {
+
+/// Counters a partition actor publishes; read by `runtime::stats` from any thread.
+struct partition_counters {
+  std::atomic<bool> assigned{false};
+  /// Offset of the first record an actor took since the assignment; where a
+  /// restart rewinds to when nothing was stored yet.
+  std::atomic<std::int64_t> first_offset{-1};
+  std::atomic<std::uint64_t> retries{0};
+  std::atomic<std::uint64_t> dead_lettered{0};
+  std::atomic<std::uint64_t> restarts{0};
+  /// The supervisor gave up on the partition: it is paused.
+  std::atomic<bool> escalated{false};
+  /// exactly_once: the offset the last committed transaction holds.
+  std::atomic<std::int64_t> committed_offset{-1};
+  std::atomic<std::uint64_t> assignments{0};
+  std::atomic<std::uint64_t> revocations{0};
+  std::atomic<std::uint64_t> processed{0};
+  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> duplicates_dropped{0};
+  std::atomic<std::size_t> in_flight{0};
+  std::atomic<std::size_t> max_in_flight{0};
+  std::atomic<bool> paused{false};
+  std::atomic<std::uint64_t> pauses{0};
+  std::atomic<std::uint64_t> resumes{0};
+  std::atomic<std::int64_t> stored_offset{-1};
+
+  /// Marks the partition escalated, for `cause`; the first cause stays.
+  void escalate(std::string cause) {
+    std::lock_guard lock(mx_);
+    if (!escalated.exchange(true)) escalation_ = std::move(cause);
+  }
+  /// Why the partition escalated (empty if it did not).
+  std::string escalation() const {
+    std::lock_guard lock(mx_);
+    return escalation_;
+  }
+  /// A new assignment: no longer escalated.
+  void clear_escalation() {
+    std::lock_guard lock(mx_);
+    escalated = false;
+    escalation_.clear();
+  }
+
+ private:
+  mutable std::mutex mx_;
+  std::string escalation_;
+};
+
+}  // namespace kactor::detail

@@ -1,0 +1,196 @@
+#include "src/kafka/admin.hpp"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+namespace kactor::detail {
+
+rd_kafka_resp_err_t topic_status(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  // librdkafka refuses names it knows no broker accepts (empty, too long).
+  topic_ptr rkt{rd_kafka_topic_new(rk, topic.c_str(), nullptr)};
+  if (!rkt) return RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION;
+  const rd_kafka_metadata_t* md = nullptr;
+  if (auto err = rd_kafka_metadata(rk, 0, rkt.get(), &md, timeout_ms))
+    throw kafka_exception(make_error(err, "metadata for " + topic));
+  const auto err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+  rd_kafka_metadata_destroy(md);
+  // A topic being created has no leaders yet: it exists.
+  return err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ? RD_KAFKA_RESP_ERR_NO_ERROR : err;
+}
+
+event_ptr admin_request(
+    rd_kafka_t* rk, rd_kafka_admin_op_t op, int timeout_ms, const std::string& what,
+    const std::function<void(rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& issue) {
+  queue_ptr q{rd_kafka_queue_new(rk)};
+  auto* opts = rd_kafka_AdminOptions_new(rk, op);
+  char errstr[256];
+  rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, errstr, sizeof(errstr));
+  issue(opts, q.get());
+  rd_kafka_AdminOptions_destroy(opts);
+  // The request times out on its own; the margin only guards against a lost answer.
+  event_ptr ev{rd_kafka_queue_poll(q.get(), timeout_ms + 5000)};
+  if (!ev)
+    throw kafka_exception(
+        error_info{error_class::retriable, RD_KAFKA_RESP_ERR__TIMED_OUT,
+                   what + ": no answer within " + std::to_string(timeout_ms) + " ms"});
+  if (auto err = rd_kafka_event_error(ev.get())) throw kafka_exception(make_error(err, what));
+  return ev;
+}
+
+void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,
+                   int timeout_ms, const std::map<std::string, std::string>& configs) {
+  if (topics.empty()) return;
+  std::vector<rd_kafka_NewTopic_t*> nts;
+  char errstr[512];
+  for (const auto& [name, parts] : topics) {
+    auto* nt = rd_kafka_NewTopic_new(name.c_str(), parts, -1, errstr, sizeof(errstr));
+    if (!nt) {
+      for (auto* x : nts) rd_kafka_NewTopic_destroy(x);
+      throw kafka_exception(
+          error_info{error_class::irrecoverable, 0, "cannot create topic " + name + ": " + errstr});
+    }
+    nts.push_back(nt);
+    for (const auto& [key, value] : configs)
+      if (auto err = rd_kafka_NewTopic_set_config(nt, key.c_str(), value.c_str())) {
+        for (auto* x : nts) rd_kafka_NewTopic_destroy(x);
+        throw kafka_exception(make_error(err, "topic " + name + ": config " + key + "=" + value));
+      }
+  }
+  auto ev = admin_request(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout_ms, "CreateTopics",
+                          [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+                            rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, errstr,
+                                                                        sizeof(errstr));
+                            rd_kafka_CreateTopics(rk, nts.data(), nts.size(), opts, q);
+                            for (auto* x : nts) rd_kafka_NewTopic_destroy(x);  // copied
+                          });
+  const auto* res = rd_kafka_event_CreateTopics_result(ev.get());
+  size_t n = 0;
+  const auto** results = rd_kafka_CreateTopics_result_topics(res, &n);
+  for (size_t i = 0; i < n; ++i) {
+    auto err = rd_kafka_topic_result_error(results[i]);
+    if (err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+      throw kafka_exception(
+          make_error(err, std::string("create topic ") + rd_kafka_topic_result_name(results[i])));
+  }
+}
+
+/// The partition count of `topic`; throws naming `brokers` when unreachable
+/// and `topic` (called `what`) when it does not exist.
+int partition_count(rd_kafka_t* rk, const std::string& brokers, const std::string& topic,
+                    const std::string& what, int timeout_ms) {
+  topic_ptr rkt{rd_kafka_topic_new(rk, topic.c_str(), nullptr)};
+  const rd_kafka_metadata_t* raw = nullptr;
+  if (auto err = rd_kafka_metadata(rk, 0, rkt.get(), &raw, timeout_ms))
+    throw kafka_exception(make_error(err, "cannot reach brokers " + brokers));
+  metadata_ptr md{raw};
+  const auto err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+  if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+    throw kafka_exception(error_info{error_class::irrecoverable, err,
+                                     what + " " + topic + " does not exist on " + brokers});
+  if (err) throw kafka_exception(make_error(err, what + " " + topic));
+  return md->topics[0].partition_cnt;
+}
+
+/// Low and high watermark. On a read_committed consumer the high one is the
+/// last stable offset: librdkafka sends its isolation.level with ListOffsets.
+std::pair<std::int64_t, std::int64_t> watermarks(rd_kafka_t* rk, const std::string& topic,
+                                                 std::int32_t partition, int timeout_ms) {
+  std::int64_t lo = 0, hi = 0;
+  if (auto err =
+          rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &lo, &hi, timeout_ms))
+    throw kafka_exception(
+        make_error(err, "end offset of " + topic + "/" + std::to_string(partition)));
+  return {lo, hi};
+}
+
+namespace {
+
+/// The partitions `group`'s current members are assigned (none if it is empty).
+std::vector<std::pair<std::string, std::int32_t>> assigned_partitions(rd_kafka_t* rk,
+                                                                      const std::string& group,
+                                                                      int tmo) {
+  const char* names[] = {group.c_str()};
+  auto ev = admin_request(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, tmo, "group " + group,
+                          [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+                            rd_kafka_DescribeConsumerGroups(rk, names, 1, opts, q);
+                          });
+  std::vector<std::pair<std::string, std::int32_t>> out;
+  size_t n = 0;
+  const auto** groups = rd_kafka_DescribeConsumerGroups_result_groups(
+      rd_kafka_event_DescribeConsumerGroups_result(ev.get()), &n);
+  for (size_t g = 0; g < n; ++g) {
+    if (rd_kafka_ConsumerGroupDescription_error(groups[g])) continue;
+    const auto members = rd_kafka_ConsumerGroupDescription_member_count(groups[g]);
+    for (size_t m = 0; m < members; ++m) {
+      const auto* assignment = rd_kafka_MemberDescription_assignment(
+          rd_kafka_ConsumerGroupDescription_member(groups[g], m));
+      const auto* parts = assignment ? rd_kafka_MemberAssignment_partitions(assignment) : nullptr;
+      for (int i = 0; parts && i < parts->cnt; ++i)
+        out.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+group_lag query_group_lag(const std::string& brokers, const std::string& group,
+                          std::chrono::milliseconds timeout) {
+  const int tmo = static_cast<int>(timeout.count());
+  property_list props{{"", "bootstrap.servers", brokers}, {"", "log_level", "0"}};
+  auto rk = make_client(RD_KAFKA_PRODUCER, make_conf(props));
+
+  const rd_kafka_metadata_t* md = nullptr;
+  if (auto err = rd_kafka_metadata(rk.get(), 0, nullptr, &md, tmo))
+    throw kafka_exception(make_error(err, "cannot reach brokers " + brokers));
+  rd_kafka_metadata_destroy(md);
+
+  auto ev = admin_request(
+      rk.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, tmo,
+      "group " + group + " on " + brokers, [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+        auto* req = rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), nullptr);
+        rd_kafka_ListConsumerGroupOffsets(rk.get(), &req, 1, opts, q);
+        rd_kafka_ListConsumerGroupOffsets_destroy(req);
+      });
+  // Committed offsets by partition; then the partitions the group's members
+  // hold without a commit yet (their lag is the whole partition), as Kafka's
+  // own consumer-groups tool lists them.
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> offsets;
+  size_t n = 0;
+  const auto** groups = rd_kafka_ListConsumerGroupOffsets_result_groups(
+      rd_kafka_event_ListConsumerGroupOffsets_result(ev.get()), &n);
+  for (size_t g = 0; g < n; ++g) {
+    if (const auto* gerr = rd_kafka_group_result_error(groups[g]))
+      throw kafka_exception(make_error(gerr, "group " + group));
+    const auto* parts = rd_kafka_group_result_partitions(groups[g]);
+    for (int i = 0; parts && i < parts->cnt; ++i)
+      offsets[{parts->elems[i].topic, parts->elems[i].partition}] =
+          parts->elems[i].offset >= 0 ? parts->elems[i].offset : -1;
+  }
+  for (const auto& tp : assigned_partitions(rk.get(), group, tmo)) offsets.try_emplace(tp, -1);
+
+  group_lag out;
+  out.group = group;
+  for (const auto& [tp, committed] : offsets) {
+    partition_lag pl;
+    pl.topic = tp.first;
+    pl.partition = tp.second;
+    pl.committed = committed;
+    const auto [lo, hi] = watermarks(rk.get(), pl.topic, pl.partition, tmo);
+    pl.end = hi;
+    pl.lag = std::max<std::int64_t>(0, hi - (pl.committed >= 0 ? pl.committed : lo));
+    out.total += pl.lag;
+    out.partitions.push_back(std::move(pl));
+  }
+  if (out.partitions.empty())
+    throw kafka_exception(error_info{
+        error_class::irrecoverable, 0,
+        "group " + group + " is unknown on " + brokers + " (it has no committed offsets)"});
+  std::sort(out.partitions.begin(), out.partitions.end(), [](const auto& a, const auto& b) {
+    return a.topic != b.topic ? a.topic < b.topic : a.partition < b.partition;
+  });
+  return out;
+}
+
+}  // namespace kactor::detail

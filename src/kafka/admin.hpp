@@ -1,0 +1,73 @@
+#pragma once
+// Cluster queries and the Admin API, one place for every caller (runtime,
+// dead-letter tool, lag, tests): topic existence and creation, partition
+// counts, watermarks, and a consumer group's committed offsets against them.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "src/kafka/handles.hpp"
+
+namespace kactor::detail {
+
+/// What the cluster says of `topic` in a metadata request: no error if it
+/// exists, `UNKNOWN_TOPIC_OR_PART` if not, `TOPIC_EXCEPTION` for a name no
+/// topic can have, `TOPIC_AUTHORIZATION_FAILED`, ... (brokers that create
+/// topics on first use may create it here). Throws `kafka_exception` when
+/// the brokers do not answer within `timeout_ms`.
+rd_kafka_resp_err_t topic_status(rd_kafka_t* rk, const std::string& topic, int timeout_ms = 10000);
+
+/// One Admin API request: `issue(options, queue)` sends it with options for
+/// `op` (request timeout `timeout_ms`); returns its result event. Throws
+/// `kafka_exception` naming `what` if no answer comes in time or the request
+/// failed as a whole (per-item errors are the caller's to read).
+event_ptr admin_request(
+    rd_kafka_t* rk, rd_kafka_admin_op_t op, int timeout_ms, const std::string& what,
+    const std::function<void(rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& issue);
+
+/// Creates topics with the Admin API (no-op for topics that exist), each
+/// with the topic `configs` given (`max.message.bytes`, `cleanup.policy`, ...).
+void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,
+                   int timeout_ms = 30000, const std::map<std::string, std::string>& configs = {});
+
+/// The partition count of `topic`. Throws `kafka_exception` naming `brokers`
+/// when they do not answer, and `topic` (called `what`, e.g. "dead-letter
+/// topic") when it does not exist.
+int partition_count(rd_kafka_t* rk, const std::string& brokers, const std::string& topic,
+                    const std::string& what, int timeout_ms);
+
+/// Low and high watermark of a partition. On a read_committed consumer the
+/// high one is the last stable offset: librdkafka sends its isolation.level
+/// with ListOffsets.
+std::pair<std::int64_t, std::int64_t> watermarks(rd_kafka_t* rk, const std::string& topic,
+                                                 std::int32_t partition, int timeout_ms);
+
+struct partition_lag {
+  std::string topic;
+  std::int32_t partition = 0;
+  /// -1 when the group has committed nothing for the partition.
+  std::int64_t committed = -1;
+  std::int64_t end = 0;
+  std::int64_t lag = 0;
+};
+
+struct group_lag {
+  std::string group;
+  std::vector<partition_lag> partitions;
+  std::int64_t total = 0;
+};
+
+/// Committed offsets of `group` against the partitions' end offsets, for every
+/// partition the group committed or its current members are assigned (those
+/// without a commit lag by the whole partition). Throws
+/// `kafka_exception` with a message naming the broker or group when either is
+/// unknown or unreachable within `timeout`.
+group_lag query_group_lag(const std::string& brokers, const std::string& group,
+                          std::chrono::milliseconds timeout);
+
+}  // namespace kactor::detail

@@ -1,0 +1,128 @@
+#include "src/kafka/partition_queue.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace kactor::detail {
+namespace {
+
+std::optional<std::string_view> last_header(const void* native, std::string_view name) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  auto* msg = static_cast<rd_kafka_message_t*>(const_cast<void*>(native));
+  if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  const std::string key(name);
+  const void* val = nullptr;
+  size_t size = 0;
+  if (rd_kafka_header_get_last(hdrs, key.c_str(), &val, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return std::nullopt;
+  return std::string_view(static_cast<const char*>(val), val ? size : 0);
+}
+
+headers all_headers(const void* native) {
+  headers out;
+  rd_kafka_headers_t* hdrs = nullptr;
+  auto* msg = static_cast<rd_kafka_message_t*>(const_cast<void*>(native));
+  if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+  const char* name = nullptr;
+  const void* val = nullptr;
+  size_t size = 0;
+  for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; ++i)
+    out.push_back(kactor::header{name, std::string(static_cast<const char*>(val), val ? size : 0)});
+  return out;
+}
+
+constexpr header_reader librdkafka_headers{&last_header, &all_headers};
+
+}  // namespace
+
+partition_queue::partition_queue(rd_kafka_t* rk, const topic_partition& tp)
+    : rk_(rk),
+      queue_(rd_kafka_queue_get_partition(rk, tp.topic.c_str(), tp.partition.value())),
+      topic_(tp.topic),
+      partition_(tp.partition),
+      rkt_(rd_kafka_topic_new(rk, tp.topic.c_str(), nullptr)),
+      tpl_(make_tpl(1)) {
+  // Served by the partition's actor, not by the consumer's poll.
+  rd_kafka_queue_forward(queue_.get(), nullptr);
+  rd_kafka_topic_partition_list_add(tpl_.get(), topic_.c_str(), partition_.value());
+}
+
+partition_queue::~partition_queue() {
+  if (notify_) rd_kafka_queue_cb_event_enable(queue_.get(), nullptr, nullptr);
+}
+
+void partition_queue::on_records(void (*notify)(void*), void* opaque) {
+  notify_ = notify;
+  notify_opaque_ = opaque;
+  rd_kafka_queue_cb_event_enable(queue_.get(), &partition_queue::on_event, this);
+}
+
+void partition_queue::on_event(rd_kafka_t*, void* opaque) {
+  auto* self = static_cast<partition_queue*>(opaque);
+  self->notify_(self->notify_opaque_);
+}
+
+void partition_queue::destroy_message(void* msg) {
+  rd_kafka_message_destroy(static_cast<rd_kafka_message_t*>(msg));
+}
+
+std::size_t partition_queue::consume(std::size_t max) {
+  const auto n = rd_kafka_consume_batch_queue(queue_.get(), 0, batch_.data(), max);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+bool partition_queue::to_event(const rd_kafka_message_t& msg, event& ev) const {
+  if (msg.err) {
+    if (msg.err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+      spdlog::warn("consumer error on {}/{}: {}", topic_, partition_.value(),
+                   rd_kafka_message_errstr(&msg));
+    return false;
+  }
+  rd_kafka_timestamp_type_t tstype;
+  const auto ts = rd_kafka_message_timestamp(&msg, &tstype);
+  ev = event{topic_,
+             partition_,
+             kactor::offset{msg.offset},
+             ts,
+             std::string_view(static_cast<const char*>(msg.key), msg.key ? msg.key_len : 0),
+             std::string_view(static_cast<const char*>(msg.payload), msg.payload ? msg.len : 0),
+             &msg,
+             nullptr,
+             &librdkafka_headers};
+  return true;
+}
+
+bool partition_queue::has_backlog() const {
+  return rd_kafka_queue_length(queue_.get()) > 0;
+}
+
+void partition_queue::pause() {
+  if (auto err = rd_kafka_pause_partitions(rk_, tpl_.get()))
+    spdlog::warn("pause {}/{}: {}", topic_, partition_.value(), rd_kafka_err2str(err));
+}
+
+void partition_queue::resume() {
+  if (auto err = rd_kafka_resume_partitions(rk_, tpl_.get()))
+    spdlog::warn("resume {}/{}: {}", topic_, partition_.value(), rd_kafka_err2str(err));
+}
+
+void partition_queue::seek(kactor::offset next) {
+  auto tpl = make_tpl(1);
+  rd_kafka_topic_partition_list_add(tpl.get(), topic_.c_str(), partition_.value())->offset =
+      next.value();
+  if (auto* err = rd_kafka_seek_partitions(rk_, tpl.get(), 10000)) {
+    error_ptr guard{err};
+    spdlog::error("rewind {}/{} to {}: {}", topic_, partition_.value(), next.value(),
+                  rd_kafka_error_string(err));
+  }
+  resume();
+}
+
+void partition_queue::store(kactor::offset next) {
+  // rd_kafka_offset_store stores offset + 1.
+  auto err = rd_kafka_offset_store(rkt_.get(), partition_.value(), next.value() - 1);
+  if (err && err != RD_KAFKA_RESP_ERR__STATE)
+    spdlog::warn("store offset {}/{}@{}: {}", topic_, partition_.value(), next.value(),
+                 rd_kafka_err2str(err));
+}
+
+}  // namespace kactor::detail

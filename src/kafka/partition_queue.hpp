@@ -1,0 +1,85 @@
+#pragma once
+// The librdkafka side of one assigned partition: its own queue (not
+// forwarded to the consumer's), its records as events, pause and resume,
+// seek, and offset store. src/group/ adapts it to the partition actor's
+// `partition_source`.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <kactor/event.hpp>
+#include <kactor/types.hpp>
+
+#include "src/kafka/handles.hpp"
+
+namespace kactor::detail {
+
+/// A librdkafka message owned without naming its type, for layers that do
+/// not see librdkafka (the partition actor's record buffer).
+using opaque_message = std::unique_ptr<void, void (*)(void*)>;
+
+/// Threads: `take`, `has_backlog`, `pause`, `resume`, `seek` and `store` run
+/// on the partition's actor (one at a time); the `on_records` callback runs
+/// on a librdkafka thread. The consumer `rk` outlives the queue.
+class partition_queue {
+ public:
+  partition_queue(rd_kafka_t* rk, const topic_partition& tp);
+  /// Stops the callbacks before the queue goes away.
+  ~partition_queue();
+  partition_queue(const partition_queue&) = delete;
+  partition_queue& operator=(const partition_queue&) = delete;
+
+  /// From now on, `notify(opaque)` runs on a librdkafka thread whenever the
+  /// queue gets records (it must not block).
+  void on_records(void (*notify)(void*), void* opaque);
+
+  /// Passes up to `max` records, without blocking, to `each(event, opaque_message)`;
+  /// the event points into the message and carries its headers. Consumer
+  /// errors other than end-of-partition are logged and skipped. Returns how
+  /// many records were passed.
+  template <class F>
+  std::size_t take(std::size_t max, F&& each) {
+    if (batch_.size() < max) batch_.resize(max);
+    const auto n = consume(max);
+    std::size_t taken = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      message_ptr msg{batch_[i]};
+      event ev;
+      if (!to_event(*msg, ev)) continue;
+      each(ev, opaque_message{msg.release(), &destroy_message});
+      ++taken;
+    }
+    return taken;
+  }
+
+  /// Whether more records are already waiting.
+  bool has_backlog() const;
+  void pause();
+  void resume();
+  /// Makes `next` the next record fetched, and resumes the partition.
+  void seek(kactor::offset next);
+  /// Stores `next` as the offset the consumer commits.
+  void store(kactor::offset next);
+
+ private:
+  static void on_event(rd_kafka_t*, void* opaque);
+  static void destroy_message(void* msg);
+  std::size_t consume(std::size_t max);
+  /// False for a consumer error (logged unless it is end-of-partition).
+  bool to_event(const rd_kafka_message_t& msg, event& ev) const;
+
+  rd_kafka_t* rk_;
+  queue_ptr queue_;
+  std::string topic_;
+  partition_id partition_;
+  topic_ptr rkt_;
+  tpl_ptr tpl_;
+  std::vector<rd_kafka_message_t*> batch_;
+  void (*notify_)(void*) = nullptr;
+  void* notify_opaque_ = nullptr;
+};
+
+}  // namespace kactor::detail
