@@ -42,72 +42,9 @@ class supervisor final : public caf::event_based_actor {
   caf::behavior make_behavior() override {
     set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
     return {
-        [this](assign_atom, partition_spec& spec) {
-          auto tp = spec.cfg.tp;
-          auto& s =
-              slots_
-                  .emplace(tp,
-                           slot{std::move(spec), caf::actor{},
-                                restart_intensity(policy_.max_restarts, policy_.restart_window)})
-                  .first->second;
-          start_child(s);
-          return true;
-        },
-        [this](revoke_atom, const std::vector<topic_partition>& tps) {
-          auto rp = make_response_promise();
-          auto result = std::make_shared<partition_offsets>();
-          auto waiting = std::make_shared<std::size_t>(0);
-          for (const auto& tp : tps) {
-            auto it = slots_.find(tp);
-            if (it == slots_.end()) continue;
-            auto child = it->second.child;
-            auto counters = it->second.spec.cfg.counters;
-            slots_.erase(it);
-            if (!child) {  // between restarts, or escalated
-              result->offsets.emplace_back(tp, counters->stored_offset.load());
-              continue;
-            }
-            demonitor(child);
-            ++*waiting;
-            request<caf::message_priority::high>(child, caf::infinite, stop_atom::value)
-                .then(
-                    [=](std::int64_t next) mutable {
-                      result->offsets.emplace_back(tp, next);
-                      if (--*waiting == 0) rp.deliver(std::move(*result));
-                    },
-                    [=](caf::error& err) mutable {
-                      spdlog::error("agent {}: partition {}/{} failed while stopping: {}", agent_,
-                                    tp.topic, tp.partition.value(), to_string(err));
-                      result->offsets.emplace_back(tp, counters->stored_offset.load());
-                      if (--*waiting == 0) rp.deliver(std::move(*result));
-                    });
-          }
-          if (*waiting == 0) rp.deliver(std::move(*result));
-        },
-        [this](txn_barrier_atom) {
-          auto rp = make_response_promise();
-          auto result = std::make_shared<partition_offsets>();
-          auto waiting = std::make_shared<std::size_t>(0);
-          for (auto& [tp, s] : slots_) {
-            if (!s.child) {  // between restarts: no progress of its own
-              result->offsets.emplace_back(tp, s.spec.cfg.counters->committed_offset.load());
-              continue;
-            }
-            ++*waiting;
-            request<caf::message_priority::high>(s.child, caf::infinite, txn_barrier_atom::value)
-                .then(
-                    [=, tp = tp](std::int64_t next) mutable {
-                      result->offsets.emplace_back(tp, next);
-                      if (--*waiting == 0) rp.deliver(std::move(*result));
-                    },
-                    [=, tp = tp](caf::error&) mutable {
-                      // It died meanwhile; the group thread aborts on its report.
-                      result->offsets.emplace_back(tp, -1);
-                      if (--*waiting == 0) rp.deliver(std::move(*result));
-                    });
-          }
-          if (*waiting == 0) rp.deliver(std::move(*result));
-        },
+        [this](assign_atom, partition_spec& spec) { return assign(std::move(spec)); },
+        [this](revoke_atom, const std::vector<topic_partition>& tps) { revoke(tps); },
+        [this](txn_barrier_atom) { barrier(); },
         // Barriers, releases and rewinds go to the partition actors at high
         // priority, all of them: CAF orders messages only within a priority,
         // so a normal release would arrive after the next urgent barrier and
@@ -118,35 +55,116 @@ class supervisor final : public caf::event_based_actor {
           for (auto& [tp, s] : slots_)
             if (s.child) send<caf::message_priority::high>(s.child, txn_release_atom::value);
         },
-        [this](const rewind_orders& r) {
-          for (const auto& [tp, order] : r.orders) {
-            auto it = slots_.find(tp);
-            if (it == slots_.end()) continue;
-            if (it->second.child)
-              send<caf::message_priority::high>(it->second.child, order);
-            else if (order.to >= 0 && !it->second.spec.cfg.counters->escalated)
-              it->second.spec.cfg.source->rewind(kactor::offset{order.to});  // and resumes
-          }
-          return true;
-        },
-        [this](restart_atom, const topic_partition& tp) {
-          auto it = slots_.find(tp);
-          if (it == slots_.end() || it->second.child) return;  // revoked meanwhile
-          auto& s = it->second;
-          const auto& c = *s.spec.cfg.counters;
-          // exactly_once restarts from the last committed transaction; the
-          // group thread aborts the open one on the death's report.
-          const auto done = s.spec.cfg.txn ? c.committed_offset.load() : c.stored_offset.load();
-          auto from = done >= 0 ? done : c.first_offset.load();
-          // Records the dead actor held are gone with it: read them again.
-          if (from >= 0) s.spec.cfg.source->rewind(kactor::offset{from});
-          s.spec.cfg.counters->restarts.fetch_add(1, std::memory_order_relaxed);
-          start_child(s);
-        },
+        [this](const rewind_orders& r) { return rewind(r); },
+        [this](restart_atom, const topic_partition& tp) { restart(tp); },
     };
   }
 
  private:
+  bool assign(partition_spec spec) {
+    auto tp = spec.cfg.tp;
+    auto& s =
+        slots_
+            .emplace(tp, slot{std::move(spec), caf::actor{},
+                              restart_intensity(policy_.max_restarts, policy_.restart_window)})
+            .first->second;
+    start_child(s);
+    return true;
+  }
+
+  /// Stops the partition actors of `tps` and answers with their next offsets.
+  void revoke(const std::vector<topic_partition>& tps) {
+    partition_offsets known;
+    std::vector<std::pair<topic_partition, caf::actor>> running;
+    std::map<topic_partition, std::shared_ptr<partition_counters>> counters;
+    for (const auto& tp : tps) {
+      auto it = slots_.find(tp);
+      if (it == slots_.end()) continue;
+      auto child = it->second.child;
+      counters[tp] = it->second.spec.cfg.counters;
+      slots_.erase(it);
+      if (!child) {  // between restarts, or escalated
+        known.offsets.emplace_back(tp, counters[tp]->stored_offset.load());
+        continue;
+      }
+      demonitor(child);
+      running.emplace_back(tp, std::move(child));
+    }
+    gather_offsets(std::move(known), running, stop_atom::value,
+                   [this, counters](const topic_partition& tp, const caf::error& err) {
+                     spdlog::error("agent {}: partition {}/{} failed while stopping: {}", agent_,
+                                   tp.topic, tp.partition.value(), to_string(err));
+                     return counters.at(tp)->stored_offset.load();
+                   });
+  }
+
+  /// exactly_once: holds every partition actor between records and answers
+  /// with their next offsets.
+  void barrier() {
+    partition_offsets known;
+    std::vector<std::pair<topic_partition, caf::actor>> running;
+    for (auto& [tp, s] : slots_) {
+      if (s.child)
+        running.emplace_back(tp, s.child);
+      else  // between restarts: no progress of its own
+        known.offsets.emplace_back(tp, s.spec.cfg.counters->committed_offset.load());
+    }
+    // One that died meanwhile answers -1; the group thread aborts on its report.
+    gather_offsets(std::move(known), running, txn_barrier_atom::value,
+                   [](const topic_partition&, const caf::error&) { return std::int64_t{-1}; });
+  }
+
+  /// Sends `what` at high priority to each of `running` and answers the
+  /// current request with `known` plus each actor's reply (its next offset)
+  /// once all replied; one that fails counts as `on_error(tp, error)`.
+  template <class Atom, class OnError>
+  void gather_offsets(partition_offsets known,
+                      const std::vector<std::pair<topic_partition, caf::actor>>& running, Atom what,
+                      OnError on_error) {
+    auto rp = make_response_promise();
+    if (running.empty()) {
+      rp.deliver(std::move(known));
+      return;
+    }
+    auto result = std::make_shared<partition_offsets>(std::move(known));
+    auto waiting = std::make_shared<std::size_t>(running.size());
+    auto add = [result, waiting, rp](const topic_partition& tp, std::int64_t next) mutable {
+      result->offsets.emplace_back(tp, next);
+      if (--*waiting == 0) rp.deliver(std::move(*result));
+    };
+    for (const auto& [tp, child] : running)
+      request<caf::message_priority::high>(child, caf::infinite, what)
+          .then([add, tp = tp](std::int64_t next) mutable { add(tp, next); },
+                [add, on_error, tp = tp](caf::error& err) mutable { add(tp, on_error(tp, err)); });
+  }
+
+  bool rewind(const rewind_orders& r) {
+    for (const auto& [tp, order] : r.orders) {
+      auto it = slots_.find(tp);
+      if (it == slots_.end()) continue;
+      if (it->second.child)
+        send<caf::message_priority::high>(it->second.child, order);
+      else if (order.to >= 0 && !it->second.spec.cfg.counters->escalated)
+        it->second.spec.cfg.source->rewind(kactor::offset{order.to});  // and resumes
+    }
+    return true;
+  }
+
+  void restart(const topic_partition& tp) {
+    auto it = slots_.find(tp);
+    if (it == slots_.end() || it->second.child) return;  // revoked meanwhile
+    auto& s = it->second;
+    const auto& c = *s.spec.cfg.counters;
+    // exactly_once restarts from the last committed transaction; the group
+    // thread aborts the open one on the death's report.
+    const auto done = s.spec.cfg.txn ? c.committed_offset.load() : c.stored_offset.load();
+    auto from = done >= 0 ? done : c.first_offset.load();
+    // Records the dead actor held are gone with it: read them again.
+    if (from >= 0) s.spec.cfg.source->rewind(kactor::offset{from});
+    s.spec.cfg.counters->restarts.fetch_add(1, std::memory_order_relaxed);
+    start_child(s);
+  }
+
   void start_child(slot& s) {
     s.child = spawn_partition_actor(system(), s.spec.cfg);
     monitor(s.child);
