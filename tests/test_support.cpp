@@ -1,8 +1,12 @@
 #include "tests/test_support.hpp"
 
 #include "src/kafka/admin.hpp"
+#include "src/kafka/producer.hpp"
 
 #include <atomic>
+#include <cstdio>
+#include <memory>
+#include <sstream>
 #include <stdexcept>
 
 #include <gtest/gtest.h>
@@ -109,17 +113,12 @@ void produce_all(const std::string& brokers, const std::string& topic,
   auto rk = make_client(RD_KAFKA_PRODUCER, std::move(conf));
   failures = 0;
   for (const auto& [k, v] : records) {
-    for (;;) {
-      auto err = rd_kafka_producev(
-          rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-          RD_KAFKA_V_PARTITION(partition >= 0 ? partition : RD_KAFKA_PARTITION_UA),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(k.data(), k.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()), RD_KAFKA_V_END);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        throw std::runtime_error(std::string("produce: ") + rd_kafka_err2str(err));
-      rd_kafka_poll(rk.get(), 10);
-    }
+    outgoing_record r;
+    r.topic = topic;
+    r.partition = partition >= 0 ? partition : RD_KAFKA_PARTITION_UA;
+    r.key = k;
+    r.value = v;
+    produce(rk.get(), r, queue_full_policy{std::chrono::seconds(60), true});
     rd_kafka_poll(rk.get(), 0);
   }
   if (rd_kafka_flush(rk.get(), 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -326,6 +325,24 @@ std::string binary_dir() {
   if (n <= 0) return ".";
   std::string p(buf, static_cast<std::size_t>(n));
   return p.substr(0, p.rfind('/'));
+}
+
+transaction_view describe_transaction(const std::string& transactional_id) {
+  const std::string cmd = std::string(std::getenv("KACTOR_KAFKA_SCRIPT")) + " transaction " +
+                          std::getenv("KACTOR_KAFKA_DIR") + " '" + transactional_id + "'";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), &pclose);
+  if (!pipe) throw std::runtime_error("cannot run " + cmd);
+  std::string out;
+  char buf[512];
+  while (auto n = std::fread(buf, 1, sizeof(buf), pipe.get())) out.append(buf, n);
+  if (pclose(pipe.release()) != 0 || out.empty()) throw std::runtime_error(cmd + " failed: " + out);
+  std::istringstream line(out);
+  transaction_view view;
+  std::string parts;
+  line >> view.state >> parts;
+  std::istringstream list(parts == "-" ? std::string() : parts);
+  for (std::string p; std::getline(list, p, ',');) view.partitions.push_back(p);
+  return view;
 }
 
 }  // namespace kactor::test

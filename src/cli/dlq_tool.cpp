@@ -10,6 +10,7 @@
 
 #include "src/kafka/admin.hpp"
 #include "src/kafka/handles.hpp"
+#include "src/kafka/producer.hpp"
 
 namespace kactor::detail {
 
@@ -315,6 +316,114 @@ std::string redrive_group(const std::string& dlq) {
   return "kactor-redrive." + dlq;
 }
 
+namespace {
+
+/// Per partition of `dlq`, the offsets to re-drive: from where `group` left
+/// off (a partition it never committed: the beginning) to the end as of now.
+offset_ranges pending_ranges(rd_kafka_t* reader, const std::string& dlq, const std::string& group,
+                             int partitions, int tmo) {
+  auto committed = make_tpl(partitions);
+  for (std::int32_t p = 0; p < partitions; ++p)
+    rd_kafka_topic_partition_list_add(committed.get(), dlq.c_str(), p);
+  if (auto err = rd_kafka_committed(reader, committed.get(), tmo))
+    throw kafka_exception(make_error(err, "committed offsets of group " + group));
+  offset_ranges ranges;
+  for (int i = 0; i < committed->cnt; ++i) {
+    const auto& c = committed->elems[i];
+    if (c.err) throw kafka_exception(make_error(c.err, "committed offset of " + group));
+    const auto [lo, hi] = watermarks(reader, dlq, c.partition, tmo);
+    const auto first = c.offset >= 0 ? std::max(c.offset, lo) : lo;
+    if (first < hi) ranges[c.partition] = {first, hi};
+  }
+  return ranges;
+}
+
+handle_ptr make_redrive_producer(const std::string& brokers, delivery_state& delivery) {
+  property_list props{{"", "bootstrap.servers", brokers},
+                      {"", "enable.idempotence", "true"},
+                      {"", "allow.auto.create.topics", "false"},
+                      {"", "log_level", "0"}};
+  auto conf = make_conf(props);
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), &on_delivery);
+  rd_kafka_conf_set_opaque(conf.get(), &delivery);
+  return make_client(RD_KAFKA_PRODUCER, std::move(conf));
+}
+
+/// What becomes of the dead letter `m` (headers `hdrs`, null if none),
+/// counted in `summary`. `check_target` throws for a target that does not exist.
+redrive_step decide(const rd_kafka_message_t& m, rd_kafka_headers_t* hdrs,
+                    const redrive_options& opts, redrive_summary& summary,
+                    const std::function<void(const std::string&)>& check_target) {
+  redrive_step step{m.partition, m.offset, redrive_step::outcome::redriven, {}, {}};
+  const bool matches = std::all_of(opts.where.begin(), opts.where.end(), [&](const auto& w) {
+    return last_header(hdrs, w.first) == std::optional<std::string_view>(w.second);
+  });
+  const auto source = last_header(hdrs, dlq_header::source_topic);
+  if (!matches) {
+    step.what = redrive_step::outcome::not_matching;
+    ++summary.not_matching;
+  } else if (last_header(hdrs, dlq_header::value_omitted) == std::string_view("true")) {
+    step.what = redrive_step::outcome::value_omitted;
+    step.source = std::string(source.value_or("-")) + "/" +
+                  std::string(last_header(hdrs, dlq_header::source_partition).value_or("-")) + "@" +
+                  std::string(last_header(hdrs, dlq_header::source_offset).value_or("-"));
+    ++summary.value_omitted;
+  } else if (opts.to.empty() && (!source || source->empty())) {
+    step.what = redrive_step::outcome::no_target;
+    ++summary.no_target;
+  } else {
+    step.target = opts.to.empty() ? std::string(*source) : opts.to;
+    check_target(step.target);
+    ++summary.redriven[step.target];
+  }
+  return step;
+}
+
+/// Produces the dead letter `m` of `dlq` to `target` with its key, value and
+/// headers except kactor.dlq.*, adding kactor.redrive.from.
+void redrive_one(rd_kafka_t* producer, const rd_kafka_message_t& m, rd_kafka_headers_t* hdrs,
+                 const std::string& target, const std::string& dlq, int tmo) {
+  headers_ptr out{rd_kafka_headers_new(8)};
+  const char* name;
+  const void* val;
+  std::size_t size;
+  for (std::size_t i = 0; hdrs && rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; ++i)
+    if (std::string_view(name).substr(0, dlq_header::prefix.size()) != dlq_header::prefix)
+      rd_kafka_header_add(out.get(), name, -1, val, val ? static_cast<ssize_t>(size) : 0);
+  const auto from = where_in(dlq, m.partition, m.offset);
+  rd_kafka_header_add(out.get(), redrive_from_header.data(),
+                      static_cast<ssize_t>(redrive_from_header.size()), from.data(),
+                      static_cast<ssize_t>(from.size()));
+  outgoing_record r;
+  r.topic = target;
+  r.key = std::string_view(static_cast<const char*>(m.key), m.key ? m.key_len : 0);
+  r.value = std::string_view(static_cast<const char*>(m.payload), m.payload ? m.len : 0);
+  r.headers = &out;
+  produce(producer, r, queue_full_policy{std::chrono::milliseconds(tmo), true},
+          "re-driving " + from + " to");
+  rd_kafka_poll(producer, 0);
+}
+
+/// Commits, for the reader's group, the end of every range read.
+void commit_reached(rd_kafka_t* reader, const std::string& dlq, const offset_ranges& ranges,
+                    redrive_summary& summary, bool dry_run) {
+  auto reached = make_tpl(static_cast<int>(ranges.size()));
+  for (const auto& [p, range] : ranges) {
+    rd_kafka_topic_partition_list_add(reached.get(), dlq.c_str(), p)->offset = range.second;
+    summary.reached[p] = range.second;
+  }
+  if (dry_run || reached->cnt == 0) return;
+  if (auto err = rd_kafka_commit(reader, reached.get(), 0))
+    throw kafka_exception(make_error(err, "committing group " + summary.group));
+  for (int i = 0; i < reached->cnt; ++i)
+    if (auto err = reached->elems[i].err)
+      throw kafka_exception(make_error(
+          err, "committing group " + summary.group + " at " +
+                   where_in(dlq, reached->elems[i].partition, reached->elems[i].offset)));
+}
+
+}  // namespace
+
 redrive_summary redrive_dlq(const redrive_options& opts,
                             const std::function<void(const redrive_step&)>& on_step) {
   const int tmo = static_cast<int>(opts.timeout.count());
@@ -334,88 +443,17 @@ redrive_summary redrive_dlq(const redrive_options& opts,
          "cannot re-drive " + opts.dlq + " into itself");
   if (!opts.to.empty()) check_target(opts.to);
 
-  // Resume where the group left off; a partition it never committed starts at the beginning.
-  auto committed = make_tpl(partitions);
-  for (std::int32_t p = 0; p < partitions; ++p)
-    rd_kafka_topic_partition_list_add(committed.get(), opts.dlq.c_str(), p);
-  if (auto err = rd_kafka_committed(reader.get(), committed.get(), tmo))
-    throw kafka_exception(make_error(err, "committed offsets of group " + summary.group));
-  offset_ranges ranges;
-  for (int i = 0; i < committed->cnt; ++i) {
-    const auto& c = committed->elems[i];
-    if (c.err) throw kafka_exception(make_error(c.err, "committed offset of " + summary.group));
-    const auto [lo, hi] = watermarks(reader.get(), opts.dlq, c.partition, tmo);
-    const auto first = c.offset >= 0 ? std::max(c.offset, lo) : lo;
-    if (first < hi) ranges[c.partition] = {first, hi};
-  }
-
+  const auto ranges = pending_ranges(reader.get(), opts.dlq, summary.group, partitions, tmo);
   delivery_state delivery;
   handle_ptr producer;
-  if (!opts.dry_run) {
-    property_list props{{"", "bootstrap.servers", opts.brokers},
-                        {"", "enable.idempotence", "true"},
-                        {"", "allow.auto.create.topics", "false"},
-                        {"", "log_level", "0"}};
-    auto conf = make_conf(props);
-    rd_kafka_conf_set_dr_msg_cb(conf.get(), &on_delivery);
-    rd_kafka_conf_set_opaque(conf.get(), &delivery);
-    producer = make_client(RD_KAFKA_PRODUCER, std::move(conf));
-  }
-
+  if (!opts.dry_run) producer = make_redrive_producer(opts.brokers, delivery);
   auto redrive = [&](const rd_kafka_message_t& m) {
     ++summary.examined;
-    redrive_step step{m.partition, m.offset, redrive_step::outcome::redriven, {}, {}};
     rd_kafka_headers_t* hdrs = nullptr;
     rd_kafka_message_headers(&m, &hdrs);  // leaves hdrs null when there are none
-    const bool matches = std::all_of(opts.where.begin(), opts.where.end(), [&](const auto& w) {
-      return last_header(hdrs, w.first) == std::optional<std::string_view>(w.second);
-    });
-    const auto source = last_header(hdrs, dlq_header::source_topic);
-    if (!matches) {
-      step.what = redrive_step::outcome::not_matching;
-      ++summary.not_matching;
-    } else if (last_header(hdrs, dlq_header::value_omitted) == std::string_view("true")) {
-      step.what = redrive_step::outcome::value_omitted;
-      step.source = std::string(source.value_or("-")) + "/" +
-                    std::string(last_header(hdrs, dlq_header::source_partition).value_or("-")) +
-                    "@" + std::string(last_header(hdrs, dlq_header::source_offset).value_or("-"));
-      ++summary.value_omitted;
-    } else if (opts.to.empty() && (!source || source->empty())) {
-      step.what = redrive_step::outcome::no_target;
-      ++summary.no_target;
-    } else {
-      step.target = opts.to.empty() ? std::string(*source) : opts.to;
-      check_target(step.target);
-      ++summary.redriven[step.target];
-    }
+    const auto step = decide(m, hdrs, opts, summary, check_target);
     if (step.what == redrive_step::outcome::redriven && producer) {
-      headers_ptr out{rd_kafka_headers_new(8)};
-      const char* name;
-      const void* val;
-      std::size_t size;
-      for (std::size_t i = 0; hdrs && rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0;
-           ++i)
-        if (std::string_view(name).substr(0, dlq_header::prefix.size()) != dlq_header::prefix)
-          rd_kafka_header_add(out.get(), name, -1, val, val ? static_cast<ssize_t>(size) : 0);
-      const auto from = where_in(opts.dlq, m.partition, m.offset);
-      rd_kafka_header_add(out.get(), redrive_from_header.data(),
-                          static_cast<ssize_t>(redrive_from_header.size()), from.data(),
-                          static_cast<ssize_t>(from.size()));
-      for (;;) {
-        // On success the producer owns the headers; on failure they stay ours.
-        auto err = rd_kafka_producev(
-            producer.get(), RD_KAFKA_V_TOPIC(step.target.c_str()),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m.key, m.key_len),
-            RD_KAFKA_V_VALUE(m.payload, m.len), RD_KAFKA_V_HEADERS(out.get()), RD_KAFKA_V_END);
-        if (!err) {
-          (void)out.release();
-          break;
-        }
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-          throw kafka_exception(make_error(err, "re-driving " + from + " to " + step.target));
-        rd_kafka_poll(producer.get(), 100);
-      }
-      rd_kafka_poll(producer.get(), 0);
+      redrive_one(producer.get(), m, hdrs, step.target, opts.dlq, tmo);
       throw_if_failed(delivery, opts.dlq);
     }
     on_step(step);
@@ -430,20 +468,7 @@ redrive_summary redrive_dlq(const redrive_options& opts,
                                                 std::to_string(tmo) + " ms; nothing committed"));
     throw_if_failed(delivery, opts.dlq);
   }
-  auto reached = make_tpl(static_cast<int>(ranges.size()));
-  for (const auto& [p, range] : ranges) {
-    rd_kafka_topic_partition_list_add(reached.get(), opts.dlq.c_str(), p)->offset = range.second;
-    summary.reached[p] = range.second;
-  }
-  if (!opts.dry_run && reached->cnt > 0) {
-    if (auto err = rd_kafka_commit(reader.get(), reached.get(), 0))
-      throw kafka_exception(make_error(err, "committing group " + summary.group));
-    for (int i = 0; i < reached->cnt; ++i)
-      if (auto err = reached->elems[i].err)
-        throw kafka_exception(make_error(
-            err, "committing group " + summary.group + " at " +
-                     where_in(opts.dlq, reached->elems[i].partition, reached->elems[i].offset)));
-  }
+  commit_reached(reader.get(), opts.dlq, ranges, summary, opts.dry_run);
   rd_kafka_consumer_close(reader.get());
   return summary;
 }

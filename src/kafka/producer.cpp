@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <spdlog/spdlog.h>
@@ -134,38 +135,65 @@ rd_kafka_topic_t* shared_producer::topic(std::string_view name) {
   return it->second.get();
 }
 
+void produce(rd_kafka_t* rk, const outgoing_record& r, const queue_full_policy& policy,
+             std::string_view action) {
+  // Read the clock only once the queue is full: not on the record's path.
+  std::optional<std::chrono::steady_clock::time_point> give_up;
+  rd_kafka_headers_t* hdrs = r.headers ? r.headers->get() : nullptr;
+  for (;;) {
+    const auto err =
+        r.rkt ? rd_kafka_producev(
+                    rk, RD_KAFKA_V_RKT(r.rkt), RD_KAFKA_V_PARTITION(r.partition),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_KEY(const_cast<char*>(r.key.data()), r.key.size()),
+                    RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+                    RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(r.opaque), RD_KAFKA_V_END)
+              : rd_kafka_producev(
+                    rk, RD_KAFKA_V_TOPIC(std::string(r.topic).c_str()),
+                    RD_KAFKA_V_PARTITION(r.partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_KEY(const_cast<char*>(r.key.data()), r.key.size()),
+                    RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+                    RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(r.opaque), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (r.headers) (void)r.headers->release();  // librdkafka owns them now
+      return;
+    }
+    // Refused: the headers stay ours, for the next attempt or to free.
+    const auto now = std::chrono::steady_clock::now();
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !give_up) give_up = now + policy.wait;
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || now >= *give_up)
+      throw kafka_exception(make_error(err, std::string(action) + " " + std::string(r.topic)));
+    if (policy.poll)
+      rd_kafka_poll(rk, 10);
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 void shared_producer::produce(std::string_view topic_name, partition_id partition,
                               std::string_view key, std::string_view value, const headers& hdrs,
                               void* token) {
-  rd_kafka_topic_t* rkt = topic(topic_name);
-  rd_kafka_headers_t* rkh = nullptr;
-  for (;;) {
-    if (!hdrs.empty()) {
-      rkh = rd_kafka_headers_new(hdrs.size());
-      for (const auto& h : hdrs)
-        rd_kafka_header_add(rkh, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
-                            static_cast<ssize_t>(h.value.size()));
-    }
-    auto err = rd_kafka_producev(
-        rk_.get(), RD_KAFKA_V_RKT(rkt),
-        RD_KAFKA_V_PARTITION(partition.value() >= 0 ? partition.value() : RD_KAFKA_PARTITION_UA),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_HEADERS(rkh),
-        RD_KAFKA_V_OPAQUE(token), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      emitted_.fetch_add(1, std::memory_order_relaxed);
-      queued_bytes_.fetch_add(static_cast<std::int64_t>(value.size()), std::memory_order_relaxed);
-      return;
-    }
-    if (rkh) rd_kafka_headers_destroy(rkh);  // not taken over on failure
-    rkh = nullptr;
-    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-      throw kafka_exception(make_error(err, "emit to " + std::string(topic_name)));
-    // The local queue is full: this is backpressure from the brokers. Wait for
-    // the poll thread to drain delivery reports, then try again.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  headers_ptr rkh;
+  if (!hdrs.empty()) {
+    rkh.reset(rd_kafka_headers_new(hdrs.size()));
+    for (const auto& h : hdrs)
+      rd_kafka_header_add(rkh.get(), h.key.data(), static_cast<ssize_t>(h.key.size()),
+                          h.value.data(), static_cast<ssize_t>(h.value.size()));
   }
+  outgoing_record r;
+  r.topic = topic_name;
+  r.rkt = topic(topic_name);
+  r.partition = partition.value() >= 0 ? partition.value() : RD_KAFKA_PARTITION_UA;
+  r.key = key;
+  r.value = value;
+  r.headers = hdrs.empty() ? nullptr : &rkh;
+  r.opaque = token;
+  // Partition actors wait for room before a slice (`saturated`), so a full
+  // queue here is rare; it empties within message.timeout.ms at the latest,
+  // when every queued record has its report.
+  kactor::detail::produce(rk_.get(), r, queue_full_policy{delivery_timeout_, false}, "emit to");
+  emitted_.fetch_add(1, std::memory_order_relaxed);
+  queued_bytes_.fetch_add(static_cast<std::int64_t>(value.size()), std::memory_order_relaxed);
 }
 
 void shared_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {

@@ -21,6 +21,39 @@
 
 namespace kactor::detail {
 
+/// What `produce` does when librdkafka's local queue is full (backpressure
+/// from the brokers: records wait for their acknowledgements).
+struct queue_full_policy {
+  /// Wait at most this long for room, then fail; zero: fail at once.
+  std::chrono::milliseconds wait{0};
+  /// While waiting, serve delivery reports on the calling thread
+  /// (`rd_kafka_poll`): for a producer no other thread polls. Otherwise sleep
+  /// while the producer's own poll thread serves them.
+  bool poll = false;
+};
+
+/// One record for `produce`. The payload is copied into librdkafka.
+struct outgoing_record {
+  std::string_view topic;
+  /// A topic handle for `topic`, if the caller keeps one (faster); else null.
+  rd_kafka_topic_t* rkt = nullptr;
+  std::int32_t partition = RD_KAFKA_PARTITION_UA;
+  std::string_view key;
+  std::string_view value;
+  /// Taken over by librdkafka when the record is accepted; null for none.
+  headers_ptr* headers = nullptr;
+  /// Comes back in the delivery report (`rd_kafka_message_t::_private`).
+  void* opaque = nullptr;
+};
+
+/// The one way kactor hands a record to librdkafka. A full queue is handled
+/// as `policy` says; when it gives up, or librdkafka refuses the record for
+/// any other reason, throws `kafka_exception` whose message is `action`, the
+/// topic and librdkafka's reason (a full queue is retriable). Allocates
+/// nothing unless it throws.
+void produce(rd_kafka_t* rk, const outgoing_record& record, const queue_full_policy& policy,
+             std::string_view action = "produce to");
+
 /// Called on the producer's poll thread once per record produced with a
 /// non-null `token`: `code` 0 when the broker acknowledged it, else
 /// librdkafka's error code, with `what` naming the topic, partition and error.
