@@ -4,8 +4,10 @@
 
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include <spdlog/spdlog.h>
@@ -129,7 +131,9 @@ int run_dlq_redrive(kactor::detail::redrive_options opts, const std::vector<std:
   }
   using outcome = kactor::detail::redrive_step::outcome;
   auto summary = kactor::detail::redrive_dlq(opts, [&](const kactor::detail::redrive_step& s) {
-    const auto from = opts.dlq + "/" + std::to_string(s.partition) + "@" + std::to_string(s.offset);
+    const auto from =
+        kactor::to_string(kactor::topic_partition{opts.dlq, kactor::partition_id{s.partition}},
+                          kactor::offset{s.offset});
     if (s.what == outcome::no_target)
       std::fprintf(stderr,
                    "kactor: warning: %s has no kactor.dlq.source.topic header and no --to was "
@@ -166,58 +170,77 @@ int run_dlq_redrive(kactor::detail::redrive_options opts, const std::vector<std:
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  CLI::App app{"kactor: Kafka partitions as CAF actors"};
-  app.require_subcommand(1);
+/// A subcommand and what runs it once the command line is parsed.
+struct command {
+  CLI::App* app;
+  std::function<int()> run;
+};
 
+command add_demo(CLI::App& app) {
   auto* demo = app.add_subcommand("demo", "run a two-agent pipeline on the embedded cluster");
-  int records = 1000;
-  std::string demo_brokers;
-  demo->add_option("--records", records, "orders to feed through the pipeline")
+  auto records = std::make_shared<int>(1000);
+  auto brokers = std::make_shared<std::string>();
+  demo->add_option("--records", *records, "orders to feed through the pipeline")
       ->check(CLI::Range(1, 1000000));
-  demo->add_option("--brokers", demo_brokers, "use these brokers instead of the embedded cluster");
+  demo->add_option("--brokers", *brokers, "use these brokers instead of the embedded cluster");
+  return {demo, [=] { return run_demo(*records, *brokers); }};
+}
 
+command add_lag(CLI::App& app) {
   auto* lag = app.add_subcommand("lag", "report a consumer group's lag per partition");
-  std::string brokers, group;
-  bool json = false;
-  int timeout_ms = 10000;
-  lag->add_option("--brokers", brokers, "bootstrap servers")->required();
-  lag->add_option("--group", group, "consumer group id")->required();
-  lag->add_flag("--json", json, "print JSON");
-  lag->add_option("--timeout-ms", timeout_ms, "how long to wait for the cluster")
+  struct options {
+    std::string brokers, group;
+    bool json = false;
+    int timeout_ms = 10000;
+  };
+  auto o = std::make_shared<options>();
+  lag->add_option("--brokers", o->brokers, "bootstrap servers")->required();
+  lag->add_option("--group", o->group, "consumer group id")->required();
+  lag->add_flag("--json", o->json, "print JSON");
+  lag->add_option("--timeout-ms", o->timeout_ms, "how long to wait for the cluster")
       ->check(CLI::PositiveNumber);
+  return {lag, [o] { return run_lag(o->brokers, o->group, o->json, o->timeout_ms); }};
+}
 
-  auto* dlq = app.add_subcommand("dlq", "inspect and re-drive a dead-letter topic");
-  dlq->require_subcommand(1);
-  auto* dlq_show = dlq->add_subcommand(
+command add_dlq_show(CLI::App& dlq) {
+  auto* show = dlq.add_subcommand(
       "show", "print a dead-letter topic's records, one per line, with their kactor.dlq.* headers");
-  std::string show_brokers, show_topic;
-  std::size_t show_limit = 0;
-  bool show_json = false;
-  int show_timeout_ms = 10000;
-  dlq_show->add_option("--brokers", show_brokers, "bootstrap servers")->required();
-  dlq_show->add_option("--dlq", show_topic, "dead-letter topic")->required();
-  dlq_show->add_option("--limit", show_limit, "stop after this many records")
+  struct options {
+    std::string brokers, topic;
+    std::size_t limit = 0;
+    bool json = false;
+    int timeout_ms = 10000;
+  };
+  auto o = std::make_shared<options>();
+  show->add_option("--brokers", o->brokers, "bootstrap servers")->required();
+  show->add_option("--dlq", o->topic, "dead-letter topic")->required();
+  show->add_option("--limit", o->limit, "stop after this many records")->check(CLI::PositiveNumber);
+  show->add_flag("--json", o->json,
+                 "one JSON object per line with every header, key and value; text that is "
+                 "not UTF-8 is base64 under key_base64/value_base64");
+  show->add_option("--timeout-ms", o->timeout_ms, "how long to wait for the cluster")
       ->check(CLI::PositiveNumber);
-  dlq_show->add_flag("--json", show_json,
-                     "one JSON object per line with every header, key and value; text that is "
-                     "not UTF-8 is base64 under key_base64/value_base64");
-  dlq_show->add_option("--timeout-ms", show_timeout_ms, "how long to wait for the cluster")
-      ->check(CLI::PositiveNumber);
+  return {show,
+          [o] { return run_dlq_show(o->brokers, o->topic, o->limit, o->json, o->timeout_ms); }};
+}
 
-  auto* dlq_redrive = dlq->add_subcommand(
-      "redrive",
-      "re-emit dead-lettered records to their source topic, resuming from group "
-      "kactor-redrive.<dlq>");
-  kactor::detail::redrive_options redrive_opts;
-  std::vector<std::string> redrive_where;
-  int redrive_timeout_ms = 30000;
-  dlq_redrive->add_option("--brokers", redrive_opts.brokers, "bootstrap servers")->required();
-  dlq_redrive->add_option("--dlq", redrive_opts.dlq, "dead-letter topic")->required();
-  dlq_redrive->add_option("--to", redrive_opts.to,
-                          "target topic (default: each record's kactor.dlq.source.topic)");
-  dlq_redrive
-      ->add_option("--where", redrive_where,
+command add_dlq_redrive(CLI::App& dlq) {
+  auto* redrive =
+      dlq.add_subcommand("redrive",
+                         "re-emit dead-lettered records to their source topic, resuming from group "
+                         "kactor-redrive.<dlq>");
+  struct options {
+    kactor::detail::redrive_options redrive;
+    std::vector<std::string> where;
+    int timeout_ms = 30000;
+  };
+  auto o = std::make_shared<options>();
+  redrive->add_option("--brokers", o->redrive.brokers, "bootstrap servers")->required();
+  redrive->add_option("--dlq", o->redrive.dlq, "dead-letter topic")->required();
+  redrive->add_option("--to", o->redrive.to,
+                      "target topic (default: each record's kactor.dlq.source.topic)");
+  redrive
+      ->add_option("--where", o->where,
                    "HEADER=VALUE: re-drive only records whose last HEADER is exactly VALUE "
                    "(repeatable; all must match)")
       ->check(CLI::Validator(
@@ -227,24 +250,32 @@ int main(int argc, char** argv) {
                        : std::string();
           },
           "HEADER=VALUE"));
-  dlq_redrive->add_flag("--dry-run", redrive_opts.dry_run,
-                        "print what would be re-driven; produce and commit nothing");
-  dlq_redrive
-      ->add_option("--timeout-ms", redrive_timeout_ms,
+  redrive->add_flag("--dry-run", o->redrive.dry_run,
+                    "print what would be re-driven; produce and commit nothing");
+  redrive
+      ->add_option("--timeout-ms", o->timeout_ms,
                    "how long to wait for the cluster, reading or delivery to progress")
       ->check(CLI::PositiveNumber);
+  return {redrive, [o] {
+            o->redrive.timeout = std::chrono::milliseconds(o->timeout_ms);
+            return run_dlq_redrive(o->redrive, o->where);
+          }};
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{"kactor: Kafka partitions as CAF actors"};
+  app.require_subcommand(1);
+  std::vector<command> commands{add_demo(app), add_lag(app)};
+  auto* dlq = app.add_subcommand("dlq", "inspect and re-drive a dead-letter topic");
+  dlq->require_subcommand(1);
+  commands.push_back(add_dlq_show(*dlq));
+  commands.push_back(add_dlq_redrive(*dlq));
 
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   try {
-    if (*demo) return run_demo(records, demo_brokers);
-    if (*lag) return run_lag(brokers, group, json, timeout_ms);
-    if (*dlq_show)
-      return run_dlq_show(show_brokers, show_topic, show_limit, show_json, show_timeout_ms);
-    if (*dlq_redrive) {
-      redrive_opts.timeout = std::chrono::milliseconds(redrive_timeout_ms);
-      return run_dlq_redrive(redrive_opts, redrive_where);
-    }
+    for (const auto& c : commands)
+      if (c.app->parsed()) return c.run();
   } catch (const kactor::config_error& e) {
     std::fprintf(stderr, "kactor: configuration error: %s\n", e.what());
     return 2;

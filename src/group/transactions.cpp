@@ -101,16 +101,15 @@ std::size_t consumer_group::count_failures(caf::scoped_actor& self) {
   for (auto& f : txn_->take()) {
     // Offset -1: the transaction or its producer failed, not a record.
     if (f.offset < 0) {
-      spdlog::warn("agent {}: {}/{}: transaction aborted: {}", def_.cfg.name, f.tp.topic,
-                   f.tp.partition.value(), f.error.message);
+      spdlog::warn("agent {}: {}: transaction aborted: {}", def_.cfg.name, to_string(f.tp),
+                   f.error.message);
       continue;
     }
     auto& r = failed_records_[{f.tp, f.offset}];
     if (f.set_aside) {
       r = failed_record{*f.set_aside, true};
-      spdlog::warn(
-          "agent {}: record {}/{}@{} goes to the dead-letter topic; transaction aborted: {}",
-          def_.cfg.name, f.tp.topic, f.tp.partition.value(), f.offset, f.error.message);
+      spdlog::warn("agent {}: record {} goes to the dead-letter topic; transaction aborted: {}",
+                   def_.cfg.name, to_string(f.tp, kactor::offset{f.offset}), f.error.message);
       continue;
     }
     auto& p = r.poison;
@@ -118,9 +117,8 @@ std::size_t consumer_group::count_failures(caf::scoped_actor& self) {
     p.last_ms = f.at_ms;
     p.error = f.error;
     worst = std::max(worst, p.attempts);
-    spdlog::warn("agent {}: record {}/{}@{} failed (attempt {}); transaction aborted: {}",
-                 def_.cfg.name, f.tp.topic, f.tp.partition.value(), f.offset, p.attempts,
-                 f.error.message);
+    spdlog::warn("agent {}: record {} failed (attempt {}); transaction aborted: {}", def_.cfg.name,
+                 to_string(f.tp, kactor::offset{f.offset}), p.attempts, f.error.message);
   }
   return worst;
 }

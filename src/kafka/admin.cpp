@@ -99,8 +99,8 @@ std::pair<std::int64_t, std::int64_t> watermarks(rd_kafka_t* rk, const std::stri
   std::int64_t lo = 0, hi = 0;
   if (auto err =
           rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &lo, &hi, timeout_ms))
-    throw kafka_exception(
-        make_error(err, "end offset of " + topic + "/" + std::to_string(partition)));
+    throw kafka_exception(make_error(
+        err, "end offset of " + to_string(topic_partition{topic, partition_id{partition}})));
   return {lo, hi};
 }
 

@@ -121,7 +121,7 @@ void partition_queue::store(kactor::offset next) {
   // rd_kafka_offset_store stores offset + 1.
   auto err = rd_kafka_offset_store(rkt_.get(), partition_.value(), next.value() - 1);
   if (err && err != RD_KAFKA_RESP_ERR__STATE)
-    spdlog::warn("store offset {}/{}@{}: {}", topic_, partition_.value(), next.value(),
+    spdlog::warn("store offset {}: {}", to_string(topic_partition{topic_, partition_}, next),
                  rd_kafka_err2str(err));
 }
 
