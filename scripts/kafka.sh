@@ -8,6 +8,8 @@
 #   scripts/kafka.sh restart DIR               stop + start, same ports and data
 #   scripts/kafka.sh fresh   DIR               stop, delete DIR's cluster, start a new one
 #   scripts/kafka.sh topic   DIR NAME PARTS    create a topic (replication factor 1)
+#   scripts/kafka.sh transaction DIR ID        the coordinator's view of transactional id ID:
+#                                              "<state> <partitions,...>" (TransactionsCommand)
 #
 # DIR holds server.properties, data/, server.log (log4j), broker.log (stdout/stderr),
 # broker.pid and bootstrap.txt. `rm -rf DIR` after stop for a fresh cluster.
@@ -23,7 +25,7 @@ READY_TIMEOUT_S=90
 STOP_TIMEOUT_S=30
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
-usage() { sed -n '5,10s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '5,12s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
 fetch() {
   [[ -f $LIB/.complete ]] && return 0
@@ -226,10 +228,26 @@ topic() {
     --create --if-not-exists --topic "$1" --partitions "$2" --replication-factor 1
 }
 
+# One line: the transaction state and its partitions ("-" if none).
+transaction() {
+  local out
+  if ! out=$(tool org.apache.kafka.tools.TransactionsCommand \
+    --bootstrap-server "$(<"$DIR/bootstrap.txt")" describe --transactional-id "$1" 2>&1); then
+    # An id that never initialised transactions has no state yet.
+    [[ $out == *"could not be found"* ]] && { echo "None -"; return 0; }
+    echo "$out" >&2
+    return 1
+  fi
+  echo "$out" |
+    awk 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+         NR == 2 { tp = col["TopicPartitions"] ? $col["TopicPartitions"] : "";
+                   print $col["TransactionState"], (tp == "" ? "-" : tp) }'
+}
+
 cmd=${1:-}
 case $cmd in
   fetch) fetch ;;
-  start | stop | restart | fresh | topic)
+  start | stop | restart | fresh | topic | transaction)
     [[ $# -ge 2 ]] || usage
     [[ $cmd == stop && ! -d $2 ]] && exit 0
     mkdir -p "$2"
@@ -245,6 +263,7 @@ case $cmd in
         start
         ;;
       topic) [[ $# -eq 4 && $4 =~ ^[0-9]+$ ]] || usage; topic "$3" "$4" ;;
+      transaction) [[ $# -eq 3 ]] || usage; transaction "$3" ;;
     esac
     ;;
   *) usage ;;

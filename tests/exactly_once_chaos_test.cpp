@@ -1,6 +1,6 @@
 // exactly_once under faults, on the real broker, with runtime processes
 // (tests/exactly_once_worker.cpp) copying an input of per-key sequences:
-// repeated SIGKILLs, a zombie (SIGSTOP past the session and transaction
+// repeated SIGKILLs inside open transactions, a zombie (SIGSTOP past the session and transaction
 // timeouts, then SIGCONT) and a broker restart. Each time the output read at
 // read_committed must equal the oracle: per key, in order, no gaps, no
 // duplicates.
@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -36,7 +37,10 @@ struct chaos : ::testing::Test {
     test::create_topic(brokers, out, kPartitions);
   }
 
-  /// A worker process; its stats go to "<in>.<name>.json", its log next to it.
+  std::map<std::string, int> starts_;
+
+  /// A worker process; its stats go to "<in>.<name>.json", its log next to
+  /// it ("<in>.<name>.<start>.log").
   std::unique_ptr<test::child_process> worker(const std::string& name,
                                               std::vector<std::string> extra = {}) {
     std::vector<std::string> argv{std::getenv("KACTOR_EOS_WORKER_EXE"),
@@ -55,7 +59,9 @@ struct chaos : ::testing::Test {
                                   "--set",
                                   "consumer.heartbeat.interval.ms=500"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    return std::make_unique<test::child_process>(argv, dir + "/" + in + "." + name + ".log");
+    // One log per start: a restarted worker's log does not replace its predecessor's.
+    const auto log = dir + "/" + in + "." + name + "." + std::to_string(++starts_[name]) + ".log";
+    return std::make_unique<test::child_process>(argv, log);
   }
 
   std::string stats_path(const std::string& name) const {
@@ -145,30 +151,55 @@ class paced_input {
   std::thread thread_;
 };
 
-TEST_F(chaos, ten_sigkills_of_two_processes_leave_every_output_exactly_once) {
+TEST_F(chaos, ten_sigkills_inside_open_transactions_leave_every_output_exactly_once) {
   const auto input = test::sequenced(100000, kKeys);
+  constexpr int kKills = 10;
+  int kills_in_open_transactions = 0;
   // Static members: a restarted process's transactional id is its
   // predecessor's, so it fences and aborts the killed one's open transaction.
   std::unique_ptr<test::child_process> workers[2];
+  // Transactions of a second: while the input flows, a worker almost always
+  // has one open with records in it, where the kills are meant to land.
   auto start = [&](int i) {
-    workers[i] = worker("w" + std::to_string(i), {"--instance", "w" + std::to_string(i)});
+    workers[i] = worker("w" + std::to_string(i), {"--instance", "w" + std::to_string(i),
+                                                  "--transaction-interval-ms", "1000"});
   };
   start(0);
   start(1);
   std::mt19937 rng(std::random_device{}());
   {
-    paced_input feed(brokers, in, input, 2500, std::chrono::milliseconds(500));
-    // Kill at random instants while the input flows: 10 kills in ~20 s. The
-    // sleep draws the instant; leaving the scope waits for the whole input.
-    for (int kill = 0; kill < 10; ++kill) {
+    paced_input feed(brokers, in, input, 1250, std::chrono::milliseconds(500));
+    // Kill at random instants while the input flows, each one inside an open
+    // transaction with records if one comes: the victim is frozen (SIGSTOP)
+    // and its transaction looked up on the coordinator; if none is open, it
+    // runs on and is frozen again a little later. The sleeps draw the
+    // instants; leaving the scope waits for the whole input.
+    for (int kill = 0; kill < kKills; ++kill) {
       std::this_thread::sleep_for(
-          std::chrono::milliseconds(std::uniform_int_distribution<int>(800, 2500)(rng)));
+          std::chrono::milliseconds(std::uniform_int_distribution<int>(300, 1500)(rng)));
       const int victim = std::uniform_int_distribution<int>(0, 1)(rng);
+      const auto id = "kactor-" + group + "-w" + std::to_string(victim);
+      bool open = false;
+      for (int look = 0; look < 8 && !open; ++look) {
+        workers[victim]->signal(SIGSTOP);
+        ASSERT_TRUE(test::eventually([&] { return workers[victim]->stopped(); }));
+        open = test::describe_transaction(id).open_with_records();
+        if (open) break;
+        workers[victim]->signal(SIGCONT);
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 300)(rng)));
+      }
+      kills_in_open_transactions += open;
       workers[victim]->signal(SIGKILL);
       ASSERT_EQ(workers[victim]->wait(std::chrono::seconds(10)), 128 + SIGKILL);
       start(victim);
     }
   }
+  std::printf("kills inside an open transaction with records: %d of %d\n",
+              kills_in_open_transactions, kKills);
+  // The kills must abort written records, or the test proves little.
+  EXPECT_GE(kills_in_open_transactions, kKills - 2)
+      << "kills that landed inside an open transaction with records";
   ASSERT_TRUE(test::eventually([&] { return group_done(); }, std::chrono::seconds(180)))
       << "the group's committed offsets never reached the input's end";
   for (auto& w : workers) w->signal(SIGTERM);

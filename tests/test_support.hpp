@@ -142,6 +142,20 @@ class child_process {
   int status_ = -1;
 };
 
+/// A transactional id as its transaction coordinator sees it.
+struct transaction_view {
+  /// "Ongoing", "PrepareCommit", "CompleteCommit", "Empty", ...
+  std::string state;
+  /// The partitions the open transaction has records in ("topic-N").
+  std::vector<std::string> partitions;
+  /// A transaction is open with records in it: aborting it undoes writes.
+  bool open_with_records() const { return state == "Ongoing" && !partitions.empty(); }
+};
+
+/// Asks the test broker (KACTOR_KAFKA_SCRIPT, KACTOR_KAFKA_DIR) through Kafka's
+/// TransactionsCommand; throws if the command fails.
+transaction_view describe_transaction(const std::string& transactional_id);
+
 /// Reads a JSON stats file written by examples/common/stats_file.hpp; empty on error.
 std::string read_file(const std::string& path);
 
