@@ -212,12 +212,12 @@ bool partition_actor::handle(record_slot& slot) {
     }
     next_expected_ = kactor::offset{off.value() + 1};
     failing_.entry = tracker_->begin(off);
-    if (auto p = poison_.find(off.value()); p != poison_.end()) {
+    if (auto p = poison_.find(off); p != poison_.end()) {
       // It failed in earlier, aborted transactions until out of retries.
       failing_.cause = std::move(p->second);
       poison_.erase(p);
       give_up(slot);
-      eos_next_ = off.value() + 1;
+      eos_next_ = next(off);
       return true;
     }
   }
@@ -244,11 +244,11 @@ bool partition_actor::handle(record_slot& slot) {
     tracker_->end(failing_.entry);
     failing_ = {};
     cfg_.counters->processed.fetch_add(1, std::memory_order_relaxed);
-    eos_next_ = off.value() + 1;
+    eos_next_ = next(off);
     return true;
   }
   const bool done = on_failure(slot, std::move(failure));
-  if (done) eos_next_ = off.value() + 1;
+  if (done) eos_next_ = next(off);
   return done;
 }
 
@@ -286,7 +286,8 @@ void partition_actor::store(kactor::offset next) {
 
 void partition_actor::maybe_finish_stop() {
   if (!stopping() || !stop_promise_.pending() || !tracker_->settled()) return;
-  stop_promise_.deliver(cfg_.counters->stored_offset.load(std::memory_order_relaxed));
+  stop_promise_.deliver(
+      kactor::offset{cfg_.counters->stored_offset.load(std::memory_order_relaxed)});
   quit();
 }
 

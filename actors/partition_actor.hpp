@@ -19,6 +19,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
 #include <kactor/config.hpp>
@@ -36,7 +37,8 @@ using wake_atom = caf::atom_constant<caf::atom("kx_wake")>;
 /// Handle the next slice of held records (sent to self).
 using process_atom = caf::atom_constant<caf::atom("kx_proc")>;
 /// Revocation or shutdown: finish the record in hand, wait for acks, reply with
-/// the next offset to commit (-1 if none) and exit. Sent with high priority.
+/// the next offset to commit (a `kactor::offset`, -1 if none) and exit. Sent
+/// with high priority.
 using stop_atom = caf::atom_constant<caf::atom("kx_stop")>;
 /// A retry's (or a dead-letter write's) backoff has passed (sent to self).
 using retry_atom = caf::atom_constant<caf::atom("kx_retry")>;
@@ -83,3 +85,5 @@ struct partition_actor_config {
 caf::actor spawn_partition_actor(caf::actor_system& sys, partition_actor_config cfg);
 
 }  // namespace kactor::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::offset)

@@ -258,8 +258,8 @@ class partition_actor final : public caf::event_based_actor {
   caf::response_promise stop_promise_;
   // exactly_once
   caf::response_promise barrier_promise_;
-  std::int64_t eos_next_ = -1;
-  std::int64_t deferred_from_ = -1;
+  kactor::offset eos_next_{-1};
+  kactor::offset deferred_from_{-1};
   deferred_outputs deferred_;
   /// After a release: how many kept outputs went to the producer so far.
   std::size_t handed_ = 0;

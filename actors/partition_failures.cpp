@@ -22,7 +22,7 @@ bool partition_actor::on_failure(record_slot& slot, error_info failure) {
     // thread aborts (or re-creates the producer) and rewinds; no attempt
     // is charged to the record and nothing goes to the DLQ.
     waits_.set(partition_wait::retry);
-    cfg_.txn->report({cfg_.tp, -1, std::move(failure), now, {}});
+    cfg_.txn->report({cfg_.tp, kactor::offset{-1}, std::move(failure), now, {}});
     return false;
   }
   if (failing_.cause.attempts++ == 0) failing_.cause.first_ms = now;
@@ -36,7 +36,7 @@ bool partition_actor::on_failure(record_slot& slot, error_info failure) {
         // Its emits are in the open transaction: only an abort undoes them.
         // The group thread aborts, rewinds every partition and counts the
         // attempts across transactions.
-        cfg_.txn->report({cfg_.tp, slot.ev.offset().value(), failing_.cause.error, now, {}});
+        cfg_.txn->report({cfg_.tp, slot.ev.offset(), failing_.cause.error, now, {}});
       } else {
         auto delay = backoff_.next(failing_.cause.attempts);
         spdlog::warn("agent {}: record {} failed (attempt {}), retrying in {} ms: {}", cfg_.agent,
@@ -131,7 +131,7 @@ void partition_actor::dead_letter_refused(pending_dead_letter& p, int code, cons
           auto cause = d.cause;
           cause.form = next;
           cause.degraded_because = what;
-          cfg_.txn->report({cfg_.tp, d.offset.value(), d.cause.error, wall_ms(), cause});
+          cfg_.txn->report({cfg_.tp, d.offset, d.cause.error, wall_ms(), cause});
           return;
         }
         spdlog::warn("agent {}: the dead letter of {} was refused ({}); writing it as {}",
@@ -212,7 +212,7 @@ bool partition_actor::output_failed(const delivery_tracker::entry& e) {
   const error_info why{error_class::irrecoverable, code,
                        "an output of record " + where + " was refused: " + e.failure()};
   if (cfg_.txn) {
-    cfg_.txn->report({cfg_.tp, e.source.value(), why, now,
+    cfg_.txn->report({cfg_.tp, e.source, why, now,
                       dead_letter_cause{why, 1, now, now, dead_letter_form::full, {}}});
     return true;
   }
@@ -220,8 +220,7 @@ bool partition_actor::output_failed(const delivery_tracker::entry& e) {
   if (stopping()) return false;
   if (for_good) {
     spdlog::warn("agent {}: {}; it goes to the dead-letter topic", cfg_.agent, why.message);
-    (*cfg_.poison)[e.source.value()] =
-        dead_letter_cause{why, 1, now, now, dead_letter_form::full, {}};
+    (*cfg_.poison)[e.source] = dead_letter_cause{why, 1, now, now, dead_letter_form::full, {}};
     quit(caf::make_error(caf::sec::runtime_error, why.message));
     phase_ = partition_phase::ended;
     return false;

@@ -70,7 +70,7 @@ void partition_actor::hand_over_one() {
     // record. The group thread aborts and rewinds.
     drop_deferred();
     waits_.set(partition_wait::retry);
-    cfg_.txn->report({cfg_.tp, -1, e.info(), wall_ms(), {}});
+    cfg_.txn->report({cfg_.tp, kactor::offset{-1}, e.info(), wall_ms(), {}});
   }
 }
 
@@ -101,9 +101,9 @@ void partition_actor::rewind(const rewind_order& order) {
   waits_.clear(partition_wait::retry);
   next_expected_ = kactor::offset{-1};
   poison_ = order.poison;
-  if (order.to >= 0) {
+  if (order.to.value() >= 0) {
     eos_next_ = order.to;
-    cfg_.source->rewind(kactor::offset{order.to});
+    cfg_.source->rewind(order.to);
   }
   deferred_from_ = eos_next_;
   publish();

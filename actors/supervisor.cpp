@@ -84,7 +84,7 @@ class supervisor final : public caf::event_based_actor {
       counters[tp] = it->second.spec.cfg.counters;
       slots_.erase(it);
       if (!child) {  // between restarts, or escalated
-        known.offsets.emplace_back(tp, counters[tp]->stored_offset.load());
+        known.offsets.emplace_back(tp, kactor::offset{counters[tp]->stored_offset.load()});
         continue;
       }
       demonitor(child);
@@ -94,7 +94,7 @@ class supervisor final : public caf::event_based_actor {
                    [this, counters](const topic_partition& tp, const caf::error& err) {
                      spdlog::error("agent {}: partition {}/{} failed while stopping: {}", agent_,
                                    tp.topic, tp.partition.value(), to_string(err));
-                     return counters.at(tp)->stored_offset.load();
+                     return kactor::offset{counters.at(tp)->stored_offset.load()};
                    });
   }
 
@@ -107,11 +107,12 @@ class supervisor final : public caf::event_based_actor {
       if (s.child)
         running.emplace_back(tp, s.child);
       else  // between restarts: no progress of its own
-        known.offsets.emplace_back(tp, s.spec.cfg.counters->committed_offset.load());
+        known.offsets.emplace_back(tp,
+                                   kactor::offset{s.spec.cfg.counters->committed_offset.load()});
     }
     // One that died meanwhile answers -1; the group thread aborts on its report.
     gather_offsets(std::move(known), running, txn_barrier_atom::value,
-                   [](const topic_partition&, const caf::error&) { return std::int64_t{-1}; });
+                   [](const topic_partition&, const caf::error&) { return kactor::offset{-1}; });
   }
 
   /// Sends `what` at high priority to each of `running` and answers the
@@ -128,13 +129,13 @@ class supervisor final : public caf::event_based_actor {
     }
     auto result = std::make_shared<partition_offsets>(std::move(known));
     auto waiting = std::make_shared<std::size_t>(running.size());
-    auto add = [result, waiting, rp](const topic_partition& tp, std::int64_t next) mutable {
+    auto add = [result, waiting, rp](const topic_partition& tp, kactor::offset next) mutable {
       result->offsets.emplace_back(tp, next);
       if (--*waiting == 0) rp.deliver(std::move(*result));
     };
     for (const auto& [tp, child] : running)
       request<caf::message_priority::high>(child, caf::infinite, what)
-          .then([add, tp = tp](std::int64_t next) mutable { add(tp, next); },
+          .then([add, tp = tp](kactor::offset next) mutable { add(tp, next); },
                 [add, on_error, tp = tp](caf::error& err) mutable { add(tp, on_error(tp, err)); });
   }
 
@@ -144,8 +145,8 @@ class supervisor final : public caf::event_based_actor {
       if (it == slots_.end()) continue;
       if (it->second.child)
         send<caf::message_priority::high>(it->second.child, order);
-      else if (order.to >= 0 && !it->second.spec.cfg.counters->escalated)
-        it->second.spec.cfg.source->rewind(kactor::offset{order.to});  // and resumes
+      else if (order.to.value() >= 0 && !it->second.spec.cfg.counters->escalated)
+        it->second.spec.cfg.source->rewind(order.to);  // and resumes
     }
     return true;
   }
@@ -179,8 +180,11 @@ class supervisor final : public caf::event_based_actor {
       s.spec.hook->set(caf::actor{});
       const auto cause = to_string(dm.reason);
       if (s.spec.cfg.txn)
-        s.spec.cfg.txn->report(
-            {tp, -1, {error_class::retriable, 0, "partition actor died: " + cause}, 0, {}});
+        s.spec.cfg.txn->report({tp,
+                                kactor::offset{-1},
+                                {error_class::retriable, 0, "partition actor died: " + cause},
+                                0,
+                                {}});
       auto& c = *s.spec.cfg.counters;
       if (c.escalated) {
         // The actor gave up itself (nothing it must write can be written).

@@ -45,10 +45,10 @@ struct partition_spec {
   wake_hook* hook = nullptr;
 };
 
-/// Next offsets partition actors reported (-1: nothing to commit), answering
+/// Next offsets partition actors reported (offset -1: nothing to commit), answering
 /// a revocation or a transaction barrier.
 struct partition_offsets {
-  std::vector<std::pair<topic_partition, std::int64_t>> offsets;
+  std::vector<std::pair<topic_partition, kactor::offset>> offsets;
 };
 
 /// exactly_once: where each partition starts again after an abort.

@@ -23,7 +23,8 @@ namespace kactor::detail {
 
 // exactly_once: the group thread's transaction cycle, fanned out by the
 // supervisor. `txn_barrier_atom` (high priority): stop between records and
-// reply with the next offset to commit (-1: nothing handled yet), once every
+// reply with the next offset to commit (a `kactor::offset`, -1: nothing handled
+// yet), once every
 // dead letter is handed to the producer. `txn_release_atom`: go on.
 // `rewind_order`: drop what is held and read again from `to`.
 using txn_barrier_atom = caf::atom_constant<caf::atom("kx_txbar")>;
@@ -33,12 +34,12 @@ using txn_release_atom = caf::atom_constant<caf::atom("kx_txrel")>;
 /// the handler, by offset: exactly_once, records that failed too often across
 /// aborted transactions; either guarantee, records an output of which was
 /// refused for good.
-using poison_map = std::map<std::int64_t, dead_letter_cause>;
+using poison_map = std::map<kactor::offset, dead_letter_cause>;
 
 /// exactly_once: where a rewound partition starts again, and its records that
 /// are out of retries, by offset.
 struct rewind_order {
-  std::int64_t to = -1;
+  kactor::offset to{-1};
   poison_map poison;
 };
 
@@ -47,7 +48,7 @@ struct rewind_order {
 struct transaction_control {
   struct failure {
     topic_partition tp;
-    std::int64_t offset = -1;
+    kactor::offset offset{-1};
     error_info error;
     std::int64_t at_ms = 0;
     /// Set when the record at `offset` goes to the DLQ on the next pass

@@ -278,8 +278,9 @@ TEST_F(fixture, an_output_refused_for_good_sends_its_record_to_the_dlq_through_t
                               RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
                               "delivery to orders.completed [0] failed: Broker: Unknown topic");
   sched->run();
-  ASSERT_EQ(poison->count(0), 1u) << "handed to the partition's next actor";
-  EXPECT_NE(poison->at(0).error.message.find("orders.completed"), std::string::npos);
+  ASSERT_EQ(poison->count(kactor::offset{0}), 1u) << "handed to the partition's next actor";
+  EXPECT_NE(poison->at(kactor::offset{0}).error.message.find("orders.completed"),
+            std::string::npos);
   EXPECT_TRUE(source->stored.empty()) << "not past the record";
   ack(1, true);
   ack(2, true);

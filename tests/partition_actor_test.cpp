@@ -145,7 +145,7 @@ TEST_F(fixture, stop_drops_unhandled_records_waits_for_acks_and_reports_the_next
   std::int64_t reply = -2;
   auto probe = sys->spawn([&](caf::event_based_actor* self) {
     self->send<caf::message_priority::high>(a, stop_atom::value);
-    return caf::behavior{[&](std::int64_t next) { reply = next; }};
+    return caf::behavior{[&](kactor::offset next) { reply = next.value(); }};
   });
   // The test scheduler keeps running a busy actor; let the probe send first.
   ASSERT_TRUE(sched->prioritize(probe));

@@ -226,7 +226,7 @@ TEST_F(supervisor_fixture, too_many_restarts_escalate_instead_of_crash_looping) 
   EXPECT_FALSE(health->healthy.load());
   auto r = revoke();
   ASSERT_EQ(r.offsets.size(), 1u) << "an escalated partition still answers revocation";
-  EXPECT_EQ(r.offsets[0].second, 5);
+  EXPECT_EQ(r.offsets[0].second.value(), 5);
 }
 
 TEST_F(supervisor_fixture, a_dead_letter_the_topic_refuses_escalates_at_once_without_restarts) {
@@ -247,7 +247,7 @@ TEST_F(supervisor_fixture, a_dead_letter_the_topic_refuses_escalates_at_once_wit
   EXPECT_EQ(counters->restarts.load(), 0u);
   auto r = revoke();
   ASSERT_EQ(r.offsets.size(), 1u);
-  EXPECT_EQ(r.offsets[0].second, 2) << "the next owner starts at the record";
+  EXPECT_EQ(r.offsets[0].second.value(), 2) << "the next owner starts at the record";
 }
 
 TEST_F(supervisor_fixture, an_actor_handing_a_record_to_the_dlq_restarts_at_once_uncounted) {
@@ -275,7 +275,7 @@ TEST_F(supervisor_fixture, revocation_stops_a_live_partition_actor_and_reports_i
   auto r = revoke();
   ASSERT_EQ(r.offsets.size(), 1u);
   EXPECT_EQ(r.offsets[0].first.topic, "in");
-  EXPECT_EQ(r.offsets[0].second, 5);
+  EXPECT_EQ(r.offsets[0].second.value(), 5);
   crash_child();  // the child is gone: nothing restarts
   EXPECT_EQ(behaviours_made, 1);
 }
@@ -289,7 +289,7 @@ TEST_F(supervisor_fixture, outputs_handled_during_a_commit_wait_for_the_release)
   auto answer = ask_barrier();
   sched->run();
   ASSERT_TRUE(*answer && (*answer)->offsets.size() == 1u);
-  EXPECT_EQ((*answer)->offsets[0].second, 5);
+  EXPECT_EQ((*answer)->offsets[0].second.value(), 5);
   // The commit runs; records keep coming and the actor keeps handling them.
   source->end = 8;
   caf::anon_send(caf::actor_cast<caf::actor>(child), wake_atom::value);
@@ -364,7 +364,7 @@ TEST_F(supervisor_fixture, a_barrier_during_the_hand_over_is_answered_after_its_
   EXPECT_FALSE(*second) << "answered with outputs 6 and 7 still kept";
   room_again();
   ASSERT_TRUE(*second && (*second)->offsets.size() == 1u);
-  EXPECT_EQ((*second)->offsets[0].second, 8);
+  EXPECT_EQ((*second)->offsets[0].second.value(), 8);
   EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4, 5, 6, 7}));
 }
 
@@ -390,8 +390,11 @@ TEST_F(supervisor_fixture, no_record_starts_while_an_abort_is_requested) {
   // its failure could reach the group thread after it counted the attempts.
   txn = std::make_shared<transaction_control>();
   assign();
-  txn->report(
-      {topic_partition{"in", partition_id{1}}, 3, {error_class::retriable, 0, "down"}, 0, {}});
+  txn->report({topic_partition{"in", partition_id{1}},
+               kactor::offset{3},
+               {error_class::retriable, 0, "down"},
+               0,
+               {}});
   source->end = 8;
   caf::anon_send(caf::actor_cast<caf::actor>(child), wake_atom::value);
   sched->run();
@@ -439,7 +442,7 @@ TEST_F(supervisor_fixture, a_release_never_overtakes_the_next_barrier) {
   auto second = ask_barrier();
   sched->run();
   ASSERT_TRUE(*second && (*second)->offsets.size() == 1u);
-  const auto covered = (*second)->offsets[0].second;
+  const auto covered = (*second)->offsets[0].second.value();
   for (auto v : sink.values) EXPECT_LT(v, covered) << "an output past the committed offsets";
   caf::anon_send(sup, txn_release_atom::value);
   sched->run();
@@ -454,7 +457,7 @@ TEST_F(supervisor_fixture, a_rewind_drops_the_outputs_kept_during_the_commit) {
   records_arrive_during_a_commit(8);
   rewind_orders orders;
   rewind_order o;
-  o.to = 2;
+  o.to = kactor::offset{2};
   orders.orders.emplace_back(topic_partition{"in", partition_id{0}}, o);
   caf::anon_send(sup, std::move(orders));
   caf::anon_send(sup, txn_release_atom::value);

@@ -38,6 +38,11 @@ using partition_id = strong_value<std::int32_t, struct partition_id_tag>;
 /// committed or stored offset it means "the next record to read is n".
 using offset = strong_value<std::int64_t, struct offset_tag>;
 
+/// The offset after `o`: where reading goes on once the record at `o` is done.
+constexpr offset next(offset o) {
+  return offset{o.value() + 1};
+}
+
 /// A transactional producer's epoch (bumped when a producer is fenced).
 using epoch = strong_value<std::int16_t, struct epoch_tag>;
 

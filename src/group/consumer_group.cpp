@@ -254,7 +254,8 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
   // exactly_once: the revoked partitions' work commits (or, if they are
   // already someone else's, aborts) before they go.
   if (txn_) {
-    if (lost) txn_->report({{}, -1, {error_class::abortable, 0, "assignment lost"}, 0, {}});
+    if (lost)
+      txn_->report({{}, kactor::offset{-1}, {error_class::abortable, 0, "assignment lost"}, 0, {}});
     transaction_cycle(false);
   }
   std::vector<topic_partition> tps;
@@ -269,10 +270,10 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
       .receive(
           [&](partition_offsets& r) {
             for (auto& [tp, next] : r.offsets)
-              if (next >= 0 && !lost && !txn_)
+              if (next.value() >= 0 && !lost && !txn_)
                 rd_kafka_topic_partition_list_add(commits.get(), tp.topic.c_str(),
                                                   tp.partition.value())
-                    ->offset = next;
+                    ->offset = next.value();
           },
           [&](caf::error& err) {
             spdlog::error(

@@ -92,8 +92,8 @@ class consumer_group {
   /// Sends every assigned partition back to `positions` (or, for those
   /// without, to the last offset committed here), after a backoff for
   /// `attempts`; records out of retries go to the DLQ on the next pass.
-  void rewind_all(caf::scoped_actor& self, const std::map<topic_partition, std::int64_t>& positions,
-                  std::size_t attempts);
+  void rewind_all(caf::scoped_actor& self,
+                  const std::map<topic_partition, kactor::offset>& positions, std::size_t attempts);
   /// Holds every partition actor, waits until none is in a record, then
   /// counts the attempts of the records whose failures aborted the
   /// transaction; returns the highest count.
@@ -113,7 +113,7 @@ class consumer_group {
   /// The actors' way into `producer_`.
   std::unique_ptr<producer_sink> sink_;
   std::shared_ptr<transaction_control> txn_;  // exactly_once only
-  std::map<std::pair<topic_partition, std::int64_t>, failed_record> failed_records_;
+  std::map<std::pair<topic_partition, kactor::offset>, failed_record> failed_records_;
   std::atomic<std::uint64_t> transactions_committed_{0};
   std::atomic<std::uint64_t> transactions_aborted_{0};
   std::atomic<std::uint64_t> producer_resets_{0};

@@ -47,10 +47,10 @@ void consumer_group::transaction_cycle(bool release_after) {
     auto tpl = make_tpl(static_cast<int>(offsets->offsets.size()));
     bool moved = txn_producer_->emitted() != emitted_at_commit_;
     for (const auto& [tp, next] : offsets->offsets) {
-      if (next < 0) continue;
+      if (next.value() < 0) continue;
       rd_kafka_topic_partition_list_add(tpl.get(), tp.topic.c_str(), tp.partition.value())->offset =
-          next;
-      moved = moved || next != counters_for(tp)->committed_offset.load();
+          next.value();
+      moved = moved || next.value() != counters_for(tp)->committed_offset.load();
     }
     // Nothing handled and nothing written since the last commit: the open
     // transaction is empty (no request reached the coordinator yet); keep it.
@@ -73,8 +73,8 @@ void consumer_group::transaction_cycle(bool release_after) {
       }
     } else {
       for (const auto& [tp, next] : offsets->offsets) {
-        if (next < 0) continue;
-        counters_for(tp)->committed_offset = next;
+        if (next.value() < 0) continue;
+        counters_for(tp)->committed_offset = next.value();
         for (auto it = failed_records_.begin(); it != failed_records_.end();)
           it = it->first.first == tp && it->first.second < next ? failed_records_.erase(it)
                                                                 : std::next(it);
@@ -100,7 +100,7 @@ std::size_t consumer_group::count_failures(caf::scoped_actor& self) {
   std::size_t worst = 1;
   for (auto& f : txn_->take()) {
     // Offset -1: the transaction or its producer failed, not a record.
-    if (f.offset < 0) {
+    if (f.offset.value() < 0) {
       spdlog::warn("agent {}: {}: transaction aborted: {}", def_.cfg.name, to_string(f.tp),
                    f.error.message);
       continue;
@@ -109,7 +109,7 @@ std::size_t consumer_group::count_failures(caf::scoped_actor& self) {
     if (f.set_aside) {
       r = failed_record{*f.set_aside, true};
       spdlog::warn("agent {}: record {} goes to the dead-letter topic; transaction aborted: {}",
-                   def_.cfg.name, to_string(f.tp, kactor::offset{f.offset}), f.error.message);
+                   def_.cfg.name, to_string(f.tp, f.offset), f.error.message);
       continue;
     }
     auto& p = r.poison;
@@ -118,7 +118,7 @@ std::size_t consumer_group::count_failures(caf::scoped_actor& self) {
     p.error = f.error;
     worst = std::max(worst, p.attempts);
     spdlog::warn("agent {}: record {} failed (attempt {}); transaction aborted: {}", def_.cfg.name,
-                 to_string(f.tp, kactor::offset{f.offset}), p.attempts, f.error.message);
+                 to_string(f.tp, f.offset), p.attempts, f.error.message);
   }
   return worst;
 }
@@ -149,7 +149,7 @@ bool consumer_group::recover(caf::scoped_actor& self, const error_info& why) {
   auto tpl = make_tpl(static_cast<int>(assigned_.size()));
   for (const auto& [tp, ap] : assigned_)
     rd_kafka_topic_partition_list_add(tpl.get(), tp.topic.c_str(), tp.partition.value());
-  std::map<topic_partition, std::int64_t> positions;
+  std::map<topic_partition, kactor::offset> positions;
   if (tpl->cnt > 0) {
     if (auto err = rd_kafka_committed(rk_.get(), tpl.get(), 30000)) {
       spdlog::error("agent {}: committed offsets after re-creating the producer: {}; trying again",
@@ -160,7 +160,7 @@ bool consumer_group::recover(caf::scoped_actor& self, const error_info& why) {
     for (int i = 0; i < tpl->cnt; ++i) {
       const auto& p = tpl->elems[i];
       if (p.err || p.offset < 0) continue;
-      positions[to_tp(p)] = p.offset;
+      positions[to_tp(p)] = kactor::offset{p.offset};
       counters_for(to_tp(p))->committed_offset = p.offset;
     }
   }
@@ -171,7 +171,7 @@ bool consumer_group::recover(caf::scoped_actor& self, const error_info& why) {
 }
 
 void consumer_group::rewind_all(caf::scoped_actor& self,
-                                const std::map<topic_partition, std::int64_t>& positions,
+                                const std::map<topic_partition, kactor::offset>& positions,
                                 std::size_t attempts) {
   rewind_orders orders;
   for (const auto& [tp, ap] : assigned_) {
@@ -180,7 +180,8 @@ void consumer_group::rewind_all(caf::scoped_actor& self,
     if (auto it = positions.find(tp); it != positions.end())
       o.to = it->second;
     else
-      o.to = c.committed_offset.load() >= 0 ? c.committed_offset.load() : c.first_offset.load();
+      o.to = kactor::offset{c.committed_offset.load() >= 0 ? c.committed_offset.load()
+                                                           : c.first_offset.load()};
     // A record out of retries goes to the DLQ on the next pass; the entry
     // stays until a transaction that skips it commits (another partition's
     // failure may abort that one too).
