@@ -3,6 +3,20 @@
 #include <caf/all.hpp>
 #include <kactor/dead_letter.hpp>
 
+namespace kactor::detail {}  // namespace kactor::detail
+
+namespace kactor {
+
+const char* to_string(errc e) noexcept {
+  switch (e) {
+    case errc::write_refused:
+      return "write_refused";
+  }
+  return "unknown";
+}
+
+}  // namespace kactor
+
 namespace kactor::detail {
 
 const char* to_string(dead_letter_form f) noexcept {
@@ -67,16 +81,17 @@ dead_letter_record encode(const dead_letter& d) {
 caf::actor spawn_dead_letter_actor(caf::actor_system& sys, std::string topic, emit_sink& sink) {
   return sys.spawn([topic = std::move(topic), &sink](caf::event_based_actor*) -> caf::behavior {
     return {
-        [=, &sink](const dead_letter& d) -> caf::result<int, std::string> {
+        [=, &sink](const dead_letter& d) -> caf::result<bool> {
           const auto r = encode(d);
           try {
             sink.emit(topic, partition_id{-1}, r.key, r.value, r.hdrs, d.token);
-            return {0, std::string()};
+            return true;
           } catch (const kafka_exception& e) {
             // A refusal without a Kafka code is still a refusal.
-            return {e.info().code != 0 ? e.info().code : -1, e.what()};
+            return caf::make_error(errc::write_refused, e.info().code != 0 ? e.info().code : -1,
+                                   std::string(e.what()));
           } catch (const std::exception& e) {
-            return {-1, e.what()};
+            return caf::make_error(errc::write_refused, -1, std::string(e.what()));
           }
         },
     };

@@ -18,6 +18,7 @@
 
 #include "actors/delivery_tracker.hpp"
 #include "actors/emit_sink.hpp"
+#include "actors/errc.hpp"
 
 namespace kactor::detail {
 
@@ -80,8 +81,9 @@ dead_letter_record encode(const dead_letter& d);
 std::string bounded_header_value(std::string_view value);
 
 /// Spawns the dead-letter actor for `topic`. It answers each `dead_letter`
-/// with (0, "") once librdkafka took the write, or with librdkafka's error
-/// code and text if it refused it at once; the sender decides what next.
+/// with true once librdkafka took the write, or with the error
+/// `errc::write_refused` (context: librdkafka's error code, or -1, and its
+/// text) if it refused it at once; the sender decides what next.
 caf::actor spawn_dead_letter_actor(caf::actor_system& sys, std::string topic, emit_sink& sink);
 
 }  // namespace kactor::detail

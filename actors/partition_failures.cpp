@@ -103,14 +103,17 @@ void partition_actor::send_dead_letter(pending_dead_letter& p) {
   };
   request(cfg_.dead_letters, caf::infinite, p.record)
       .then(
-          [this, refused](int code, std::string& what) {
+          [this](bool) {
             --dead_letter_requests_;
-            if (code != 0) refused(code, std::move(what));
             answer_barrier();
           },
           [this, refused](caf::error& err) {
             --dead_letter_requests_;
-            refused(-1, "the dead-letter actor failed: " + to_string(err));
+            const auto& ctx = err.context();
+            if (is(err, errc::write_refused) && ctx.match_elements<int, std::string>())
+              refused(ctx.get_as<int>(0), ctx.get_as<std::string>(1));
+            else
+              refused(-1, "the dead-letter actor failed: " + to_string(err));
             answer_barrier();
           });
 }

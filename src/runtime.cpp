@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
+#include "actors/errc.hpp"
 #include "src/group/consumer_group.hpp"
 #include "src/group/ports.hpp"
 #include "src/kafka/admin.hpp"
@@ -127,6 +128,13 @@ runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
   // back of its worker's queue.
   d.sys_cfg.set("scheduler.max-throughput", std::size_t{1});
   d.sys_cfg.set("logger.verbosity", caf::atom("quiet"));
+  // (CAF 0.17.6's add_error_category<T> does not compile: its renderer has
+  // the old signature.)
+  d.sys_cfg.add_error_category(
+      caf::atom("kactor"), [](std::uint8_t code, caf::atom_value, const caf::message& ctx) {
+        return std::string("kactor: ") + to_string(static_cast<kactor::errc>(code)) +
+               (ctx.empty() ? std::string() : " " + caf::to_string(ctx));
+      });
   d.sys = std::make_unique<caf::actor_system>(d.sys_cfg);
   auto props = d.client_props(d.cfg.producer, "producer");
   d.producer = std::make_unique<shared_producer>(std::move(props), &report_to_tracker);
