@@ -46,11 +46,6 @@ std::vector<std::pair<std::string, std::string>> dlq_headers(const std::string& 
 
 enum class txn { none, commit, abort };
 
-struct headers_deleter {
-  void operator()(rd_kafka_headers_t* p) const noexcept { rd_kafka_headers_destroy(p); }
-};
-using headers_ptr = std::unique_ptr<rd_kafka_headers_t, headers_deleter>;
-
 /// Produces `inputs` with their headers to their partitions (test::produce_all
 /// takes no headers), optionally in one transaction; waits for every ack.
 void produce(const std::string& brokers, const std::string& topic, const std::vector<input>& inputs,
@@ -74,7 +69,7 @@ void produce(const std::string& brokers, const std::string& topic, const std::ve
     check(rd_kafka_begin_transaction(rk.get()));
   }
   for (const auto& in : inputs) {
-    headers_ptr hdrs{rd_kafka_headers_new(in.headers.size())};
+    kactor::detail::headers_ptr hdrs{rd_kafka_headers_new(in.headers.size())};
     for (const auto& [n, v] : in.headers)
       rd_kafka_header_add(hdrs.get(), n.c_str(), -1, v.data(), static_cast<ssize_t>(v.size()));
     // The macros cast their arguments unparenthesised: no ?: inside them.

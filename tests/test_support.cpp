@@ -45,11 +45,11 @@ void create_topic(const std::string& brokers, const std::string& topic, int part
 void delete_topic(const std::string& brokers, const std::string& topic) {
   property_list props{{"", "bootstrap.servers", brokers}};
   auto rk = make_client(RD_KAFKA_PRODUCER, make_conf(props));
-  rd_kafka_DeleteTopic_t* dt = rd_kafka_DeleteTopic_new(topic.c_str());
+  delete_topic_ptr dt{rd_kafka_DeleteTopic_new(topic.c_str())};
   auto ev = admin_request(rk.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS, 30000, "DeleteTopics",
                           [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
-                            rd_kafka_DeleteTopics(rk.get(), &dt, 1, opts, q);
-                            rd_kafka_DeleteTopic_destroy(dt);
+                            auto* raw = dt.get();
+                            rd_kafka_DeleteTopics(rk.get(), &raw, 1, opts, q);
                           });
   size_t n = 0;
   const auto** results =
@@ -65,20 +65,21 @@ void deny_writes(const std::string& brokers, const std::string& topic) {
   // A topic with an ACL is no longer "no ACL found": allow what clients
   // need to see it (metadata), deny the writes.
   char errstr[256];
-  rd_kafka_AclBinding_t* acls[2];
-  int i = 0;
+  std::vector<acl_binding_ptr> owned;
+  std::vector<rd_kafka_AclBinding_t*> acls;
   for (auto [op, permission] :
        {std::pair{RD_KAFKA_ACL_OPERATION_DESCRIBE, RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW},
         std::pair{RD_KAFKA_ACL_OPERATION_WRITE, RD_KAFKA_ACL_PERMISSION_TYPE_DENY}}) {
-    acls[i] = rd_kafka_AclBinding_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str(),
-                                      RD_KAFKA_RESOURCE_PATTERN_LITERAL, "User:ANONYMOUS", "*", op,
-                                      permission, errstr, sizeof(errstr));
-    if (!acls[i++]) throw std::runtime_error(std::string("ACL for ") + topic + ": " + errstr);
+    acl_binding_ptr acl{rd_kafka_AclBinding_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str(),
+                                                RD_KAFKA_RESOURCE_PATTERN_LITERAL, "User:ANONYMOUS",
+                                                "*", op, permission, errstr, sizeof(errstr))};
+    if (!acl) throw std::runtime_error(std::string("ACL for ") + topic + ": " + errstr);
+    acls.push_back(acl.get());
+    owned.push_back(std::move(acl));
   }
   auto ev = admin_request(rk.get(), RD_KAFKA_ADMIN_OP_CREATEACLS, 30000, "CreateAcls",
                           [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
-                            rd_kafka_CreateAcls(rk.get(), acls, 2, opts, q);
-                            for (auto* acl : acls) rd_kafka_AclBinding_destroy(acl);
+                            rd_kafka_CreateAcls(rk.get(), acls.data(), acls.size(), opts, q);
                           });
   size_t n = 0;
   const auto** results =
@@ -168,12 +169,12 @@ std::vector<std::int64_t> end_offsets(const std::string& brokers, const std::str
                       {"", "group.id", "kactor-test-ends"},
                       {"", "isolation.level", isolation}};
   auto rk = make_client(RD_KAFKA_CONSUMER, make_conf(props));
-  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_metadata_t* raw = nullptr;
   topic_ptr rkt{rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr)};
-  if (rd_kafka_metadata(rk.get(), 0, rkt.get(), &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+  if (rd_kafka_metadata(rk.get(), 0, rkt.get(), &raw, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
     throw std::runtime_error("end_offsets: metadata for " + topic);
+  const metadata_ptr md{raw};
   const int parts = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
-  rd_kafka_metadata_destroy(md);
   std::vector<std::int64_t> ends;
   for (int p = 0; p < parts; ++p) {
     std::int64_t lo = 0, hi = 0;

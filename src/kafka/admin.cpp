@@ -10,11 +10,11 @@ rd_kafka_resp_err_t topic_status(rd_kafka_t* rk, const std::string& topic, int t
   // librdkafka refuses names it knows no broker accepts (empty, too long).
   topic_ptr rkt{rd_kafka_topic_new(rk, topic.c_str(), nullptr)};
   if (!rkt) return RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION;
-  const rd_kafka_metadata_t* md = nullptr;
-  if (auto err = rd_kafka_metadata(rk, 0, rkt.get(), &md, timeout_ms))
+  const rd_kafka_metadata_t* raw = nullptr;
+  if (auto err = rd_kafka_metadata(rk, 0, rkt.get(), &raw, timeout_ms))
     throw kafka_exception(make_error(err, "metadata for " + topic));
+  const metadata_ptr md{raw};
   const auto err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-  rd_kafka_metadata_destroy(md);
   // A topic being created has no leaders yet: it exists.
   return err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ? RD_KAFKA_RESP_ERR_NO_ERROR : err;
 }
@@ -23,11 +23,11 @@ event_ptr admin_request(
     rd_kafka_t* rk, rd_kafka_admin_op_t op, int timeout_ms, const std::string& what,
     const std::function<void(rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& issue) {
   queue_ptr q{rd_kafka_queue_new(rk)};
-  auto* opts = rd_kafka_AdminOptions_new(rk, op);
+  admin_options_ptr opts{rd_kafka_AdminOptions_new(rk, op)};
   char errstr[256];
-  rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, errstr, sizeof(errstr));
-  issue(opts, q.get());
-  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeout_ms, errstr, sizeof(errstr));
+  issue(opts.get(), q.get());
+  opts.reset();
   // The request times out on its own; the margin only guards against a lost answer.
   event_ptr ev{rd_kafka_queue_poll(q.get(), timeout_ms + 5000)};
   if (!ev)
@@ -41,28 +41,25 @@ event_ptr admin_request(
 void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,
                    int timeout_ms, const std::map<std::string, std::string>& configs) {
   if (topics.empty()) return;
+  std::vector<new_topic_ptr> owned;
   std::vector<rd_kafka_NewTopic_t*> nts;
   char errstr[512];
   for (const auto& [name, parts] : topics) {
-    auto* nt = rd_kafka_NewTopic_new(name.c_str(), parts, -1, errstr, sizeof(errstr));
-    if (!nt) {
-      for (auto* x : nts) rd_kafka_NewTopic_destroy(x);
+    new_topic_ptr nt{rd_kafka_NewTopic_new(name.c_str(), parts, -1, errstr, sizeof(errstr))};
+    if (!nt)
       throw kafka_exception(
           error_info{error_class::irrecoverable, 0, "cannot create topic " + name + ": " + errstr});
-    }
-    nts.push_back(nt);
     for (const auto& [key, value] : configs)
-      if (auto err = rd_kafka_NewTopic_set_config(nt, key.c_str(), value.c_str())) {
-        for (auto* x : nts) rd_kafka_NewTopic_destroy(x);
+      if (auto err = rd_kafka_NewTopic_set_config(nt.get(), key.c_str(), value.c_str()))
         throw kafka_exception(make_error(err, "topic " + name + ": config " + key + "=" + value));
-      }
+    nts.push_back(nt.get());
+    owned.push_back(std::move(nt));
   }
   auto ev = admin_request(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout_ms, "CreateTopics",
                           [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
                             rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, errstr,
                                                                         sizeof(errstr));
                             rd_kafka_CreateTopics(rk, nts.data(), nts.size(), opts, q);
-                            for (auto* x : nts) rd_kafka_NewTopic_destroy(x);  // copied
                           });
   const auto* res = rd_kafka_event_CreateTopics_result(ev.get());
   size_t n = 0;
@@ -144,14 +141,14 @@ group_lag query_group_lag(const std::string& brokers, const std::string& group,
   const rd_kafka_metadata_t* md = nullptr;
   if (auto err = rd_kafka_metadata(rk.get(), 0, nullptr, &md, tmo))
     throw kafka_exception(make_error(err, "cannot reach brokers " + brokers));
-  rd_kafka_metadata_destroy(md);
+  metadata_ptr{md}.reset();  // only whether the brokers answer matters
 
   auto ev = admin_request(
       rk.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, tmo,
       "group " + group + " on " + brokers, [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
-        auto* req = rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), nullptr);
-        rd_kafka_ListConsumerGroupOffsets(rk.get(), &req, 1, opts, q);
-        rd_kafka_ListConsumerGroupOffsets_destroy(req);
+        list_group_offsets_ptr req{rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), nullptr)};
+        auto* raw = req.get();
+        rd_kafka_ListConsumerGroupOffsets(rk.get(), &raw, 1, opts, q);
       });
   // Committed offsets by partition; then the partitions the group's members
   // hold without a commit yet (their lag is the whole partition), as Kafka's

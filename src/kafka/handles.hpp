@@ -49,6 +49,23 @@ struct headers_deleter {
 struct metadata_deleter {
   void operator()(const rd_kafka_metadata_t* p) const noexcept { rd_kafka_metadata_destroy(p); }
 };
+struct admin_options_deleter {
+  void operator()(rd_kafka_AdminOptions_t* p) const noexcept { rd_kafka_AdminOptions_destroy(p); }
+};
+struct new_topic_deleter {
+  void operator()(rd_kafka_NewTopic_t* p) const noexcept { rd_kafka_NewTopic_destroy(p); }
+};
+struct delete_topic_deleter {
+  void operator()(rd_kafka_DeleteTopic_t* p) const noexcept { rd_kafka_DeleteTopic_destroy(p); }
+};
+struct acl_binding_deleter {
+  void operator()(rd_kafka_AclBinding_t* p) const noexcept { rd_kafka_AclBinding_destroy(p); }
+};
+struct list_group_offsets_deleter {
+  void operator()(rd_kafka_ListConsumerGroupOffsets_t* p) const noexcept {
+    rd_kafka_ListConsumerGroupOffsets_destroy(p);
+  }
+};
 struct group_metadata_deleter {
   void operator()(rd_kafka_consumer_group_metadata_t* p) const noexcept {
     rd_kafka_consumer_group_metadata_destroy(p);
@@ -67,6 +84,12 @@ using error_ptr = std::unique_ptr<rd_kafka_error_t, error_deleter>;
 using event_ptr = std::unique_ptr<rd_kafka_event_t, event_deleter>;
 using headers_ptr = std::unique_ptr<rd_kafka_headers_t, headers_deleter>;
 using metadata_ptr = std::unique_ptr<const rd_kafka_metadata_t, metadata_deleter>;
+using admin_options_ptr = std::unique_ptr<rd_kafka_AdminOptions_t, admin_options_deleter>;
+using new_topic_ptr = std::unique_ptr<rd_kafka_NewTopic_t, new_topic_deleter>;
+using delete_topic_ptr = std::unique_ptr<rd_kafka_DeleteTopic_t, delete_topic_deleter>;
+using acl_binding_ptr = std::unique_ptr<rd_kafka_AclBinding_t, acl_binding_deleter>;
+using list_group_offsets_ptr =
+    std::unique_ptr<rd_kafka_ListConsumerGroupOffsets_t, list_group_offsets_deleter>;
 
 /// Properties in the order they are applied; `source` names where each came
 /// from (for example "kafka" or "agents[0].kafka") so errors can name the key.
