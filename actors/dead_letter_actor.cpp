@@ -78,8 +78,10 @@ dead_letter_record encode(const dead_letter& d) {
   return out;
 }
 
-caf::actor spawn_dead_letter_actor(caf::actor_system& sys, std::string topic, emit_sink& sink) {
-  return sys.spawn([topic = std::move(topic), &sink](caf::event_based_actor*) -> caf::behavior {
+dead_letter_actor spawn_dead_letter_actor(caf::actor_system& sys, std::string topic,
+                                          emit_sink& sink) {
+  return sys.spawn([topic = std::move(topic),
+                    &sink](dead_letter_actor::pointer) -> dead_letter_actor::behavior_type {
     return {
         [=, &sink](const dead_letter& d) -> caf::result<bool> {
           const auto r = encode(d);

@@ -12,6 +12,8 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include <kactor/error.hpp>
 #include <kactor/event.hpp>
@@ -80,11 +82,16 @@ dead_letter_record encode(const dead_letter& d);
 /// boundary, ending with `dlq_header::truncated_marker` when cut.
 std::string bounded_header_value(std::string_view value);
 
-/// Spawns the dead-letter actor for `topic`. It answers each `dead_letter`
-/// with true once librdkafka took the write, or with the error
-/// `errc::write_refused` (context: librdkafka's error code, or -1, and its
-/// text) if it refused it at once; the sender decides what next.
-caf::actor spawn_dead_letter_actor(caf::actor_system& sys, std::string topic, emit_sink& sink);
+/// The dead-letter actor's protocol: it answers each `dead_letter` with true
+/// once librdkafka took the write, or with the error `errc::write_refused`
+/// (context: librdkafka's error code, or -1, and its text) if it refused it
+/// at once; the sender decides what next.
+using dead_letter_actor = caf::typed_actor<caf::replies_to<dead_letter>::with<bool>>;
+
+/// Spawns the dead-letter actor for `topic`, writing through `sink` (which
+/// outlives it).
+dead_letter_actor spawn_dead_letter_actor(caf::actor_system& sys, std::string topic,
+                                          emit_sink& sink);
 
 }  // namespace kactor::detail
 

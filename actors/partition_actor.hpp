@@ -25,6 +25,7 @@
 #include <kactor/config.hpp>
 #include <kactor/context.hpp>
 
+#include "actors/dead_letter_actor.hpp"
 #include "actors/emit_sink.hpp"
 #include "actors/partition_counters.hpp"
 #include "actors/partition_source.hpp"
@@ -52,9 +53,8 @@ struct partition_actor_config {
   std::size_t resume_below = 0;
   std::chrono::milliseconds pause_after{0};
   supervision_policy policy;
-  /// The agent's dead-letter actor; answers a `dead_letter` with true once
-  /// librdkafka took the write, false if it refused it.
-  caf::actor dead_letters;
+  /// The agent's dead-letter actor (protocol: `dead_letter_actor`).
+  dead_letter_actor dead_letters;
   /// Set in exactly_once mode: failures abort the transaction instead of
   /// being retried in place.
   std::shared_ptr<transaction_control> txn;

@@ -106,7 +106,7 @@ struct fixture : ::testing::Test {
   std::vector<std::int64_t> handled;
   supervision_policy policy;
   std::chrono::milliseconds pause_after{0};
-  caf::actor dead_letters;
+  dead_letter_actor dead_letters;
   /// Shared by the actors spawned, as by one partition's successive actors.
   std::shared_ptr<poison_map> poison = std::make_shared<poison_map>();
 

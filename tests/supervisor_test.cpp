@@ -77,7 +77,7 @@ struct supervisor_fixture : ::testing::Test {
   std::shared_ptr<agent_health> health = std::make_shared<agent_health>();
   wake_hook hook;
   caf::actor sup;
-  caf::actor dead_letter_actor;
+  dead_letter_actor dead_letters;
   caf::event_based_actor* child = nullptr;
   int behaviours_made = 0;
   std::vector<std::int64_t> handled;
@@ -99,13 +99,13 @@ struct supervisor_fixture : ::testing::Test {
     policy.backoff_base = std::chrono::milliseconds(100);
     policy.backoff_max = std::chrono::milliseconds(400);
     sup = spawn_supervisor(*sys, "agent", policy, health);
-    dead_letter_actor = spawn_dead_letter_actor(*sys, "dlq", sink);
+    dead_letters = spawn_dead_letter_actor(*sys, "dlq", sink);
     sched->run();
   }
 
   ~supervisor_fixture() override {
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(dead_letter_actor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(dead_letters, caf::exit_reason::user_shutdown);
     sched->run();
   }
 
@@ -127,7 +127,7 @@ struct supervisor_fixture : ::testing::Test {
     };
     spec.cfg.source = source;
     spec.cfg.sink = &sink;
-    spec.cfg.dead_letters = dead_letter_actor;
+    spec.cfg.dead_letters = dead_letters;
     spec.cfg.counters = counters;
     spec.cfg.policy = policy;
     spec.cfg.txn = txn;

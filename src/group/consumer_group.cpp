@@ -111,7 +111,7 @@ void consumer_group::stop() {
     caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(dead_letters_, caf::exit_reason::user_shutdown);
     supervisor_ = caf::actor{};
-    dead_letters_ = caf::actor{};
+    dead_letters_ = dead_letter_actor{};
   }
 }
 

@@ -140,7 +140,7 @@ class consumer_group {
   std::atomic<std::uint64_t> rebalances_{0};
   std::shared_ptr<agent_health> health_ = std::make_shared<agent_health>();
   caf::actor supervisor_;
-  caf::actor dead_letters_;
+  dead_letter_actor dead_letters_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
