@@ -19,42 +19,6 @@ namespace {
 using properties = std::map<std::string, std::string>;
 using entry_list = std::vector<std::pair<std::string, YAML::Node>>;
 
-constexpr const char* kRuntimeKeys[] = {"brokers",        "client_id", "commit_interval_ms",
-                                        "worker_threads", "kafka",     "consumer",
-                                        "producer",       "agents"};
-constexpr const char* kAgentKeys[] = {"name",
-                                      "topics",
-                                      "produces",
-                                      "group",
-                                      "max_poll_records",
-                                      "resume_below",
-                                      "pause_after_ms",
-                                      "assignor",
-                                      "group_instance_id",
-                                      "kafka",
-                                      "supervision",
-                                      "processing_guarantee",
-                                      "transaction_interval_ms",
-                                      "transaction_max_records"};
-constexpr const char* kSupervisionKeys[] = {"max_retries", "backoff_base_ms", "backoff_max_ms",
-                                            "dlq_topic",   "max_restarts",    "restart_window_ms"};
-constexpr const char* kOverrideKeys[] = {
-    "brokers",          "client_id",           "commit_interval_ms",  "worker_threads",
-    "kafka.<property>", "consumer.<property>", "producer.<property>", "agents.<name>.<field>"};
-constexpr const char* kAgentOverrideKeys[] = {"max_poll_records",
-                                              "resume_below",
-                                              "pause_after_ms",
-                                              "assignor",
-                                              "group",
-                                              "group_instance_id",
-                                              "topics",
-                                              "produces",
-                                              "kafka.<property>",
-                                              "supervision.<key>",
-                                              "processing_guarantee",
-                                              "transaction_interval_ms",
-                                              "transaction_max_records"};
-
 struct managed_property {
   const char* name;
   const char* use_instead;
@@ -77,6 +41,7 @@ constexpr std::uint64_t kPauseAfterLimitMs = 3600000;
 constexpr std::uint64_t kRetriesLimit = 1000;  // max_retries and max_restarts
 constexpr std::uint64_t kBackoffLimitMs = 3600000;
 constexpr std::uint64_t kRestartWindowLimitMs = 86400000;
+constexpr std::uint64_t kTransactionIntervalLimitMs = 600000;
 
 template <class Range>
 std::string join(const Range& items) {
@@ -133,6 +98,10 @@ void require_known(const std::string& name, const std::string& key, const Range&
     throw config_error(key, "unknown key; allowed: " + join(allowed));
 }
 
+std::string key_of(const std::string& path, const std::string& name) {
+  return path.empty() ? name : path + "." + name;
+}
+
 std::pair<std::string, std::string> split_first_dot(const std::string& key) {
   const auto dot = key.find('.');
   if (dot == std::string::npos) return {key, ""};
@@ -146,67 +115,163 @@ void check_properties(const properties& props, const std::string& path) {
                          std::string("managed by kactor; use ") + p.use_instead + " instead");
 }
 
-// The scalar fields, settable from YAML and from --set; false for any other name.
+// The scalar keys of the config file, one table per struct: the YAML keys,
+// the --set overrides, the range checks of `validate` (values set in code
+// included) and `config_keys()` (which the README's table is tested
+// against) all come from these rows.
+template <class C>
+struct scalar_field {
+  const char* name;
+  // Numbers: the allowed range, and how the value is stored and read back.
+  std::uint64_t lo = 0, hi = 0;
+  void (*store)(C&, std::uint64_t) = nullptr;
+  std::int64_t (*load)(const C&) = nullptr;
+  // Text and named values: how the text is read (null for numbers).
+  void (*read)(C&, const std::string& text, const std::string& key) = nullptr;
+};
+
+// Rows for the three kinds of members: counts, milliseconds, strings.
+template <class C, std::size_t C::*M>
+scalar_field<C> count(const char* name, std::uint64_t lo, std::uint64_t hi) {
+  return {name,
+          lo,
+          hi,
+          [](C& c, std::uint64_t v) { c.*M = v; },
+          [](const C& c) { return static_cast<std::int64_t>(c.*M); },
+          nullptr};
+}
+template <class C, std::chrono::milliseconds C::*M>
+scalar_field<C> millis(const char* name, std::uint64_t lo, std::uint64_t hi) {
+  return {name,
+          lo,
+          hi,
+          [](C& c, std::uint64_t v) { c.*M = std::chrono::milliseconds(v); },
+          [](const C& c) -> std::int64_t { return (c.*M).count(); },
+          nullptr};
+}
+template <class C, std::string C::*M>
+scalar_field<C> text(const char* name) {
+  return {name,    0,       0,
+          nullptr, nullptr, [](C& c, const std::string& t, const std::string&) { c.*M = t; }};
+}
+
+const std::vector<scalar_field<runtime_config>>& runtime_fields() {
+  using C = runtime_config;
+  static const std::vector<scalar_field<C>> fields{
+      text<C, &C::brokers>("brokers"),
+      text<C, &C::client_id>("client_id"),
+      millis<C, &C::commit_interval>("commit_interval_ms", 1, kUnbounded),
+      count<C, &C::worker_threads>("worker_threads", 0, kUnbounded),
+  };
+  return fields;
+}
+
+const std::vector<scalar_field<agent_config>>& agent_fields() {
+  using C = agent_config;
+  static const std::vector<scalar_field<C>> fields{
+      text<C, &C::group>("group"),
+      text<C, &C::group_instance_id>("group_instance_id"),
+      count<C, &C::max_poll_records>("max_poll_records", 1, kMaxPollRecordsLimit),
+      count<C, &C::resume_below>("resume_below", 0, kUnbounded),
+      millis<C, &C::pause_after>("pause_after_ms", 0, kPauseAfterLimitMs),
+      {"assignor", 0, 0, nullptr, nullptr,
+       [](C& c, const std::string& t, const std::string& key) {
+         c.assignor = to_assignor(t, key);
+       }},
+      {"processing_guarantee", 0, 0, nullptr, nullptr,
+       [](C& c, const std::string& t, const std::string& key) {
+         c.guarantee = to_guarantee(t, key);
+       }},
+      millis<C, &C::transaction_interval>("transaction_interval_ms", 1,
+                                          kTransactionIntervalLimitMs),
+      count<C, &C::transaction_max_records>("transaction_max_records", 0, kUnbounded),
+  };
+  return fields;
+}
+
+const std::vector<scalar_field<supervision_policy>>& supervision_fields() {
+  using C = supervision_policy;
+  static const std::vector<scalar_field<C>> fields{
+      count<C, &C::max_retries>("max_retries", 0, kRetriesLimit),
+      millis<C, &C::backoff_base>("backoff_base_ms", 1, kBackoffLimitMs),
+      millis<C, &C::backoff_max>("backoff_max_ms", 1, kBackoffLimitMs),
+      text<C, &C::dlq_topic>("dlq_topic"),
+      count<C, &C::max_restarts>("max_restarts", 0, kRetriesLimit),
+      millis<C, &C::restart_window>("restart_window_ms", 1, kRestartWindowLimitMs),
+  };
+  return fields;
+}
+
+// Sets the scalar `name` from `text` (errors name `key`); false if `C` has no such scalar.
+template <class C>
+bool set_scalar(const std::vector<scalar_field<C>>& fields, C& cfg, const std::string& name,
+                const std::string& text, const std::string& key) {
+  for (const auto& f : fields) {
+    if (name != f.name) continue;
+    if (f.read)
+      f.read(cfg, text, key);
+    else
+      f.store(cfg, to_uint(text, key, f.lo, f.hi));
+    return true;
+  }
+  return false;
+}
+
 bool set_scalar(runtime_config& cfg, const std::string& name, const std::string& text,
                 const std::string& key) {
-  if (name == "brokers") {
-    cfg.brokers = text;
-  } else if (name == "client_id") {
-    cfg.client_id = text;
-  } else if (name == "commit_interval_ms") {
-    cfg.commit_interval = std::chrono::milliseconds(to_uint(text, key, 1, kUnbounded));
-  } else if (name == "worker_threads") {
-    cfg.worker_threads = to_uint(text, key, 0, kUnbounded);
-  } else {
-    return false;
-  }
-  return true;
+  return set_scalar(runtime_fields(), cfg, name, text, key);
+}
+bool set_scalar(agent_config& cfg, const std::string& name, const std::string& text,
+                const std::string& key) {
+  return set_scalar(agent_fields(), cfg, name, text, key);
+}
+bool set_scalar(supervision_policy& cfg, const std::string& name, const std::string& text,
+                const std::string& key) {
+  return set_scalar(supervision_fields(), cfg, name, text, key);
 }
 
-bool set_scalar(agent_config& agent, const std::string& name, const std::string& text,
-                const std::string& key) {
-  if (name == "group") {
-    agent.group = text;
-  } else if (name == "group_instance_id") {
-    agent.group_instance_id = text;
-  } else if (name == "max_poll_records") {
-    agent.max_poll_records = to_uint(text, key, 1, kMaxPollRecordsLimit);
-  } else if (name == "resume_below") {
-    agent.resume_below = to_uint(text, key, 0, kUnbounded);
-  } else if (name == "pause_after_ms") {
-    agent.pause_after = std::chrono::milliseconds(to_uint(text, key, 0, kPauseAfterLimitMs));
-  } else if (name == "assignor") {
-    agent.assignor = to_assignor(text, key);
-  } else if (name == "processing_guarantee") {
-    agent.guarantee = to_guarantee(text, key);
-  } else if (name == "transaction_interval_ms") {
-    agent.transaction_interval = std::chrono::milliseconds(to_uint(text, key, 1, 600000));
-  } else if (name == "transaction_max_records") {
-    agent.transaction_max_records = to_uint(text, key, 0, kUnbounded);
-  } else {
-    return false;
-  }
-  return true;
+// Every number of `cfg` within its row's range (values set in code bypass to_uint).
+template <class C>
+void check_ranges(const std::vector<scalar_field<C>>& fields, const C& cfg,
+                  const std::string& path) {
+  for (const auto& f : fields)
+    if (f.load) check_range(f.load(cfg), key_of(path, f.name), f.lo, f.hi);
 }
 
-bool set_scalar(supervision_policy& policy, const std::string& name, const std::string& text,
-                const std::string& key) {
-  if (name == "max_retries") {
-    policy.max_retries = to_uint(text, key, 0, kRetriesLimit);
-  } else if (name == "backoff_base_ms") {
-    policy.backoff_base = std::chrono::milliseconds(to_uint(text, key, 1, kBackoffLimitMs));
-  } else if (name == "backoff_max_ms") {
-    policy.backoff_max = std::chrono::milliseconds(to_uint(text, key, 1, kBackoffLimitMs));
-  } else if (name == "dlq_topic") {
-    policy.dlq_topic = text;
-  } else if (name == "max_restarts") {
-    policy.max_restarts = to_uint(text, key, 0, kRetriesLimit);
-  } else if (name == "restart_window_ms") {
-    policy.restart_window = std::chrono::milliseconds(to_uint(text, key, 1, kRestartWindowLimitMs));
-  } else {
-    return false;
-  }
-  return true;
+// The keys a map accepts: `before`, the table's, then `after`, in that order.
+template <class C>
+std::vector<std::string> keys(std::initializer_list<const char*> before,
+                              const std::vector<scalar_field<C>>& fields,
+                              std::initializer_list<const char*> after) {
+  std::vector<std::string> out(before.begin(), before.end());
+  for (const auto& f : fields) out.emplace_back(f.name);
+  out.insert(out.end(), after.begin(), after.end());
+  return out;
+}
+
+const std::vector<std::string>& runtime_keys() {
+  static const auto k = keys({}, runtime_fields(), {"kafka", "consumer", "producer", "agents"});
+  return k;
+}
+const std::vector<std::string>& agent_keys() {
+  static const auto k =
+      keys({"name", "topics", "produces"}, agent_fields(), {"kafka", "supervision"});
+  return k;
+}
+const std::vector<std::string>& supervision_keys() {
+  static const auto k = keys({}, supervision_fields(), {});
+  return k;
+}
+const std::vector<std::string>& override_keys() {
+  static const auto k = keys(
+      {}, runtime_fields(),
+      {"kafka.<property>", "consumer.<property>", "producer.<property>", "agents.<name>.<field>"});
+  return k;
+}
+const std::vector<std::string>& agent_override_keys() {
+  static const auto k =
+      keys({"topics", "produces"}, agent_fields(), {"kafka.<property>", "supervision.<key>"});
+  return k;
 }
 
 properties* property_map(runtime_config& cfg, const std::string& name) {
@@ -231,10 +296,6 @@ std::string describe(const YAML::Node& node) {
 
 config_error expected(const std::string& key, const std::string& what, const YAML::Node& got) {
   return config_error(key, "expected " + what + ", got " + describe(got));
-}
-
-std::string key_of(const std::string& path, const std::string& name) {
-  return path.empty() ? name : path + "." + name;
 }
 
 std::string scalar(const YAML::Node& node, const std::string& key) {
@@ -281,7 +342,7 @@ supervision_policy read_supervision(const YAML::Node& node, const std::string& p
   supervision_policy policy;
   for (const auto& [name, value] : entries(node, path)) {
     const std::string key = path + "." + name;
-    require_known(name, key, kSupervisionKeys);
+    require_known(name, key, supervision_keys());
     set_scalar(policy, name, scalar(value, key), key);
   }
   return policy;
@@ -291,7 +352,7 @@ agent_config read_agent(const YAML::Node& node, const std::string& path) {
   agent_config agent;
   for (const auto& [name, value] : entries(node, path)) {
     const std::string key = path + "." + name;
-    require_known(name, key, kAgentKeys);
+    require_known(name, key, agent_keys());
     if (name == "name") {
       agent.name = scalar(value, key);
     } else if (name == "topics") {
@@ -327,7 +388,7 @@ runtime_config parse(const std::string& yaml, const std::string& prefix) {
   }
   runtime_config cfg;
   for (const auto& [name, value] : entries(root, "")) {
-    require_known(name, name, kRuntimeKeys);
+    require_known(name, name, runtime_keys());
     if (properties* props = property_map(cfg, name)) {
       read_properties(value, name, *props);
     } else if (name == "agents") {
@@ -344,7 +405,7 @@ runtime_config parse(const std::string& yaml, const std::string& prefix) {
 void override_agent(runtime_config& cfg, const std::string& rest, const std::string& value,
                     const std::string& key) {
   const auto [name, field] = split_first_dot(rest);
-  if (name.empty()) throw config_error(key, "unknown key; allowed: " + join(kOverrideKeys));
+  if (name.empty()) throw config_error(key, "unknown key; allowed: " + join(override_keys()));
   const auto it = std::find_if(cfg.agents.begin(), cfg.agents.end(),
                                [&name = name](const agent_config& a) { return a.name == name; });
   agent_config agent = it != cfg.agents.end() ? *it : agent_config{};
@@ -354,14 +415,14 @@ void override_agent(runtime_config& cfg, const std::string& rest, const std::str
     agent.kafka[property] = value;
   } else if (head == "supervision" && !property.empty()) {
     if (!set_scalar(agent.supervision, property, value, key))
-      throw config_error(key, "unknown key; allowed: " + join(kSupervisionKeys));
+      throw config_error(key, "unknown key; allowed: " + join(supervision_keys()));
   } else if (field == "topics" || field == "produces") {
     auto& topics = field == "topics" ? agent.topics : agent.produces;
     topics.clear();
     std::istringstream list(value);
     for (std::string topic; std::getline(list, topic, ',');) topics.push_back(topic);
   } else if (!set_scalar(agent, field, value, key)) {
-    throw config_error(key, "unknown key; allowed: " + join(kAgentOverrideKeys));
+    throw config_error(key, "unknown key; allowed: " + join(agent_override_keys()));
   }
   if (it != cfg.agents.end()) {
     *it = std::move(agent);
@@ -372,11 +433,7 @@ void override_agent(runtime_config& cfg, const std::string& rest, const std::str
 
 void check_supervision(const supervision_policy& policy, const std::vector<std::string>& topics,
                        const std::string& path) {
-  check_range(policy.max_retries, path + ".max_retries", 0, kRetriesLimit);
-  check_range(policy.backoff_base.count(), path + ".backoff_base_ms", 1, kBackoffLimitMs);
-  check_range(policy.backoff_max.count(), path + ".backoff_max_ms", 1, kBackoffLimitMs);
-  check_range(policy.max_restarts, path + ".max_restarts", 0, kRetriesLimit);
-  check_range(policy.restart_window.count(), path + ".restart_window_ms", 1, kRestartWindowLimitMs);
+  check_ranges(supervision_fields(), policy, path);
   if (policy.backoff_base > policy.backoff_max)
     throw invalid(path + ".backoff_base_ms", std::to_string(policy.backoff_base.count()),
                   "integers 1.." + std::to_string(policy.backoff_max.count()) +
@@ -389,6 +446,19 @@ void check_supervision(const supervision_policy& policy, const std::vector<std::
 }
 
 }  // namespace
+
+std::vector<std::string> config_keys() {
+  std::vector<std::string> out;
+  for (const auto& f : runtime_fields()) out.emplace_back(f.name);
+  for (const char* map : {"kafka", "consumer", "producer"})
+    out.push_back(std::string(map) + ".<property>");
+  for (const char* k : {"name", "topics", "produces"}) out.push_back(std::string("agents[].") + k);
+  for (const auto& f : agent_fields()) out.push_back(std::string("agents[].") + f.name);
+  out.emplace_back("agents[].kafka.<property>");
+  for (const auto& f : supervision_fields())
+    out.push_back(std::string("agents[].supervision.") + f.name);
+  return out;
+}
 
 runtime_config load_config(const std::string& path) {
   std::ifstream in(path);
@@ -416,14 +486,12 @@ void apply_override(runtime_config& cfg, const std::string& assignment) {
   } else if (props && !rest.empty()) {
     (*props)[rest] = value;
   } else if (!(rest.empty() && set_scalar(cfg, key, value, key))) {
-    throw config_error(key, "unknown key; allowed: " + join(kOverrideKeys));
+    throw config_error(key, "unknown key; allowed: " + join(override_keys()));
   }
 }
 
 void validate(const runtime_config& cfg) {
-  if (cfg.commit_interval.count() <= 0)
-    throw invalid("commit_interval_ms", std::to_string(cfg.commit_interval.count()),
-                  range_text(1, kUnbounded));
+  check_ranges(runtime_fields(), cfg, "");
   check_properties(cfg.kafka, "kafka");
   check_properties(cfg.consumer, "consumer");
   check_properties(cfg.producer, "producer");
@@ -444,12 +512,10 @@ void validate(const agent_config& cfg, const std::string& where) {
     throw config_error(where + ".topics", "topic names must not be empty");
   if (std::find(cfg.produces.begin(), cfg.produces.end(), "") != cfg.produces.end())
     throw config_error(where + ".produces", "topic names must not be empty");
-  check_range(cfg.max_poll_records, where + ".max_poll_records", 1, kMaxPollRecordsLimit);
+  check_ranges(agent_fields(), cfg, where);
   if (cfg.resume_below > cfg.max_poll_records)
     throw invalid(where + ".resume_below", std::to_string(cfg.resume_below),
                   "integers 0.." + std::to_string(cfg.max_poll_records) + " (max_poll_records)");
-  check_range(cfg.pause_after.count(), where + ".pause_after_ms", 0, kPauseAfterLimitMs);
-  check_range(cfg.transaction_interval.count(), where + ".transaction_interval_ms", 1, 600000);
   check_properties(cfg.kafka, where + ".kafka");
   check_supervision(cfg.supervision, cfg.topics, where + ".supervision");
 }

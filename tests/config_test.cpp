@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <initializer_list>
@@ -198,9 +199,9 @@ TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
       "agents:\n  - {name: a, topics: t}\n  - {name: b, topics: t, max_poll_record: 5}",
       "agents[1].max_poll_record",
       {"unknown key",
-       "name, topics, produces, group, max_poll_records, resume_below, pause_after_ms, assignor, "
-       "group_instance_id, kafka, supervision, processing_guarantee, transaction_interval_ms, "
-       "transaction_max_records"});
+       "name, topics, produces, group, group_instance_id, max_poll_records, resume_below, "
+       "pause_after_ms, assignor, processing_guarantee, transaction_interval_ms, "
+       "transaction_max_records, kafka, supervision"});
   expect_parse_error("agents: [{name: a, topics: t, supervision: {retries: 1}}]",
                      "agents[0].supervision.retries",
                      {"unknown key",
@@ -417,10 +418,10 @@ TEST(ApplyOverride, RejectsBadKeysAndValues) {
   expect_override_error("agents..group=g", "agents..group", {"unknown key"});
   expect_override_error("agents.a.name=b", "agents.a.name",
                         {"unknown key",
-                         "max_poll_records, resume_below, pause_after_ms, assignor, group, "
-                         "group_instance_id, topics, produces, kafka.<property>, "
-                         "supervision.<key>, processing_guarantee, "
-                         "transaction_interval_ms, transaction_max_records"});
+                         "topics, produces, group, group_instance_id, max_poll_records, "
+                         "resume_below, pause_after_ms, assignor, processing_guarantee, "
+                         "transaction_interval_ms, transaction_max_records, kafka.<property>, "
+                         "supervision.<key>"});
   expect_override_error("agents.a.supervision=x", "agents.a.supervision",
                         {"unknown key", "supervision.<key>"});
   expect_override_error("agents.a.supervision.retries=1", "agents.a.supervision.retries",
@@ -531,6 +532,35 @@ TEST_F(LoadConfig, SyntaxErrorNamesTheFile) {
 TEST_F(LoadConfig, MissingOrUnreadablePathIsAConfigError) {
   expect_error([&] { load_config(path_); }, "config", {path_, "No such file"});
   expect_error([] { load_config(::testing::TempDir()); }, "config", {::testing::TempDir()});
+}
+
+// The README's configuration table: the first cell of each row, one key per row.
+strings readme_keys() {
+  std::ifstream in(KACTOR_SOURCE_DIR "/README.md");
+  strings out;
+  bool in_table = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("| key | default | meaning |", 0) == 0) {
+      in_table = true;
+      continue;
+    }
+    if (!in_table || line.rfind("|---", 0) == 0) continue;
+    if (line.rfind("| `", 0) != 0) break;  // the table ends
+    const auto end = line.find('`', 3);
+    out.push_back(line.substr(3, end - 3));
+  }
+  return out;
+}
+
+TEST(config, the_readme_lists_every_key_once_and_no_other) {
+  auto documented = readme_keys();
+  auto accepted = config_keys();
+  ASSERT_FALSE(documented.empty()) << "no configuration table in the README";
+  std::sort(documented.begin(), documented.end());
+  std::sort(accepted.begin(), accepted.end());
+  EXPECT_EQ(std::adjacent_find(documented.begin(), documented.end()), documented.end())
+      << "a key listed twice";
+  EXPECT_EQ(documented, accepted);
 }
 
 }  // namespace

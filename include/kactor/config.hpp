@@ -133,6 +133,10 @@ void apply_override(runtime_config& cfg, const std::string& assignment);
 /// properties when clients are created). Throws `config_error`.
 void validate(const runtime_config& cfg);
 
+/// Every key the config file accepts, as the README's table writes them
+/// ("commit_interval_ms", "kafka.<property>", "agents[].supervision.dlq_topic").
+std::vector<std::string> config_keys();
+
 /// As `validate`, for one agent; `where` prefixes the key in errors.
 void validate(const agent_config& cfg, const std::string& where);
 
