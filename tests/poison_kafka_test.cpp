@@ -69,7 +69,10 @@ struct seen_records {
 
 std::uint64_t dead_lettered(const runtime& rt) {
   std::uint64_t n = 0;
-  for (const auto& p : rt.stats().agents.at(0).partitions) n += p.dead_lettered;
+  // The stats must outlive the loop: a range-for keeps only its last
+  // reference alive, not the temporary it was taken from.
+  const auto stats = rt.stats();
+  for (const auto& p : stats.agents.at(0).partitions) n += p.dead_lettered;
   return n;
 }
 
