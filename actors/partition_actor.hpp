@@ -5,17 +5,10 @@
 // is partition_actor.cpp, the failure path (retries, dead letters)
 // partition_failures.cpp, the exactly_once participant partition_transaction.cpp.
 
-#include <atomic>
 #include <chrono>
-#include <cstdint>
-#include <deque>
-#include <map>
+#include <cstddef>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>

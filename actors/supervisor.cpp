@@ -76,15 +76,17 @@ class supervisor final : public caf::event_based_actor {
   void revoke(const std::vector<topic_partition>& tps) {
     partition_offsets known;
     std::vector<std::pair<topic_partition, caf::actor>> running;
-    std::map<topic_partition, std::shared_ptr<partition_counters>> counters;
+    // Shared by the error handlers of every stopped actor, not copied into each.
+    auto counters =
+        std::make_shared<std::map<topic_partition, std::shared_ptr<partition_counters>>>();
     for (const auto& tp : tps) {
       auto it = slots_.find(tp);
       if (it == slots_.end()) continue;
       auto child = it->second.child;
-      counters[tp] = it->second.spec.cfg.counters;
+      (*counters)[tp] = it->second.spec.cfg.counters;
       slots_.erase(it);
       if (!child) {  // between restarts, or escalated
-        known.offsets.emplace_back(tp, kactor::offset{counters[tp]->stored_offset.load()});
+        known.offsets.emplace_back(tp, kactor::offset{(*counters)[tp]->stored_offset.load()});
         continue;
       }
       demonitor(child);
@@ -94,7 +96,7 @@ class supervisor final : public caf::event_based_actor {
                    [this, counters](const topic_partition& tp, const caf::error& err) {
                      spdlog::error("agent {}: partition {}/{} failed while stopping: {}", agent_,
                                    tp.topic, tp.partition.value(), to_string(err));
-                     return kactor::offset{counters.at(tp)->stored_offset.load()};
+                     return kactor::offset{counters->at(tp)->stored_offset.load()};
                    });
   }
 

@@ -138,10 +138,11 @@ group_lag query_group_lag(const std::string& brokers, const std::string& group,
   property_list props{{"", "bootstrap.servers", brokers}, {"", "log_level", "0"}};
   auto rk = make_client(RD_KAFKA_PRODUCER, make_conf(props));
 
+  // Only whether the brokers answer matters; the metadata itself is not read.
   const rd_kafka_metadata_t* md = nullptr;
   if (auto err = rd_kafka_metadata(rk.get(), 0, nullptr, &md, tmo))
     throw kafka_exception(make_error(err, "cannot reach brokers " + brokers));
-  metadata_ptr{md}.reset();  // only whether the brokers answer matters
+  const metadata_ptr answered{md};
 
   auto ev = admin_request(
       rk.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, tmo,
