@@ -3,8 +3,6 @@
 #include <caf/all.hpp>
 #include <kactor/dead_letter.hpp>
 
-namespace kactor::detail {}  // namespace kactor::detail
-
 namespace kactor {
 
 const char* to_string(errc e) noexcept {
@@ -31,16 +29,6 @@ const char* to_string(dead_letter_form f) noexcept {
   return "unknown";
 }
 
-std::string bounded_header_value(std::string_view value) {
-  if (value.size() <= dlq_header::max_value) return std::string(value);
-  auto keep = dlq_header::max_value - dlq_header::truncated_marker.size();
-  // Never end inside a multi-byte character: back up over continuation bytes.
-  while (keep > 0 && (static_cast<unsigned char>(value[keep]) & 0xC0) == 0x80) --keep;
-  std::string out(value.substr(0, keep));
-  out += dlq_header::truncated_marker;
-  return out;
-}
-
 dead_letter_record encode(const dead_letter& d) {
   dead_letter_record out;
   const bool value = d.cause.form == dead_letter_form::full;
@@ -50,31 +38,24 @@ dead_letter_record encode(const dead_letter& d) {
     out.key = d.key;
     out.hdrs = d.hdrs;
   }
-  auto add = [&](std::string_view name, std::string_view v) {
-    out.hdrs.push_back(header{std::string(name), bounded_header_value(v)});
-  };
-  add(dlq_header::source_topic, d.topic);
-  add(dlq_header::source_partition, std::to_string(d.partition.value()));
-  add(dlq_header::source_offset, std::to_string(d.offset.value()));
-  add(dlq_header::source_timestamp, std::to_string(d.timestamp_ms));
-  add(dlq_header::agent, d.agent);
-  add(dlq_header::error_class, to_string(d.cause.error.cls));
-  add(dlq_header::error_message, d.cause.error.message);
-  if (d.cause.error.message.size() > dlq_header::max_value)
-    add(dlq_header::error_message_size, std::to_string(d.cause.error.message.size()));
-  add(dlq_header::attempts, std::to_string(d.cause.attempts));
-  add(dlq_header::first_failure_ms, std::to_string(d.cause.first_ms));
-  add(dlq_header::last_failure_ms, std::to_string(d.cause.last_ms));
+  dead_letter_context ctx;
+  ctx.source_topic = d.topic;
+  ctx.source_partition = d.partition;
+  ctx.source_offset = d.offset;
+  ctx.source_timestamp_ms = d.timestamp_ms;
+  ctx.agent = d.agent;
+  ctx.error_class = d.cause.error.cls;
+  ctx.error_message = d.cause.error.message;
+  ctx.attempts = d.cause.attempts;
+  ctx.first_failure_ms = d.cause.first_ms;
+  ctx.last_failure_ms = d.cause.last_ms;
   if (!value) {
-    add(dlq_header::value_omitted, "true");
-    add(dlq_header::value_size, std::to_string(d.value.size()));
+    ctx.value_omitted = true;
+    ctx.value_size = d.value.size();
   }
-  if (!key_and_headers) {
-    add(dlq_header::key_omitted, "true");
-    add(dlq_header::headers_omitted, "true");
-  }
-  if (d.cause.form != dead_letter_form::full)
-    add(dlq_header::degraded_because, d.cause.degraded_because);
+  ctx.key_omitted = ctx.headers_omitted = !key_and_headers;
+  if (d.cause.form != dead_letter_form::full) ctx.degraded_because = d.cause.degraded_because;
+  encode_dead_letter_headers(ctx, out.hdrs);
   return out;
 }
 

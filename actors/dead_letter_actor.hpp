@@ -74,13 +74,9 @@ struct dead_letter_record {
   headers hdrs;
 };
 
-/// Builds the dead-letter record; every kactor header value is bounded by
-/// `dlq_header::max_value`.
+/// Builds the dead-letter record: the record's part that `d.cause.form`
+/// keeps, then its context through `encode_dead_letter_headers`.
 dead_letter_record encode(const dead_letter& d);
-
-/// `value` cut to at most `dlq_header::max_value` bytes at a UTF-8 character
-/// boundary, ending with `dlq_header::truncated_marker` when cut.
-std::string bounded_header_value(std::string_view value);
 
 /// The dead-letter actor's protocol: it answers each `dead_letter` with true
 /// once librdkafka took the write, or with the error `errc::write_refused`

@@ -69,7 +69,7 @@ TEST(dead_letter_encode, a_cut_never_splits_a_utf8_character) {
   // 'é' is two bytes; with an odd prefix a cut at a fixed byte would split one.
   std::string text = "x";
   while (text.size() < 2 * dlq_header::max_value) text += "\xc3\xa9";
-  const auto cut = bounded_header_value(text);
+  const auto cut = dlq_header::bounded(text);
   EXPECT_LE(cut.size(), dlq_header::max_value);
   const auto body = cut.substr(0, cut.size() - dlq_header::truncated_marker.size());
   EXPECT_EQ((body.size() - 1) % 2, 0u) << "whole characters only";

@@ -1,7 +1,15 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
 #include <string_view>
+
+#include <kactor/error.hpp>
+#include <kactor/event.hpp>
+#include <kactor/types.hpp>
 
 namespace kactor {
 
@@ -57,6 +65,56 @@ inline constexpr std::string_view prefix = "kactor.dlq.";
 inline constexpr std::size_t max_value = 4096;
 /// Ends a value cut to `max_value` bytes.
 inline constexpr std::string_view truncated_marker = "...[truncated]";
+
+/// `value` cut to at most `max_value` bytes at a UTF-8 character boundary,
+/// ending with `truncated_marker` when cut.
+std::string bounded(std::string_view value);
 }  // namespace dlq_header
+
+/// What kactor's headers on a dead letter say. The dead-letter actor encodes
+/// it; `kactor dlq show` and `kactor dlq redrive` decode it, and so can any
+/// consumer of a dead-letter topic. A field is empty (nullopt, false) when
+/// its header is absent or, for numbers and the class, does not parse.
+struct dead_letter_context {
+  std::optional<std::string> source_topic;
+  std::optional<partition_id> source_partition;
+  std::optional<kactor::offset> source_offset;
+  /// Milliseconds since the epoch; -1 when the source record had none.
+  std::optional<std::int64_t> source_timestamp_ms;
+  std::optional<std::string> agent;
+  /// `retriable` (retries exhausted) or `irrecoverable`.
+  std::optional<kactor::error_class> error_class;
+  /// At most `dlq_header::max_value` bytes once encoded.
+  std::optional<std::string> error_message;
+  /// Decoded only: the message's size before it was cut (encoding sets it
+  /// from `error_message`).
+  std::optional<std::size_t> error_message_size;
+  std::optional<std::size_t> attempts;
+  std::optional<std::int64_t> first_failure_ms;
+  std::optional<std::int64_t> last_failure_ms;
+  bool value_omitted = false;
+  std::optional<std::size_t> value_size;
+  bool key_omitted = false;
+  bool headers_omitted = false;
+  std::optional<std::string> degraded_because;
+
+  /// "topic/partition@offset" of the source record, `-` for each part missing.
+  std::string source() const;
+};
+
+/// Appends the present fields of `ctx` to `out` as `kactor.dlq.*` headers,
+/// in the order `dlq_header` lists them, every value bounded by
+/// `dlq_header::bounded`.
+void encode_dead_letter_headers(const dead_letter_context& ctx, headers& out);
+
+/// Reads the last value of a header by name; nullopt when absent or null.
+using header_lookup = std::function<std::optional<std::string_view>(std::string_view name)>;
+
+/// Decodes kactor's headers through `last`.
+dead_letter_context decode_dead_letter_headers(const header_lookup& last);
+
+/// Decodes the headers of `dead_letter`, a record read from a dead-letter
+/// topic (in a handler of an agent that consumes it, say).
+dead_letter_context decode_dead_letter_headers(const event& dead_letter);
 
 }  // namespace kactor

@@ -3,6 +3,7 @@
 /// The whole public API of kactor.
 #include <kactor/config.hpp>
 #include <kactor/context.hpp>
+#include <kactor/dead_letter.hpp>
 #include <kactor/error.hpp>
 #include <kactor/event.hpp>
 #include <kactor/runtime.hpp>

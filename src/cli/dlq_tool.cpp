@@ -246,9 +246,10 @@ void throw_if_failed(const delivery_state& state, const std::string& dlq) {
 
 }  // namespace
 
-std::optional<std::string> dlq_record::header(std::string_view name) const {
+std::optional<std::string_view> dlq_record::header(std::string_view name) const {
   for (auto it = headers.rbegin(); it != headers.rend(); ++it)
-    if (it->first == name) return it->second;
+    if (it->first == name)
+      return it->second ? std::optional<std::string_view>(*it->second) : std::nullopt;
   return std::nullopt;
 }
 
@@ -275,22 +276,22 @@ std::size_t read_dlq(const std::string& brokers, const std::string& topic, std::
 }
 
 std::string format_dlq_line(const dlq_record& r) {
-  namespace h = dlq_header;
-  const auto topic = r.header(h::source_topic);
+  const auto c = decode_dead_letter_headers([&r](std::string_view name) { return r.header(name); });
+  auto number = [](const auto& v) { return v ? std::to_string(*v) : std::string("-"); };
   std::string out = "partition=" + std::to_string(r.partition) +
                     " offset=" + std::to_string(r.offset) + " key=" + printable(r.key, true) +
                     " source=";
-  out += topic ? printable(topic, false) + "/" + printable(r.header(h::source_partition), false) +
-                     "@" + printable(r.header(h::source_offset), false)
-               : "-";
-  out += " agent=" + printable(r.header(h::agent), false);
-  out += " class=" + printable(r.header(h::error_class), false);
-  out += " attempts=" + printable(r.header(h::attempts), false);
-  out += " error=" + printable(r.header(h::error_message), true);
-  if (auto size = r.header(h::error_message_size)) out += " error_size=" + printable(size, false);
-  if (r.header(h::value_omitted) == "true") {
-    out += r.header(h::key_omitted) == "true" ? " omitted=value,key,headers" : " omitted=value";
-    out += " value_size=" + printable(r.header(h::value_size), false);
+  out += c.source_topic
+             ? printable(c.source_topic, false) + c.source().substr(c.source_topic->size())
+             : "-";
+  out += " agent=" + printable(c.agent, false);
+  out += " class=" + std::string(c.error_class ? to_string(*c.error_class) : "-");
+  out += " attempts=" + number(c.attempts);
+  out += " error=" + printable(c.error_message, true);
+  if (c.error_message_size) out += " error_size=" + number(c.error_message_size);
+  if (c.value_omitted) {
+    out += c.key_omitted ? " omitted=value,key,headers" : " omitted=value";
+    out += " value_size=" + number(c.value_size);
   }
   return out;
 }
@@ -358,21 +359,21 @@ redrive_step decide(const rd_kafka_message_t& m, rd_kafka_headers_t* hdrs,
   const bool matches = std::all_of(opts.where.begin(), opts.where.end(), [&](const auto& w) {
     return last_header(hdrs, w.first) == std::optional<std::string_view>(w.second);
   });
-  const auto source = last_header(hdrs, dlq_header::source_topic);
+  const auto context =
+      decode_dead_letter_headers([hdrs](std::string_view name) { return last_header(hdrs, name); });
+  const auto& source = context.source_topic;
   if (!matches) {
     step.what = redrive_step::outcome::not_matching;
     ++summary.not_matching;
-  } else if (last_header(hdrs, dlq_header::value_omitted) == std::string_view("true")) {
+  } else if (context.value_omitted) {
     step.what = redrive_step::outcome::value_omitted;
-    step.source = std::string(source.value_or("-")) + "/" +
-                  std::string(last_header(hdrs, dlq_header::source_partition).value_or("-")) + "@" +
-                  std::string(last_header(hdrs, dlq_header::source_offset).value_or("-"));
+    step.source = context.source();
     ++summary.value_omitted;
   } else if (opts.to.empty() && (!source || source->empty())) {
     step.what = redrive_step::outcome::no_target;
     ++summary.no_target;
   } else {
-    step.target = opts.to.empty() ? std::string(*source) : opts.to;
+    step.target = opts.to.empty() ? *source : opts.to;
     check_target(step.target);
     ++summary.redriven[step.target];
   }

@@ -25,8 +25,9 @@ struct dlq_record {
   /// All headers in record order; a name may repeat.
   std::vector<std::pair<std::string, std::optional<std::string>>> headers;
 
-  /// The value of the last header called `name`; nullopt when there is none or it is null.
-  std::optional<std::string> header(std::string_view name) const;
+  /// The value of the last header called `name`; nullopt when there is none
+  /// or it is null. Points into `headers`.
+  std::optional<std::string_view> header(std::string_view name) const;
 };
 
 /// Reads `topic` from the beginning up to each partition's end offset as of the
