@@ -27,11 +27,11 @@ struct slot {
   restart_intensity intensity;
 };
 
-class supervisor final : public caf::event_based_actor {
+class supervisor final : public supervisor_actor::base {
  public:
   supervisor(caf::actor_config& ac, std::string agent, supervision_policy policy,
              std::shared_ptr<agent_health> health)
-      : caf::event_based_actor(ac),
+      : supervisor_actor::base(ac),
         agent_(std::move(agent)),
         policy_(std::move(policy)),
         health_(std::move(health)),
@@ -39,21 +39,23 @@ class supervisor final : public caf::event_based_actor {
 
   const char* name() const override { return "kactor.supervisor"; }
 
-  caf::behavior make_behavior() override {
+  behavior_type make_behavior() override {
     set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
     return {
         [this](assign_atom, partition_spec& spec) { return assign(std::move(spec)); },
-        [this](revoke_atom, const std::vector<topic_partition>& tps) { revoke(tps); },
-        [this](txn_barrier_atom) { barrier(); },
+        [this](revoke_atom, const std::vector<topic_partition>& tps) { return revoke(tps); },
+        [this](txn_barrier_atom) { return barrier(); },
         // Barriers, releases and rewinds go to the partition actors at high
         // priority, all of them: CAF orders messages only within a priority,
         // so a normal release would arrive after the next urgent barrier and
         // set the actor running while the group thread commits offsets it
         // already moved past. At high priority they also overtake the
-        // actor's own processing ticks.
+        // actor's own processing ticks. (A typed actor sends to the untyped
+        // partition actors anonymously; none of these is answered.)
         [this](txn_release_atom) {
           for (auto& [tp, s] : slots_)
-            if (s.child) send<caf::message_priority::high>(s.child, txn_release_atom::value);
+            if (s.child)
+              caf::anon_send<caf::message_priority::high>(s.child, txn_release_atom::value);
         },
         [this](const rewind_orders& r) { return rewind(r); },
         [this](restart_atom, const topic_partition& tp) { restart(tp); },
@@ -72,8 +74,10 @@ class supervisor final : public caf::event_based_actor {
     return true;
   }
 
+  using offsets_promise = caf::typed_response_promise<partition_offsets>;
+
   /// Stops the partition actors of `tps` and answers with their next offsets.
-  void revoke(const std::vector<topic_partition>& tps) {
+  offsets_promise revoke(const std::vector<topic_partition>& tps) {
     partition_offsets known;
     std::vector<std::pair<topic_partition, caf::actor>> running;
     // Shared by the error handlers of every stopped actor, not copied into each.
@@ -92,17 +96,17 @@ class supervisor final : public caf::event_based_actor {
       demonitor(child);
       running.emplace_back(tp, std::move(child));
     }
-    gather_offsets(std::move(known), running, stop_atom::value,
-                   [this, counters](const topic_partition& tp, const caf::error& err) {
-                     spdlog::error("agent {}: partition {}/{} failed while stopping: {}", agent_,
-                                   tp.topic, tp.partition.value(), to_string(err));
-                     return kactor::offset{counters->at(tp)->stored_offset.load()};
-                   });
+    return gather_offsets(std::move(known), running, stop_atom::value,
+                          [this, counters](const topic_partition& tp, const caf::error& err) {
+                            spdlog::error("agent {}: partition {}/{} failed while stopping: {}",
+                                          agent_, tp.topic, tp.partition.value(), to_string(err));
+                            return kactor::offset{counters->at(tp)->stored_offset.load()};
+                          });
   }
 
   /// exactly_once: holds every partition actor between records and answers
   /// with their next offsets.
-  void barrier() {
+  offsets_promise barrier() {
     partition_offsets known;
     std::vector<std::pair<topic_partition, caf::actor>> running;
     for (auto& [tp, s] : slots_) {
@@ -113,21 +117,22 @@ class supervisor final : public caf::event_based_actor {
                                    kactor::offset{s.spec.cfg.counters->committed_offset.load()});
     }
     // One that died meanwhile answers -1; the group thread aborts on its report.
-    gather_offsets(std::move(known), running, txn_barrier_atom::value,
-                   [](const topic_partition&, const caf::error&) { return kactor::offset{-1}; });
+    return gather_offsets(
+        std::move(known), running, txn_barrier_atom::value,
+        [](const topic_partition&, const caf::error&) { return kactor::offset{-1}; });
   }
 
   /// Sends `what` at high priority to each of `running` and answers the
   /// current request with `known` plus each actor's reply (its next offset)
   /// once all replied; one that fails counts as `on_error(tp, error)`.
   template <class Atom, class OnError>
-  void gather_offsets(partition_offsets known,
-                      const std::vector<std::pair<topic_partition, caf::actor>>& running, Atom what,
-                      OnError on_error) {
-    auto rp = make_response_promise();
+  offsets_promise gather_offsets(partition_offsets known,
+                                 const std::vector<std::pair<topic_partition, caf::actor>>& running,
+                                 Atom what, OnError on_error) {
+    auto rp = make_response_promise<partition_offsets>();
     if (running.empty()) {
       rp.deliver(std::move(known));
-      return;
+      return rp;
     }
     auto result = std::make_shared<partition_offsets>(std::move(known));
     auto waiting = std::make_shared<std::size_t>(running.size());
@@ -139,6 +144,7 @@ class supervisor final : public caf::event_based_actor {
       request<caf::message_priority::high>(child, caf::infinite, what)
           .then([add, tp = tp](kactor::offset next) mutable { add(tp, next); },
                 [add, on_error, tp = tp](caf::error& err) mutable { add(tp, on_error(tp, err)); });
+    return rp;
   }
 
   bool rewind(const rewind_orders& r) {
@@ -146,7 +152,7 @@ class supervisor final : public caf::event_based_actor {
       auto it = slots_.find(tp);
       if (it == slots_.end()) continue;
       if (it->second.child)
-        send<caf::message_priority::high>(it->second.child, order);
+        caf::anon_send<caf::message_priority::high>(it->second.child, order);
       else if (order.to.value() >= 0 && !it->second.spec.cfg.counters->escalated)
         it->second.spec.cfg.source->rewind(order.to);  // and resumes
     }
@@ -172,7 +178,7 @@ class supervisor final : public caf::event_based_actor {
     s.child = spawn_partition_actor(system(), s.spec.cfg);
     monitor(s.child);
     s.spec.hook->set(s.child);
-    send(s.child, wake_atom::value);  // records may be queued already
+    caf::anon_send(s.child, wake_atom::value);  // records may be queued already
   }
 
   void on_down(caf::down_msg& dm) {
@@ -231,8 +237,8 @@ class supervisor final : public caf::event_based_actor {
 
 }  // namespace
 
-caf::actor spawn_supervisor(caf::actor_system& sys, std::string agent, supervision_policy policy,
-                            std::shared_ptr<agent_health> health) {
+supervisor_actor spawn_supervisor(caf::actor_system& sys, std::string agent,
+                                  supervision_policy policy, std::shared_ptr<agent_health> health) {
   return sys.spawn<supervisor>(std::move(agent), std::move(policy), std::move(health));
 }
 

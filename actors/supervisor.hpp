@@ -16,6 +16,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "actors/partition_actor.hpp"
 
@@ -80,14 +82,25 @@ struct agent_health {
   std::string cause;
 };
 
-/// Answers `(assign_atom, partition_spec)` once the partition actor runs and
-/// `(revoke_atom, std::vector<topic_partition>)` with `partition_offsets` once
-/// every listed partition's actor has stopped. exactly_once: answers
-/// `txn_barrier_atom` with every partition's next offset (`partition_offsets`)
-/// once all stand between records, forwards `txn_release_atom`, and answers
-/// `rewind_orders` once every partition actor has them.
-caf::actor spawn_supervisor(caf::actor_system& sys, std::string agent, supervision_policy policy,
-                            std::shared_ptr<agent_health> health);
+/// The supervisor's protocol. Its callers are the group thread (through a
+/// scoped actor) and the supervisor itself:
+/// - `(assign_atom, partition_spec)` → true once the partition actor runs;
+/// - `(revoke_atom, partitions)` → every listed partition's next offset once
+///   its actor has stopped (one between restarts answers its stored offset);
+/// - exactly_once: `txn_barrier_atom` → every partition's next offset once all
+///   stand between records (-1 for one that died meanwhile); `txn_release_atom`
+///   is forwarded to every partition actor; `rewind_orders` → true once every
+///   partition actor has its order;
+/// - `(restart_atom, tp)` is the supervisor's own timer after a death.
+/// Messages to partition actors go at high priority (see supervisor.cpp).
+using supervisor_actor = caf::typed_actor<
+    caf::replies_to<assign_atom, partition_spec>::with<bool>,
+    caf::replies_to<revoke_atom, std::vector<topic_partition>>::with<partition_offsets>,
+    caf::replies_to<txn_barrier_atom>::with<partition_offsets>, caf::reacts_to<txn_release_atom>,
+    caf::replies_to<rewind_orders>::with<bool>, caf::reacts_to<restart_atom, topic_partition>>;
+
+supervisor_actor spawn_supervisor(caf::actor_system& sys, std::string agent,
+                                  supervision_policy policy, std::shared_ptr<agent_health> health);
 
 }  // namespace kactor::detail
 

@@ -76,7 +76,7 @@ struct supervisor_fixture : ::testing::Test {
   std::shared_ptr<partition_counters> counters = std::make_shared<partition_counters>();
   std::shared_ptr<agent_health> health = std::make_shared<agent_health>();
   wake_hook hook;
-  caf::actor sup;
+  supervisor_actor sup;
   dead_letter_actor dead_letters;
   caf::event_based_actor* child = nullptr;
   int behaviours_made = 0;

@@ -110,7 +110,7 @@ void consumer_group::stop() {
   if (supervisor_) {
     caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(dead_letters_, caf::exit_reason::user_shutdown);
-    supervisor_ = caf::actor{};
+    supervisor_ = supervisor_actor{};
     dead_letters_ = dead_letter_actor{};
   }
 }

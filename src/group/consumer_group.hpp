@@ -139,7 +139,7 @@ class consumer_group {
   std::map<topic_partition, std::shared_ptr<partition_counters>> counters_;
   std::atomic<std::uint64_t> rebalances_{0};
   std::shared_ptr<agent_health> health_ = std::make_shared<agent_health>();
-  caf::actor supervisor_;
+  supervisor_actor supervisor_;
   dead_letter_actor dead_letters_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
