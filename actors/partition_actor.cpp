@@ -4,8 +4,8 @@
 #include <exception>
 #include <utility>
 
-#include <spdlog/spdlog.h>
 #include <caf/all.hpp>
+#include <kactor/log.hpp>
 
 namespace kactor::detail {
 
@@ -84,8 +84,8 @@ void partition_actor::install_handlers() {
       [this](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
         auto msg = x.move_content_to_message();
         if (auto res = user_(msg)) return std::move(*res);
-        spdlog::warn("agent {}: partition {}/{} has no handler for message {}", cfg_.agent,
-                     cfg_.tp.topic, cfg_.tp.partition.value(), caf::to_string(msg));
+        warn("agent {}: partition {}/{} has no handler for message {}", cfg_.agent, cfg_.tp.topic,
+             cfg_.tp.partition.value(), caf::to_string(msg));
         return caf::sec::unexpected_message;
       });
   // An exception escaping the behaviour (not a record handler: those are
@@ -94,8 +94,8 @@ void partition_actor::install_handlers() {
     try {
       std::rethrow_exception(ep);
     } catch (const std::exception& e) {
-      spdlog::error("agent {}: partition actor {}/{} failed: {}", cfg_.agent, cfg_.tp.topic,
-                    cfg_.tp.partition.value(), e.what());
+      log(log_level::error, "agent {}: partition actor {}/{} failed: {}", cfg_.agent, cfg_.tp.topic,
+          cfg_.tp.partition.value(), e.what());
       return caf::make_error(caf::sec::runtime_error, e.what());
     } catch (...) {
       return caf::make_error(caf::sec::runtime_error, "unknown exception");

@@ -18,6 +18,7 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
+#include <kactor/log.hpp>
 
 #include "actors/deferred_outputs.hpp"
 #include "actors/delivery_tracker.hpp"
@@ -128,6 +129,21 @@ class partition_actor final : public caf::event_based_actor {
   using clock_type = std::chrono::steady_clock;
   /// Milliseconds since the epoch, for failure times.
   static std::int64_t wall_ms();
+  /// A warning about this partition, through its `log_limiter`: a burst is
+  /// written, the rest counted (`warnings_held_back`) and summed up in the
+  /// next line written.
+  template <class... Args>
+  void warn(fmt::format_string<Args...> format, Args&&... args) {
+    auto& c = *cfg_.counters;
+    const auto held = c.warnings.admit(clock_type::now());
+    if (!held) {
+      c.warnings_held_back.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    auto line = fmt::format(format, std::forward<Args>(args)...);
+    if (*held > 0) line += fmt::format(" ({} more warning(s) of this partition held back)", *held);
+    log(log_level::warn, line);
+  }
 
   // Record loop (partition_actor.cpp).
   /// The user's behaviour's fallback and exception handlers.

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <string>
 
+#include "actors/log_limiter.hpp"
+
 namespace kactor::detail {
 
 /// Counters a partition actor publishes; read by `runtime::stats` from any thread.
@@ -34,6 +36,10 @@ struct partition_counters {
   std::atomic<std::uint64_t> pauses{0};
   std::atomic<std::uint64_t> resumes{0};
   std::atomic<std::int64_t> stored_offset{-1};
+  /// The partition's warnings, for its current actor only (so a restart
+  /// does not reset the limit); and how many it held back.
+  log_limiter warnings;
+  std::atomic<std::uint64_t> warnings_held_back{0};
 
   /// Marks the partition escalated, for `cause`; the first cause stays.
   void escalate(std::string cause) {

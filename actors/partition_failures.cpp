@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <utility>
 
-#include <spdlog/spdlog.h>
 #include <caf/all.hpp>
+#include <kactor/log.hpp>
 
 #include "actors/failpoint.hpp"
 
@@ -39,9 +39,9 @@ bool partition_actor::on_failure(record_slot& slot, error_info failure) {
         cfg_.txn->report({cfg_.tp, slot.ev.offset(), failing_.cause.error, now, {}});
       } else {
         auto delay = backoff_.next(failing_.cause.attempts);
-        spdlog::warn("agent {}: record {} failed (attempt {}), retrying in {} ms: {}", cfg_.agent,
-                     slot.ev.describe(), failing_.cause.attempts, delay.count(),
-                     failing_.cause.error.message);
+        warn("agent {}: record {} failed (attempt {}), retrying in {} ms: {}", cfg_.agent,
+             slot.ev.describe(), failing_.cause.attempts, delay.count(),
+             failing_.cause.error.message);
         delayed_send(this, delay, retry_atom::value);
       }
       return false;
@@ -55,9 +55,8 @@ bool partition_actor::on_failure(record_slot& slot, error_info failure) {
 }
 
 void partition_actor::give_up(record_slot& slot) {
-  spdlog::warn("agent {}: record {} goes to the dead-letter topic after {} attempt(s): {}",
-               cfg_.agent, slot.ev.describe(), failing_.cause.attempts,
-               failing_.cause.error.message);
+  warn("agent {}: record {} goes to the dead-letter topic after {} attempt(s): {}", cfg_.agent,
+       slot.ev.describe(), failing_.cause.attempts, failing_.cause.error.message);
   write_dead_letter(slot);
   cfg_.counters->failed.fetch_add(1, std::memory_order_relaxed);
 }
@@ -137,8 +136,8 @@ void partition_actor::dead_letter_refused(pending_dead_letter& p, int code, cons
           cfg_.txn->report({cfg_.tp, d.offset, d.cause.error, wall_ms(), cause});
           return;
         }
-        spdlog::warn("agent {}: the dead letter of {} was refused ({}); writing it as {}",
-                     cfg_.agent, where, what, to_string(next));
+        warn("agent {}: the dead letter of {} was refused ({}); writing it as {}", cfg_.agent,
+             where, what, to_string(next));
         d.cause.form = next;
         d.cause.degraded_because = what;
         send_dead_letter(p);
@@ -189,8 +188,9 @@ void partition_actor::block_for_dead_letters() {
   for (auto& p : dead_letters_) attempts = std::max(attempts, p.attempts);
   waits_.set(partition_wait::retry);
   auto delay = backoff_.next(attempts);
-  spdlog::error("agent {}: a dead-letter write for {}/{} failed; partition waits {} ms to retry",
-                cfg_.agent, cfg_.tp.topic, cfg_.tp.partition.value(), delay.count());
+  log(log_level::error,
+      "agent {}: a dead-letter write for {}/{} failed; partition waits {} ms to retry", cfg_.agent,
+      cfg_.tp.topic, cfg_.tp.partition.value(), delay.count());
   delayed_send(this, delay, retry_atom::value);
 }
 
@@ -222,7 +222,9 @@ bool partition_actor::output_failed(const delivery_tracker::entry& e) {
   // A stopping actor reports the offset before it to the next owner.
   if (stopping()) return false;
   if (for_good) {
-    spdlog::warn("agent {}: {}; it goes to the dead-letter topic", cfg_.agent, why.message);
+    warn("agent {}: {}; it goes to the dead-letter topic", cfg_.agent, why.message);
+    // Finished as failed, not processed: it is counted once, by its dead letter.
+    cfg_.counters->processed.fetch_sub(1, std::memory_order_relaxed);
     (*cfg_.poison)[e.source] = dead_letter_cause{why, 1, now, now, dead_letter_form::full, {}};
     quit(caf::make_error(caf::sec::runtime_error, why.message));
     phase_ = partition_phase::ended;

@@ -2,8 +2,8 @@
 
 #include <map>
 
-#include <spdlog/spdlog.h>
 #include <caf/all.hpp>
+#include <kactor/log.hpp>
 
 #include "actors/retry_policy.hpp"
 
@@ -98,8 +98,9 @@ class supervisor final : public supervisor_actor::base {
     }
     return gather_offsets(std::move(known), running, stop_atom::value,
                           [this, counters](const topic_partition& tp, const caf::error& err) {
-                            spdlog::error("agent {}: partition {}/{} failed while stopping: {}",
-                                          agent_, tp.topic, tp.partition.value(), to_string(err));
+                            log(log_level::error,
+                                "agent {}: partition {}/{} failed while stopping: {}", agent_,
+                                tp.topic, tp.partition.value(), to_string(err));
                             return kactor::offset{counters->at(tp)->stored_offset.load()};
                           });
   }
@@ -202,8 +203,8 @@ class supervisor final : public supervisor_actor::base {
         send(this, restart_atom::value, tp);
       } else if (s.intensity.allow(std::chrono::steady_clock::now())) {
         auto delay = backoff_.next(s.intensity.recent());
-        spdlog::warn("agent {}: partition actor {}/{} died ({}); restarting in {} ms", agent_,
-                     tp.topic, tp.partition.value(), cause, delay.count());
+        log(log_level::warn, "agent {}: partition actor {}/{} died ({}); restarting in {} ms",
+            agent_, tp.topic, tp.partition.value(), cause, delay.count());
         delayed_send(this, delay, restart_atom::value, tp);
       } else {
         escalate(tp, s,
@@ -222,7 +223,7 @@ class supervisor final : public supervisor_actor::base {
     s.spec.cfg.source->pause();
     s.spec.cfg.counters->escalate(cause);
     health_->fail("partition " + to_string(tp) + ": " + cause);
-    spdlog::error(
+    log(log_level::error,
         "agent {}: partition {}/{} escalates: the partition is paused and the agent "
         "unhealthy. Cause: {}",
         agent_, tp.topic, tp.partition.value(), cause);

@@ -28,6 +28,14 @@
 
 namespace kactor::bench {
 
+/// A runtime config for benchmarks: warnings and errors only, as per-rebalance
+/// info lines would drown the tables; KACTOR_BENCH_LOG=<level> (info, debug,
+/// ...) brings them back.
+inline runtime_config config() {
+  const char* level = std::getenv("KACTOR_BENCH_LOG");
+  return parse_config(std::string("log: {level: ") + (level && *level ? level : "warn") + "}");
+}
+
 /// The cluster a benchmark process talks to: the broker named by the
 /// KACTOR_BROKERS environment variable, or else librdkafka's embedded mock
 /// cluster, owned by a kactor runtime with no agents that lives as long as
@@ -40,7 +48,7 @@ class cluster {
       brokers_ = env;
       return;
     }
-    owner_ = std::make_unique<runtime>();
+    owner_ = std::make_unique<runtime>(config());
     brokers_ = owner_->bootstrap_servers();
   }
 
@@ -255,7 +263,7 @@ inline void copy_with_kactor(benchmark::State& state, const bench::cluster& cl,
                              int fail_every = 0,
                              std::chrono::milliseconds transaction_interval = {}) {
   for (auto _ : state) {
-    runtime_config cfg;
+    runtime_config cfg = config();
     cfg.brokers = cl.brokers();
     runtime rt(cfg);
     std::atomic<bool> started{false};

@@ -28,9 +28,6 @@
 #include <thread>
 #include <vector>
 
-#include <spdlog/cfg/env.h>
-#include <spdlog/spdlog.h>
-
 #include "benchmarks/bench_support.hpp"
 
 namespace {
@@ -180,7 +177,7 @@ void bm_latency(benchmark::State& state, const bench::cluster& cl, std::int64_t 
     const auto in = test::unique_name("eos-lat-in"), out = in + ".out";
     cl.create_topic(in, kPartitions);
     cl.create_topic(out, kPartitions);
-    runtime_config cfg;
+    runtime_config cfg = bench::config();
     cfg.brokers = cl.brokers();
     runtime rt(cfg);
     auto agent = rt.agent("copy");
@@ -250,8 +247,6 @@ void bm_latency(benchmark::State& state, const bench::cluster& cl, std::int64_t 
 }  // namespace
 
 int main(int argc, char** argv) {
-  spdlog::set_level(spdlog::level::warn);
-  spdlog::cfg::load_env_levels();
   bench::cluster cl;
   if (cl.embedded()) {
     std::fprintf(stderr,

@@ -45,9 +45,6 @@
 #include <thread>
 #include <vector>
 
-#include <spdlog/cfg/env.h>
-#include <spdlog/spdlog.h>
-
 #include "benchmarks/bench_support.hpp"
 
 namespace {
@@ -147,7 +144,7 @@ struct variant {
 /// A group member: a runtime whose one agent logs each record it handles.
 std::unique_ptr<runtime> make_member(const bench::cluster& cl, const std::string& topic,
                                      const std::string& group, const variant& v, handled_log& log) {
-  runtime_config cfg;
+  runtime_config cfg = bench::config();
   cfg.brokers = cl.brokers();
   cfg.commit_interval = v.commit_interval;
   cfg.consumer["session.timeout.ms"] = "6000";
@@ -273,9 +270,6 @@ void print_pooled(const variant& v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Per-rebalance info lines would drown the table; SPDLOG_LEVEL=info brings them back.
-  spdlog::set_level(spdlog::level::warn);
-  spdlog::cfg::load_env_levels();
   bench::cluster cl;
   const auto rate = bench::take_int_flag(argc, argv, "--rate", "KACTOR_BENCH_RATE", 2000);
   if (!bench::initialize(argc, argv, 5)) return 1;

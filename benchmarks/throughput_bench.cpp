@@ -32,9 +32,6 @@
 #include <string>
 #include <vector>
 
-#include <spdlog/cfg/env.h>
-#include <spdlog/spdlog.h>
-
 #include "benchmarks/bench_support.hpp"
 
 namespace {
@@ -122,9 +119,6 @@ void bm_raw(benchmark::State& state, const bench::cluster& cl, const input_topic
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Per-rebalance info lines would drown the table; SPDLOG_LEVEL=info brings them back.
-  spdlog::set_level(spdlog::level::warn);
-  spdlog::cfg::load_env_levels();
   bench::cluster cl;
   const auto records = bench::take_int_flag(argc, argv, "--records", "KACTOR_BENCH_RECORDS",
                                             cl.embedded() ? 50000 : 200000);

@@ -8,8 +8,8 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
-#include <spdlog/spdlog.h>
 #include <caf/all.hpp>
+#include <kactor/log.hpp>
 
 #include "actors/errc.hpp"
 #include "src/group/consumer_group.hpp"
@@ -69,6 +69,12 @@ extern "C" void on_stop_signal(int sig) {
 struct runtime::impl {
   runtime_config cfg;
   std::vector<agent_definition> agents;
+  /// Per agent (same index): whether code replaced the file's topic lists.
+  struct code_lists {
+    bool topics = false;
+    bool produces = false;
+  };
+  std::vector<code_lists> from_code;
   handle_ptr mock_owner;  // keeps the embedded cluster alive
   rd_kafka_mock_cluster_t* mock = nullptr;
   std::string bootstrap;
@@ -101,6 +107,7 @@ struct runtime::impl {
     for (const auto& a : cfg.agents)
       if (a.name == name) def.cfg = a;
     agents.push_back(std::move(def));
+    from_code.emplace_back();
     return agents.back();
   }
 };
@@ -109,6 +116,7 @@ runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
   auto& d = *impl_;
   d.cfg = std::move(cfg);
   validate(d.cfg);
+  configure_log(d.cfg.log);
   if (d.cfg.brokers.empty()) {
     // librdkafka's mock cluster lives inside a client handle; this one exists
     // only to own it.
@@ -145,6 +153,9 @@ runtime::~runtime() {
 }
 
 agent_builder runtime::agent(const std::string& name) {
+  if (impl_->started)
+    throw std::logic_error("runtime::agent(\"" + name +
+                           "\") after runtime::start: agents are defined before start");
   auto& def = impl_->find_or_add(name);
   return agent_builder(*this, static_cast<std::size_t>(&def - impl_->agents.data()));
 }
@@ -227,7 +238,7 @@ void runtime::stop() {
   for (auto& g : d.groups) g->stop();
   d.flushed_at_stop = d.producer->flush(std::chrono::seconds(30));
   if (!d.flushed_at_stop)
-    spdlog::error("producer: records still unacknowledged after 30 s at shutdown");
+    log(log_level::error, "producer: records still unacknowledged after 30 s at shutdown");
   d.sys->await_all_actors_done();
   // Closed, not destroyed: the consumer groups read its counters for stats().
   d.producer->close();
@@ -268,7 +279,7 @@ void runtime::run_until_signal() {
   start();
   while (!wait_for_stop_request(std::chrono::hours(24))) {
   }
-  if (g_signal != 0) spdlog::info("signal {}: stopping", static_cast<int>(g_signal));
+  if (g_signal != 0) log(log_level::info, "signal {}: stopping", static_cast<int>(g_signal));
   stop();
 }
 
@@ -292,63 +303,90 @@ caf::actor_system& runtime::system() {
 
 // -- agent_builder -------------------------------------------------------------
 
-agent_definition& agent_builder::def() const {
-  return rt_->impl_->agents[index_];
+agent_definition& agent_builder::def(const char* setter) const {
+  auto& d = *rt_->impl_;
+  if (d.started)
+    throw std::logic_error(std::string("agent_builder::") + setter + " for agent " +
+                           d.agents[index_].cfg.name +
+                           " after runtime::start: the agent already runs as it was defined");
+  return d.agents[index_];
 }
 
+namespace {
+
+/// The first topic set in code replaces the file's list; later ones add to
+/// it; a topic already listed is not added again.
+void add_topic(std::vector<std::string>& list, bool& replaced, std::string topic) {
+  if (!replaced) list.clear();
+  replaced = true;
+  if (std::find(list.begin(), list.end(), topic) == list.end()) list.push_back(std::move(topic));
+}
+
+}  // namespace
+
 agent_builder& agent_builder::consume(std::string topic) {
-  def().cfg.topics.push_back(std::move(topic));
+  auto& d = def("consume");
+  add_topic(d.cfg.topics, rt_->impl_->from_code[index_].topics, std::move(topic));
   return *this;
 }
 agent_builder& agent_builder::produces(std::string topic) {
-  def().cfg.produces.push_back(std::move(topic));
+  auto& d = def("produces");
+  add_topic(d.cfg.produces, rt_->impl_->from_code[index_].produces, std::move(topic));
   return *this;
 }
 agent_builder& agent_builder::group(std::string group_id) {
-  def().cfg.group = std::move(group_id);
+  def("group").cfg.group = std::move(group_id);
   return *this;
 }
-agent_builder& agent_builder::max_poll_records(std::size_t n) {
-  def().cfg.max_poll_records = n;
+agent_builder& agent_builder::max_poll_records(std::int64_t n) {
+  auto& d = def("max_poll_records");
+  if (n < 1)
+    throw config_error("agents." + d.cfg.name + ".max_poll_records",
+                       "invalid value '" + std::to_string(n) + "'; must be at least 1");
+  d.cfg.max_poll_records = static_cast<std::size_t>(n);
   return *this;
 }
-agent_builder& agent_builder::resume_below(std::size_t n) {
-  def().cfg.resume_below = n;
+agent_builder& agent_builder::resume_below(std::int64_t n) {
+  auto& d = def("resume_below");
+  if (n < 0)
+    throw config_error("agents." + d.cfg.name + ".resume_below",
+                       "invalid value '" + std::to_string(n) + "'; must not be negative");
+  d.cfg.resume_below = static_cast<std::size_t>(n);
   return *this;
 }
 agent_builder& agent_builder::pause_after(std::chrono::milliseconds d) {
-  def().cfg.pause_after = d;
+  def("pause_after").cfg.pause_after = d;
   return *this;
 }
 agent_builder& agent_builder::assignor(assignor_kind a) {
-  def().cfg.assignor = a;
+  def("assignor").cfg.assignor = a;
   return *this;
 }
 agent_builder& agent_builder::static_member(std::string group_instance_id) {
-  def().cfg.group_instance_id = std::move(group_instance_id);
+  def("static_member").cfg.group_instance_id = std::move(group_instance_id);
   return *this;
 }
 agent_builder& agent_builder::supervision(supervision_policy policy) {
-  def().cfg.supervision = std::move(policy);
+  def("supervision").cfg.supervision = std::move(policy);
   return *this;
 }
 agent_builder& agent_builder::exactly_once(std::chrono::milliseconds interval,
                                            std::size_t max_records) {
-  def().cfg.guarantee = processing_guarantee::exactly_once;
-  def().cfg.transaction_interval = interval;
-  def().cfg.transaction_max_records = max_records;
+  def("exactly_once").cfg.guarantee = processing_guarantee::exactly_once;
+  def("exactly_once").cfg.transaction_interval = interval;
+  def("exactly_once").cfg.transaction_max_records = max_records;
   return *this;
 }
 agent_builder& agent_builder::tick_every(std::chrono::milliseconds interval) {
-  def().tick_every = interval;
+  def("tick_every").tick_every = interval;
   return *this;
 }
 agent_builder& agent_builder::behavior(behavior_factory f) {
-  def().factory = std::move(f);
+  def("behavior").factory = std::move(f);
   return *this;
 }
 agent_builder& agent_builder::on(record_handler h) {
-  def().factory = [h = std::move(h)](context& ctx) -> caf::behavior {
+  def("on").factory = [h = std::move(h)](context& ctx) -> caf::behavior {
     return {[h, &ctx](const event& e) { h(e, ctx); }};
   };
   return *this;

@@ -193,7 +193,7 @@ TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
   expect_parse_error("broker: x", "broker",
                      {"unknown key",
                       "brokers, client_id, commit_interval_ms, worker_threads, "
-                      "kafka, consumer, producer, agents"});
+                      "log, kafka, consumer, producer, agents"});
   expect_parse_error(
       "agents:\n  - {name: a, topics: t}\n  - {name: b, topics: t, max_poll_record: 5}",
       "agents[1].max_poll_record",
@@ -301,11 +301,34 @@ TEST(ParseConfig, WrongTypesNameTheKey) {
                      {"expected a scalar"});
 }
 
-TEST(ParseConfig, AgentsNeedAUniqueNameAndTopics) {
+TEST(ParseConfig, TheLogLevelAndFormatAreReadAndChecked) {
+  const auto cfg = parse_config("log: {level: debug, format: json}");
+  EXPECT_EQ(cfg.log.level, log_level::debug);
+  EXPECT_EQ(cfg.log.format, log_format::json);
+  EXPECT_EQ(runtime_config{}.log.level, log_level::info);
+  expect_parse_error("log: {level: loud}", "log.level",
+                     {"'loud'", "trace, debug, info, warn, error, off"});
+  expect_parse_error("log: {format: xml}", "log.format", {"text, json"});
+  expect_parse_error("log: {colour: red}", "log.colour", {"unknown key", "level, format"});
+  runtime_config over;
+  apply_override(over, "log.level=error");
+  EXPECT_EQ(over.log.level, log_level::error);
+}
+
+TEST(ParseConfig, AgentsNeedAUniqueNameAndMayLeaveTheirTopicsToCode) {
   expect_parse_error("agents: [{topics: t}]", "agents[0].name", {"must not be empty"});
   expect_parse_error("agents: [{name: '', topics: t}]", "agents[0].name", {"must not be empty"});
-  expect_parse_error("agents: [{name: a}]", "agents[0].topics", {"at least one topic"});
-  expect_parse_error("agents: [{name: a, topics: []}]", "agents[0].topics", {"at least one topic"});
+  // Topics may come from `.consume()`; runtime::start checks the composed agent.
+  EXPECT_TRUE(parse_config("agents: [{name: a}]").agents.at(0).topics.empty());
+  EXPECT_TRUE(parse_config("agents: [{name: a, topics: []}]").agents.at(0).topics.empty());
+  agent_config no_topics;
+  no_topics.name = "a";
+  try {
+    validate(no_topics, "agents.a");
+    ADD_FAILURE() << "an agent about to start needs a topic";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.key(), "agents.a.topics");
+  }
   expect_parse_error("agents: [{name: a, topics: [t, '']}]", "agents[0].topics",
                      {"must not be empty"});
   expect_parse_error("agents: [{name: a, topics: t}, {name: b, topics: t}, {name: a, topics: u}]",

@@ -25,6 +25,8 @@ forbid actors 'librdkafka/|src/|kactor/runtime\.hpp|kactor/kactor\.hpp' \
 forbid src/kafka 'caf/|actors/|src/group/|src/cli/|kactor/runtime\.hpp|kactor/context\.hpp' \
   "wraps librdkafka: no CAF, no actors, no coordination"
 forbid src/group 'src/cli/' "coordinates the group: the CLI builds on it, not the reverse"
+forbid src/config 'caf/|librdkafka/|actors/|src/kafka/|src/group/|src/cli/' \
+  "reads and checks the configuration: no runtime parts"
 
 # src/*.cpp implement the public header of the same name.
 for f in src/*.cpp; do

@@ -4,7 +4,12 @@
 
 #include "tests/partition_actor_fixture.hpp"
 
+#include <mutex>
+#include <string>
+#include <vector>
+
 #include <kactor/dead_letter.hpp>
+#include <kactor/log.hpp>
 
 namespace {
 
@@ -102,6 +107,33 @@ TEST_F(fixture, a_retriable_failure_is_retried_after_a_backoff_while_the_partiti
   EXPECT_EQ(counters->processed.load(), 3u);
   EXPECT_TRUE(sink.sent.empty()) << "succeeded within its retries: no dead letter";
   EXPECT_EQ(source->stored.back(), 3);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+TEST_F(fixture, ten_records_failing_their_retries_write_a_burst_of_warnings_and_count_the_rest) {
+  std::mutex mx;
+  std::vector<std::string> warnings;
+  configure_log({log_level::warn, log_format::text, [&](log_level, std::string_view line) {
+                   std::lock_guard lock(mx);
+                   warnings.emplace_back(line);
+                 }});
+  auto a = spawn(
+      10, 10, 0,
+      [](context&) -> caf::behavior {
+        return {[](const event&) { throw std::runtime_error("timeout calling risk API"); }};
+      },
+      std::chrono::hours(1));
+  caf::anon_send(a, wake_atom::value);
+  sched->run();
+  while (sched->advance_time(policy.backoff_max)) sched->run();
+  configure_log({});
+  // 10 records x (1 attempt + 3 retries): 30 retry lines and 10 dead-letter lines.
+  EXPECT_EQ(sink.sent.size(), 10u) << "every record dead-lettered";
+  EXPECT_EQ(warnings.size(), 5u) << "one burst within the 10 s window";
+  EXPECT_EQ(counters->warnings_held_back.load(), 35u);
+  EXPECT_EQ(counters->failed.load(), 10u);
+  EXPECT_EQ(counters->processed.load(), 0u);
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   sched->run();
 }
@@ -302,6 +334,11 @@ TEST_F(fixture, an_output_refused_for_good_sends_its_record_to_the_dlq_through_t
   EXPECT_TRUE(poison->empty());
   ack_all();
   EXPECT_EQ(source->stored.back(), 3);
+  // Each record finished once per handling: 0 failed (taken back out of
+  // processed when its output was refused), 1 and 2 processed by each actor.
+  EXPECT_EQ(counters->failed.load(), 1u);
+  EXPECT_EQ(counters->processed.load(), 4u);
+  EXPECT_EQ(counters->dead_lettered.load(), 1u);
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   sched->run();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <kactor/error.hpp>
+#include <kactor/log.hpp>
 
 namespace kactor {
 
@@ -106,6 +107,8 @@ struct runtime_config {
   std::chrono::milliseconds commit_interval{1000};
   /// Worker threads of the CAF scheduler; 0 lets CAF choose (one per core).
   std::size_t worker_threads = 0;
+  /// kactor's log (process-wide: see `configure_log`); stderr at info by default.
+  log_config log;
   /// librdkafka properties for every client (consumers and producer).
   std::map<std::string, std::string> kafka;
   /// librdkafka properties for consumers only.

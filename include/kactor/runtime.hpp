@@ -23,34 +23,60 @@ struct agent_definition;
 /// A plain record handler; see `agent_builder::on`.
 using record_handler = std::function<void(const event&, context&)>;
 
-/// One partition actor's counters, as last published by that actor.
+/// One partition's counters, as its actors published them (read at any time:
+/// each is current to within the record in hand). Counts are over the whole
+/// life of the runtime, across assignments, restarts and rebalances.
+///
+/// Every record the handler finishes is counted once per handling, as
+/// `processed` or as `failed`: the two add up to the records handled. A
+/// record handled again — after its actor restarted, after the partition
+/// came back in a rebalance, or (exactly_once) after an aborted transaction —
+/// is counted again (at-least-once handling; exactly_once outputs).
 struct partition_stats {
   topic_partition tp;
+  /// Whether this process holds the partition now.
   bool assigned = false;
   /// How often this process was given, and lost, the partition.
   std::uint64_t assignments = 0;
   std::uint64_t revocations = 0;
+  /// Records whose handler returned normally. A record whose output the
+  /// broker then refused for good moves from here to `failed`.
   std::uint64_t processed = 0;
+  /// Records set aside for the dead-letter topic: retries exhausted, an
+  /// irrecoverable error, or an output refused for good. Counted when set
+  /// aside; `dead_lettered` counts them once written.
   std::uint64_t failed = 0;
+  /// Records skipped because the partition's actor had already handled them
+  /// (librdkafka can deliver a record again after a pause and resume).
   std::uint64_t duplicates_dropped = 0;
   /// Records held now, and the most ever held; never above max_poll_records.
   std::size_t in_flight = 0;
   std::size_t max_in_flight = 0;
+  /// Whether the partition is paused now (its actor is full and behind), and
+  /// how often it was paused and resumed.
   bool paused = false;
   std::uint64_t pauses = 0;
   std::uint64_t resumes = 0;
-  /// The next offset to commit (-1 before the first finished record).
+  /// The next offset to commit (-1 before the first finished record): every
+  /// record below it is finished and its outputs acknowledged.
   std::int64_t stored_offset = -1;
   /// exactly_once: the offset the last committed transaction holds.
   std::int64_t committed_offset = -1;
-  /// Handler retries, records written to the dead-letter topic, restarts of
-  /// the partition actor, and whether the supervisor gave up (partition
-  /// paused until it is assigned again) and why.
+  /// Handler runs after a retriable failure (not counting the first).
   std::uint64_t retries = 0;
+  /// Dead letters the broker acknowledged (at most `failed`; lower while a
+  /// write is in flight or refused).
   std::uint64_t dead_lettered = 0;
+  /// Restarts of the partition's actor after it died.
   std::uint64_t restarts = 0;
+  /// The supervisor gave up on the partition: paused until it is assigned
+  /// again (docs/supervision.md), for `escalation_cause`.
   bool escalated = false;
   std::string escalation_cause;
+  /// Warnings about this partition kept out of the log: past a burst of 5
+  /// per 10 s, lines are counted here and the next line written says how
+  /// many were held back.
+  std::uint64_t warnings_held_back = 0;
 };
 
 struct agent_stats {
@@ -94,16 +120,22 @@ struct runtime_stats {
 class runtime;
 
 /// Describes one agent; returned by `runtime::agent`. Each setter overrides
-/// what the config file said for this agent. Use before `runtime::start`.
+/// what the config file said for this agent. Use before `runtime::start`:
+/// every setter throws `std::logic_error` after it (the agent already runs).
 class agent_builder {
  public:
+  /// Adds a consumed topic. The first call replaces the topics the config
+  /// file listed for this agent; a topic already listed is not added again.
   agent_builder& consume(std::string topic);
   /// Declares a topic the agent emits to; `runtime::start` checks that it
-  /// exists on a real broker (see agent_config::produces).
+  /// exists on a real broker (see agent_config::produces). Replaces and
+  /// collapses as `consume` does.
   agent_builder& produces(std::string topic);
   agent_builder& group(std::string group_id);
-  agent_builder& max_poll_records(std::size_t n);
-  agent_builder& resume_below(std::size_t n);
+  /// Throws `config_error` for n < 1 (the upper bound is checked at start).
+  agent_builder& max_poll_records(std::int64_t n);
+  /// Throws `config_error` for n < 0.
+  agent_builder& resume_below(std::int64_t n);
   agent_builder& pause_after(std::chrono::milliseconds d);
   agent_builder& assignor(assignor_kind a);
   agent_builder& static_member(std::string group_instance_id);
@@ -124,7 +156,8 @@ class agent_builder {
  private:
   friend class runtime;
   agent_builder(runtime& rt, std::size_t index) : rt_(&rt), index_(index) {}
-  detail::agent_definition& def() const;
+  /// This agent's definition; throws `std::logic_error` naming `setter` after start.
+  detail::agent_definition& def(const char* setter) const;
   runtime* rt_;
   std::size_t index_;
 };
@@ -145,7 +178,8 @@ class runtime {
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
 
-  /// Defines (or refines the config file's) agent `name`.
+  /// Defines (or refines the config file's) agent `name`. Throws
+  /// `std::logic_error` after `start`: an agent defined then would never run.
   agent_builder agent(const std::string& name);
 
   /// Creates a topic (no-op if it exists). On the embedded cluster this is the

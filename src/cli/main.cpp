@@ -10,7 +10,6 @@
 #include <memory>
 #include <mutex>
 
-#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
 #include <kactor/kactor.hpp>
@@ -25,6 +24,7 @@ int run_demo(int records, const std::string& brokers) {
   kactor::runtime_config cfg;
   cfg.brokers = brokers;
   cfg.commit_interval = std::chrono::milliseconds(200);
+  cfg.log.level = kactor::log_level::warn;
   kactor::runtime rt(cfg);
   rt.create_topic("orders", 4);
   rt.create_topic("orders.checked", 4);
@@ -272,7 +272,7 @@ int main(int argc, char** argv) {
   commands.push_back(add_dlq_redrive(*dlq));
 
   CLI11_PARSE(app, argc, argv);
-  spdlog::set_level(spdlog::level::warn);
+  kactor::configure_log({kactor::log_level::warn});
   try {
     for (const auto& c : commands)
       if (c.app->parsed()) return c.run();

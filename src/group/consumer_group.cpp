@@ -5,8 +5,8 @@
 #include <random>
 #include <thread>
 
-#include <spdlog/spdlog.h>
 #include <caf/all.hpp>
+#include <kactor/log.hpp>
 
 namespace kactor::detail {
 
@@ -123,7 +123,8 @@ void consumer_group::run() {
     if (auto* raw = rd_kafka_consumer_poll(rk_.get(), transactional ? 5 : 100)) {
       message_ptr msg{raw};
       if (msg->err)
-        spdlog::warn("agent {}: consumer: {}", def_.cfg.name, rd_kafka_message_errstr(msg.get()));
+        log(log_level::warn, "agent {}: consumer: {}", def_.cfg.name,
+            rd_kafka_message_errstr(msg.get()));
     }
     auto now = std::chrono::steady_clock::now();
     if (transactional) {
@@ -151,13 +152,13 @@ void consumer_group::run() {
       last_commit = now;
       auto err = rd_kafka_commit(rk_.get(), nullptr, 1);
       if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        spdlog::warn("agent {}: commit: {}", def_.cfg.name, rd_kafka_err2str(err));
+        log(log_level::warn, "agent {}: commit: {}", def_.cfg.name, rd_kafka_err2str(err));
     }
   }
   // Leaving the group revokes every partition through on_rebalance, which
   // drains the partition actors and commits their offsets (or transaction).
   if (auto err = rd_kafka_consumer_close(rk_.get()))
-    spdlog::warn("agent {}: close: {}", def_.cfg.name, rd_kafka_err2str(err));
+    log(log_level::warn, "agent {}: close: {}", def_.cfg.name, rd_kafka_err2str(err));
   assigned_.clear();
 }
 
@@ -228,8 +229,8 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     self->request(supervisor_, caf::infinite, assign_atom::value, std::move(spec))
         .receive([](bool) {},
                  [&](caf::error& err) {
-                   spdlog::error("agent {}: supervisor refused {}/{}: {}", def_.cfg.name, tp.topic,
-                                 tp.partition.value(), to_string(err));
+                   log(log_level::error, "agent {}: supervisor refused {}/{}: {}", def_.cfg.name,
+                       tp.topic, tp.partition.value(), to_string(err));
                  });
     assigned_[tp] = std::move(ap);
   }
@@ -241,12 +242,12 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     err = rd_kafka_assign(rk_.get(), parts);
   if (error) {
     error_ptr guard{error};
-    spdlog::error("agent {}: assign: {}", def_.cfg.name, rd_kafka_error_string(error));
+    log(log_level::error, "agent {}: assign: {}", def_.cfg.name, rd_kafka_error_string(error));
   } else if (err) {
-    spdlog::error("agent {}: assign: {}", def_.cfg.name, rd_kafka_err2str(err));
+    log(log_level::error, "agent {}: assign: {}", def_.cfg.name, rd_kafka_err2str(err));
   }
-  spdlog::info("agent {}: assigned {} partition(s), holding {}", def_.cfg.name, parts->cnt,
-               assigned_.size());
+  log(log_level::info, "agent {}: assigned {} partition(s), holding {}", def_.cfg.name, parts->cnt,
+      assigned_.size());
 }
 
 void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
@@ -276,14 +277,14 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
                     ->offset = next.value();
           },
           [&](caf::error& err) {
-            spdlog::error(
+            log(log_level::error,
                 "agent {}: partitions did not stop in time ({}); their unacknowledged "
                 "records will be processed again by the next owner",
                 def_.cfg.name, to_string(err));
           });
   if (commits->cnt > 0) {
     if (auto err = rd_kafka_commit(rk_.get(), commits.get(), 0))
-      spdlog::warn("agent {}: commit on revoke: {}", def_.cfg.name, rd_kafka_err2str(err));
+      log(log_level::warn, "agent {}: commit on revoke: {}", def_.cfg.name, rd_kafka_err2str(err));
   }
   for (const auto& tp : tps) {
     auto counters = counters_for(tp);
@@ -294,17 +295,17 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
   if (cooperative_) {
     if (auto* error = rd_kafka_incremental_unassign(rk_.get(), parts)) {
       error_ptr guard{error};
-      spdlog::error("agent {}: unassign: {}", def_.cfg.name, rd_kafka_error_string(error));
+      log(log_level::error, "agent {}: unassign: {}", def_.cfg.name, rd_kafka_error_string(error));
     }
   } else if (auto err = rd_kafka_assign(rk_.get(), nullptr)) {
-    spdlog::error("agent {}: unassign: {}", def_.cfg.name, rd_kafka_err2str(err));
+    log(log_level::error, "agent {}: unassign: {}", def_.cfg.name, rd_kafka_err2str(err));
   }
   if (txn_ && !broken()) {
     caf::scoped_actor self{sys_};
     release(self);
   }
-  spdlog::info("agent {}: revoked {} partition(s){}, holding {}", def_.cfg.name, parts->cnt,
-               lost ? " (lost)" : "", assigned_.size());
+  log(log_level::info, "agent {}: revoked {} partition(s){}, holding {}", def_.cfg.name, parts->cnt,
+      lost ? " (lost)" : "", assigned_.size());
 }
 
 agent_stats consumer_group::stats() const {
@@ -343,6 +344,7 @@ agent_stats consumer_group::stats() const {
     p.committed_offset = c->committed_offset.load();
     p.retries = c->retries.load();
     p.dead_lettered = c->dead_lettered.load();
+    p.warnings_held_back = c->warnings_held_back.load();
     p.restarts = c->restarts.load();
     p.escalated = c->escalated.load();
     p.escalation_cause = c->escalation();

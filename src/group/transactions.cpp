@@ -6,8 +6,8 @@
 
 #include "src/group/consumer_group.hpp"
 
-#include <spdlog/spdlog.h>
 #include <caf/all.hpp>
+#include <kactor/log.hpp>
 
 namespace kactor::detail {
 
@@ -24,7 +24,8 @@ std::optional<partition_offsets> consumer_group::barrier(caf::scoped_actor& self
   self->request(supervisor_, std::chrono::seconds(60), txn_barrier_atom::value)
       .receive([&](partition_offsets& r) { out = std::move(r); },
                [&](caf::error& err) {
-                 spdlog::error("agent {}: transaction barrier: {}", def_.cfg.name, to_string(err));
+                 log(log_level::error, "agent {}: transaction barrier: {}", def_.cfg.name,
+                     to_string(err));
                });
   return out;
 }
@@ -63,7 +64,7 @@ void consumer_group::transaction_cycle(bool release_after) {
     if (auto err = txn_producer_->commit_transaction(tpl.get(), metadata.get())) {
       auto info = make_error(err.get(), "agent " + def_.cfg.name + ": commit transaction");
       if (info.cls == error_class::abortable) {
-        spdlog::warn("{}; aborting", info.message);
+        log(log_level::warn, "{}; aborting", info.message);
         abort_and_rewind(self);
       } else {
         // Fenced or fatal, or retriable: a commit that timed out may still
@@ -101,15 +102,16 @@ std::size_t consumer_group::count_failures(caf::scoped_actor& self) {
   for (auto& f : txn_->take()) {
     // Offset -1: the transaction or its producer failed, not a record.
     if (f.offset.value() < 0) {
-      spdlog::warn("agent {}: {}: transaction aborted: {}", def_.cfg.name, to_string(f.tp),
-                   f.error.message);
+      log(log_level::warn, "agent {}: {}: transaction aborted: {}", def_.cfg.name, to_string(f.tp),
+          f.error.message);
       continue;
     }
     auto& r = failed_records_[{f.tp, f.offset}];
     if (f.set_aside) {
       r = failed_record{*f.set_aside, true};
-      spdlog::warn("agent {}: record {} goes to the dead-letter topic; transaction aborted: {}",
-                   def_.cfg.name, to_string(f.tp, f.offset), f.error.message);
+      log(log_level::warn,
+          "agent {}: record {} goes to the dead-letter topic; transaction aborted: {}",
+          def_.cfg.name, to_string(f.tp, f.offset), f.error.message);
       continue;
     }
     auto& p = r.poison;
@@ -117,8 +119,8 @@ std::size_t consumer_group::count_failures(caf::scoped_actor& self) {
     p.last_ms = f.at_ms;
     p.error = f.error;
     worst = std::max(worst, p.attempts);
-    spdlog::warn("agent {}: record {} failed (attempt {}); transaction aborted: {}", def_.cfg.name,
-                 to_string(f.tp, f.offset), p.attempts, f.error.message);
+    log(log_level::warn, "agent {}: record {} failed (attempt {}); transaction aborted: {}",
+        def_.cfg.name, to_string(f.tp, f.offset), p.attempts, f.error.message);
   }
   return worst;
 }
@@ -134,12 +136,12 @@ void consumer_group::abort_and_rewind(caf::scoped_actor& self) {
 }
 
 bool consumer_group::recover(caf::scoped_actor& self, const error_info& why) {
-  spdlog::warn("{}; re-creating the transactional producer", why.message);
+  log(log_level::warn, "{}; re-creating the transactional producer", why.message);
   const auto worst = count_failures(self);
   try {
     txn_producer_->reset();
   } catch (const kafka_exception& e) {
-    spdlog::error("agent {}: {}; trying again", def_.cfg.name, e.what());
+    log(log_level::error, "agent {}: {}; trying again", def_.cfg.name, e.what());
     ++failed_recoveries_;
     return false;
   }
@@ -152,8 +154,9 @@ bool consumer_group::recover(caf::scoped_actor& self, const error_info& why) {
   std::map<topic_partition, kactor::offset> positions;
   if (tpl->cnt > 0) {
     if (auto err = rd_kafka_committed(rk_.get(), tpl.get(), 30000)) {
-      spdlog::error("agent {}: committed offsets after re-creating the producer: {}; trying again",
-                    def_.cfg.name, rd_kafka_err2str(err));
+      log(log_level::error,
+          "agent {}: committed offsets after re-creating the producer: {}; trying again",
+          def_.cfg.name, rd_kafka_err2str(err));
       ++failed_recoveries_;
       return false;
     }
@@ -198,7 +201,7 @@ void consumer_group::rewind_all(caf::scoped_actor& self,
   self->request(supervisor_, std::chrono::seconds(60), std::move(orders))
       .receive([](bool) {},
                [&](caf::error& err) {
-                 spdlog::error("agent {}: rewind: {}", def_.cfg.name, to_string(err));
+                 log(log_level::error, "agent {}: rewind: {}", def_.cfg.name, to_string(err));
                });
   txn_->resume();
 }

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <string>
 
-#include <spdlog/spdlog.h>
+#include <kactor/log.hpp>
 
 namespace kactor::detail {
 
@@ -15,22 +15,23 @@ void append(property_list& out, const std::string& source,
 
 namespace {
 
-/// librdkafka's log lines, through spdlog. Failed commits during a rebalance
-/// are expected (the next commit or the revocation retries them): debug only.
-void log_to_spdlog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
-  auto lvl = level <= 3   ? spdlog::level::err
-             : level == 4 ? spdlog::level::warn
-             : level <= 6 ? spdlog::level::info
-                          : spdlog::level::debug;
-  if (std::strcmp(fac, "COMMITFAIL") == 0) lvl = spdlog::level::debug;
-  spdlog::log(lvl, "{} {}: {}", rd_kafka_name(rk), fac, buf);
+/// librdkafka's log lines (syslog levels), into kactor's log. Failed commits
+/// during a rebalance are expected (the next commit or the revocation
+/// retries them): debug only.
+void log_librdkafka(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  auto lvl = level <= 3   ? log_level::error
+             : level == 4 ? log_level::warn
+             : level <= 6 ? log_level::info
+                          : log_level::debug;
+  if (std::strcmp(fac, "COMMITFAIL") == 0) lvl = log_level::debug;
+  log(lvl, "{} {}: {}", rd_kafka_name(rk), fac, buf);
 }
 
 }  // namespace
 
 conf_ptr make_conf(const property_list& props) {
   conf_ptr conf{rd_kafka_conf_new()};
-  rd_kafka_conf_set_log_cb(conf.get(), &log_to_spdlog);
+  rd_kafka_conf_set_log_cb(conf.get(), &log_librdkafka);
   char errstr[512];
   for (const auto& p : props) {
     if (rd_kafka_conf_set(conf.get(), p.name.c_str(), p.value.c_str(), errstr, sizeof(errstr)) !=

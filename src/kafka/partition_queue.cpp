@@ -1,6 +1,6 @@
 #include "src/kafka/partition_queue.hpp"
 
-#include <spdlog/spdlog.h>
+#include <kactor/log.hpp>
 
 namespace kactor::detail {
 namespace {
@@ -73,8 +73,8 @@ std::size_t partition_queue::consume(std::size_t max) {
 bool partition_queue::to_event(const rd_kafka_message_t& msg, event& ev) const {
   if (msg.err) {
     if (msg.err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-      spdlog::warn("consumer error on {}/{}: {}", topic_, partition_.value(),
-                   rd_kafka_message_errstr(&msg));
+      log(log_level::warn, "consumer error on {}/{}: {}", topic_, partition_.value(),
+          rd_kafka_message_errstr(&msg));
     return false;
   }
   rd_kafka_timestamp_type_t tstype;
@@ -97,12 +97,12 @@ bool partition_queue::has_backlog() const {
 
 void partition_queue::pause() {
   if (auto err = rd_kafka_pause_partitions(rk_, tpl_.get()))
-    spdlog::warn("pause {}/{}: {}", topic_, partition_.value(), rd_kafka_err2str(err));
+    log(log_level::warn, "pause {}/{}: {}", topic_, partition_.value(), rd_kafka_err2str(err));
 }
 
 void partition_queue::resume() {
   if (auto err = rd_kafka_resume_partitions(rk_, tpl_.get()))
-    spdlog::warn("resume {}/{}: {}", topic_, partition_.value(), rd_kafka_err2str(err));
+    log(log_level::warn, "resume {}/{}: {}", topic_, partition_.value(), rd_kafka_err2str(err));
 }
 
 void partition_queue::seek(kactor::offset next) {
@@ -111,8 +111,8 @@ void partition_queue::seek(kactor::offset next) {
       next.value();
   if (auto* err = rd_kafka_seek_partitions(rk_, tpl.get(), 10000)) {
     error_ptr guard{err};
-    spdlog::error("rewind {}/{} to {}: {}", topic_, partition_.value(), next.value(),
-                  rd_kafka_error_string(err));
+    log(log_level::error, "rewind {}/{} to {}: {}", topic_, partition_.value(), next.value(),
+        rd_kafka_error_string(err));
   }
   resume();
 }
@@ -121,8 +121,8 @@ void partition_queue::store(kactor::offset next) {
   // rd_kafka_offset_store stores offset + 1.
   auto err = rd_kafka_offset_store(rkt_.get(), partition_.value(), next.value() - 1);
   if (err && err != RD_KAFKA_RESP_ERR__STATE)
-    spdlog::warn("store offset {}: {}", to_string(topic_partition{topic_, partition_}, next),
-                 rd_kafka_err2str(err));
+    log(log_level::warn, "store offset {}: {}",
+        to_string(topic_partition{topic_, partition_}, next), rd_kafka_err2str(err));
 }
 
 }  // namespace kactor::detail

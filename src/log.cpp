@@ -1,0 +1,169 @@
+#include <kactor/log.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace kactor {
+
+const char* to_string(log_level l) noexcept {
+  switch (l) {
+    case log_level::trace:
+      return "trace";
+    case log_level::debug:
+      return "debug";
+    case log_level::info:
+      return "info";
+    case log_level::warn:
+      return "warn";
+    case log_level::error:
+      return "error";
+    case log_level::off:
+      return "off";
+  }
+  return "unknown";
+}
+
+const char* to_string(log_format f) noexcept {
+  return f == log_format::json ? "json" : "text";
+}
+
+namespace {
+
+spdlog::level::level_enum to_spdlog(log_level l) {
+  switch (l) {
+    case log_level::trace:
+      return spdlog::level::trace;
+    case log_level::debug:
+      return spdlog::level::debug;
+    case log_level::info:
+      return spdlog::level::info;
+    case log_level::warn:
+      return spdlog::level::warn;
+    case log_level::error:
+      return spdlog::level::err;
+    case log_level::off:
+      return spdlog::level::off;
+  }
+  return spdlog::level::info;
+}
+
+log_level from_spdlog(spdlog::level::level_enum l) {
+  switch (l) {
+    case spdlog::level::trace:
+      return log_level::trace;
+    case spdlog::level::debug:
+      return log_level::debug;
+    case spdlog::level::info:
+      return log_level::info;
+    case spdlog::level::warn:
+      return log_level::warn;
+    default:
+      return log_level::error;
+  }
+}
+
+/// Hands each line to the user's sink.
+class callback_sink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit callback_sink(log_sink fn) : fn_(std::move(fn)) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    fn_(from_spdlog(msg.level), std::string_view(msg.payload.data(), msg.payload.size()));
+  }
+  void flush_() override {}
+
+ private:
+  log_sink fn_;
+};
+
+/// One JSON object per line on stderr.
+class json_stderr_sink final : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    const auto t = msg.time.time_since_epoch();
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
+    std::string line = fmt::format(R"({{"time_ms":{},"level":"{}","logger":"kactor","message":")",
+                                   ms, to_string(from_spdlog(msg.level)));
+    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      switch (c) {
+        case '"':
+          line += "\\\"";
+          break;
+        case '\\':
+          line += "\\\\";
+          break;
+        case '\n':
+          line += "\\n";
+          break;
+        case '\r':
+          line += "\\r";
+          break;
+        case '\t':
+          line += "\\t";
+          break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20)
+            line += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+          else
+            line += c;
+      }
+    }
+    line += "\"}\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+};
+
+std::shared_ptr<spdlog::logger> make_logger(const log_config& cfg) {
+  spdlog::sink_ptr sink;
+  if (cfg.sink) {
+    sink = std::make_shared<callback_sink>(cfg.sink);
+  } else if (cfg.format == log_format::json) {
+    sink = std::make_shared<json_stderr_sink>();
+  } else {
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l kactor: %v");
+  }
+  auto logger = std::make_shared<spdlog::logger>("kactor", std::move(sink));
+  logger->set_level(to_spdlog(cfg.level));
+  return logger;
+}
+
+// The current logger; replaced whole so a thread writing through the old one
+// keeps it alive. Its level is mirrored in an atomic for the cheap check.
+std::mutex g_mx;
+std::shared_ptr<spdlog::logger> g_logger = make_logger({});
+std::atomic<int> g_level{static_cast<int>(log_level::info)};
+
+std::shared_ptr<spdlog::logger> current() {
+  std::lock_guard lock(g_mx);
+  return g_logger;
+}
+
+}  // namespace
+
+void configure_log(const log_config& cfg) {
+  auto logger = make_logger(cfg);
+  std::lock_guard lock(g_mx);
+  g_logger = std::move(logger);
+  g_level.store(static_cast<int>(cfg.level), std::memory_order_relaxed);
+}
+
+bool log_enabled(log_level level) noexcept {
+  return level != log_level::off &&
+         static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
+
+void log(log_level level, std::string_view message) {
+  if (!log_enabled(level)) return;
+  current()->log(to_spdlog(level), message);
+}
+
+}  // namespace kactor

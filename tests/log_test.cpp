@@ -1,0 +1,61 @@
+// kactor's log: stderr by default (stdout stays the program's), a level, a
+// JSON format, a user's sink.
+#include <kactor/log.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace kactor {
+namespace {
+
+struct log_test : ::testing::Test {
+  ~log_test() override { configure_log({}); }
+};
+
+TEST_F(log_test, lines_go_to_stderr_not_stdout) {
+  configure_log({});
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+  log(log_level::warn, "partition {}/{} is slow", "orders", 3);
+  const auto out = testing::internal::GetCapturedStdout();
+  const auto err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(out, "");
+  EXPECT_NE(err.find("warning kactor: partition orders/3 is slow"), std::string::npos) << err;
+}
+
+TEST_F(log_test, lines_below_the_level_are_not_written) {
+  std::vector<std::pair<log_level, std::string>> lines;
+  configure_log({log_level::warn, log_format::text,
+                 [&](log_level l, std::string_view m) { lines.emplace_back(l, std::string(m)); }});
+  log(log_level::info, "assigned 4 partitions");
+  log(log_level::error, "commit failed");
+  EXPECT_FALSE(log_enabled(log_level::info));
+  EXPECT_TRUE(log_enabled(log_level::error));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].first, log_level::error);
+  EXPECT_EQ(lines[0].second, "commit failed");
+  configure_log({log_level::off});
+  EXPECT_FALSE(log_enabled(log_level::error));
+}
+
+TEST_F(log_test, the_json_format_writes_one_parsable_object_per_line) {
+  configure_log({log_level::info, log_format::json});
+  testing::internal::CaptureStderr();
+  log(log_level::info, "a \"quoted\" name\nand a second line\t\x01");
+  log(log_level::error, "second");
+  const auto err = testing::internal::GetCapturedStderr();
+  const auto nl = err.find('\n');
+  ASSERT_NE(nl, std::string::npos);
+  const auto first = nlohmann::json::parse(err.substr(0, nl));
+  EXPECT_EQ(first["level"], "info");
+  EXPECT_EQ(first["logger"], "kactor");
+  EXPECT_EQ(first["message"], "a \"quoted\" name\nand a second line\t\x01");
+  EXPECT_TRUE(first["time_ms"].is_number());
+  EXPECT_EQ(nlohmann::json::parse(err.substr(nl + 1))["level"], "error");
+}
+
+}  // namespace
+}  // namespace kactor
