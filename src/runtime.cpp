@@ -29,7 +29,7 @@ volatile std::sig_atomic_t g_signal = 0;
 /// Real brokers. Dead-letter topics must exist before the first record
 /// fails (brokers often refuse automatic topic creation): missing ones are
 /// created. Declared outputs must exist: every missing one is named.
-void check_topics(rd_kafka_t* rk, const std::vector<agent_definition>& agents) {
+void check_outputs(rd_kafka_t* rk, const std::vector<agent_definition>& agents) {
   for (const auto& a : agents) {
     const auto dlq = consumer_group::dlq_topic(a.cfg);
     const auto key = "agents." + a.cfg.name + ".supervision.dlq_topic";
@@ -58,6 +58,29 @@ void check_topics(rd_kafka_t* rk, const std::vector<agent_definition>& agents) {
       }
   if (!missing.empty())
     throw config_error(first_key, "declared output topic(s) not usable: " + missing);
+}
+
+/// Real brokers: stops the start if `missing` (consumed topics of `a` that
+/// do not exist) is not empty and `a` requires its topics; else warns.
+void check_inputs(const agent_config& a, const std::vector<std::string>& missing) {
+  if (missing.empty()) return;
+  std::string names;
+  for (const auto& t : missing) names += (names.empty() ? "" : ", ") + t;
+  if (a.require_topics)
+    throw config_error("agents." + a.name + ".topics",
+                       "consumed topic(s) do not exist: " + names + " (require_topics is true)");
+  log(log_level::warn,
+      "agent {}: consumed topic(s) {} do not exist yet; the agent is not ready until they do "
+      "(agent_stats::missing_topics; require_topics: true refuses to start instead)",
+      a.name, names);
+}
+
+/// Keeps the first of each topic named more than once (a file may list one twice).
+void collapse_duplicates(std::vector<std::string>& topics) {
+  std::vector<std::string> out;
+  for (auto& t : topics)
+    if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(std::move(t));
+  topics = std::move(out);
 }
 
 extern "C" void on_stop_signal(int sig) {
@@ -168,7 +191,14 @@ void runtime::create_topic(const std::string& name, int partitions) {
       throw kafka_exception(make_error(err, "create topic " + name));
     return;
   }
-  create_topics(impl_->producer->handle(), {{name, partitions}});
+  check_brokers(impl_->producer->handle(), impl_->bootstrap);
+  try {
+    create_topics(impl_->producer->handle(), {{name, partitions}});
+  } catch (const kafka_exception& e) {
+    auto info = e.info();
+    info.message = "create topic " + name + " on " + impl_->bootstrap + ": " + info.message;
+    throw kafka_exception(std::move(info));
+  }
 }
 
 void runtime::emit(std::string_view topic, std::string_view key, std::string_view value,
@@ -189,6 +219,8 @@ void runtime::start() {
   if (d.started) return;
   for (std::size_t i = 0; i < d.agents.size(); ++i) {
     auto& a = d.agents[i];
+    collapse_duplicates(a.cfg.topics);
+    collapse_duplicates(a.cfg.produces);
     validate(a.cfg, "agents." + a.cfg.name);
     if (!a.factory)
       throw config_error("agents." + a.cfg.name,
@@ -210,7 +242,10 @@ void runtime::start() {
       throw config_error("agents." + c.name,
                          "configured, but no agent of that name is defined in code");
   }
-  if (!d.mock) check_topics(d.producer->handle(), d.agents);
+  if (!d.mock) {
+    check_brokers(d.producer->handle(), d.bootstrap);
+    check_outputs(d.producer->handle(), d.agents);
+  }
   const property_list consumer_defaults{
       // A resumed partition waits for the broker's in-flight fetch; keep that short.
       {"", "fetch.wait.max.ms", "100"},
@@ -222,10 +257,16 @@ void runtime::start() {
       {"", "queued.min.messages", "100000"},
       {"", "queued.max.messages.kbytes", "4096"},
       {"", "auto.offset.reset", "earliest"}};
-  for (auto& a : d.agents) {
+  for (std::size_t i = 0; i < d.agents.size(); ++i) {
     d.groups.push_back(std::make_unique<consumer_group>(
-        *d.sys, a, d.client_props(d.cfg.consumer, "consumer", consumer_defaults), *d.producer,
-        d.client_props(d.cfg.producer, "producer"), d.cfg.commit_interval));
+        *d.sys, d.agents[i], d.client_props(d.cfg.consumer, "consumer", consumer_defaults),
+        *d.producer, d.client_props(d.cfg.producer, "producer"), d.cfg.commit_interval));
+    if (!d.mock) {
+      // Through the consumer, which never creates a topic by asking for it.
+      auto missing = d.groups.back()->missing_topics();
+      check_inputs(d.agents[i].cfg, missing);
+      d.groups.back()->watch_missing_topics(std::move(missing));
+    }
   }
   for (auto& g : d.groups) g->start();
   d.started = true;
@@ -266,6 +307,27 @@ bool runtime::wait_for_stop_request(std::chrono::milliseconds timeout) {
   }
 }
 
+bool runtime::run_until(const std::function<bool(const runtime_stats&)>& done,
+                        std::chrono::milliseconds timeout) {
+  start();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done(stats())) return true;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left <= std::chrono::milliseconds::zero()) return false;
+    if (wait_for_stop_request(std::min(left, std::chrono::milliseconds(10)))) return false;
+  }
+}
+
+std::uint64_t runtime_stats::finished(const std::string& agent) const {
+  std::uint64_t n = 0;
+  for (const auto& a : agents)
+    if (agent.empty() || a.name == agent)
+      for (const auto& p : a.partitions) n += p.processed + p.failed;
+  return n;
+}
+
 void runtime::stop_on_signals() {
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
@@ -274,13 +336,19 @@ void runtime::stop_on_signals() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-void runtime::run_until_signal() {
+int runtime::run_until_signal() {
   stop_on_signals();
-  start();
+  try {
+    start();
+  } catch (const std::exception& e) {
+    log(log_level::error, "cannot start: {}", e.what());
+    return 1;
+  }
   while (!wait_for_stop_request(std::chrono::hours(24))) {
   }
   if (g_signal != 0) log(log_level::info, "signal {}: stopping", static_cast<int>(g_signal));
   stop();
+  return 0;
 }
 
 const std::string& runtime::bootstrap_servers() const {

@@ -199,7 +199,7 @@ TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
       "agents[1].max_poll_record",
       {"unknown key",
        "name, topics, produces, group, group_instance_id, max_poll_records, resume_below, "
-       "pause_after_ms, assignor, processing_guarantee, transaction_interval_ms, "
+       "pause_after_ms, assignor, processing_guarantee, require_topics, transaction_interval_ms, "
        "transaction_max_records, kafka, supervision"});
   expect_parse_error("agents: [{name: a, topics: t, supervision: {retries: 1}}]",
                      "agents[0].supervision.retries",
@@ -299,6 +299,15 @@ TEST(ParseConfig, WrongTypesNameTheKey) {
                      {"expected a scalar"});
   expect_parse_error("agents: [{name: a, topics: t, group: [g]}]", "agents[0].group",
                      {"expected a scalar"});
+}
+
+TEST(ParseConfig, RequireTopicsIsTrueOrFalse) {
+  EXPECT_FALSE(parse_config("agents: [{name: a, topics: t}]").agents[0].require_topics);
+  EXPECT_TRUE(parse_config("agents: [{name: a, topics: t, require_topics: true}]")
+                  .agents[0]
+                  .require_topics);
+  expect_parse_error("agents: [{name: a, topics: t, require_topics: maybe}]",
+                     "agents[0].require_topics", {"'maybe'", "true, false"});
 }
 
 TEST(ParseConfig, TheLogLevelAndFormatAreReadAndChecked) {
@@ -442,7 +451,8 @@ TEST(ApplyOverride, RejectsBadKeysAndValues) {
                         {"unknown key",
                          "topics, produces, group, group_instance_id, max_poll_records, "
                          "resume_below, pause_after_ms, assignor, processing_guarantee, "
-                         "transaction_interval_ms, transaction_max_records, kafka.<property>, "
+                         "require_topics, transaction_interval_ms, transaction_max_records, "
+                         "kafka.<property>, "
                          "supervision.<key>"});
   expect_override_error("agents.a.supervision=x", "agents.a.supervision",
                         {"unknown key", "supervision.<key>"});

@@ -60,7 +60,6 @@ int main(int argc, char** argv) {
                                std::chrono::hours(1));
     });
     examples::stats_file stats(rt, opts.stats_path, std::chrono::milliseconds(100));
-    rt.run_until_signal();
-    return 0;
+    return rt.run_until_signal();
   });
 }

@@ -61,8 +61,7 @@ int main(int argc, char** argv) {
     });
     examples::stats_file stats(rt, opts.stats_path, std::chrono::milliseconds(100));
     if (!demo) {
-      rt.run_until_signal();
-      return 0;
+      return rt.run_until_signal();
     }
     rt.start();
     for (int i = 0; i < records; ++i)

@@ -55,8 +55,8 @@ int main(int argc, char** argv) {
                    tx.substr(0, colon) + (score > 0.8 ? ":block" : ":allow"));
         });
     examples::stats_file stats(rt, opts.stats_path, std::chrono::milliseconds(100));
-    rt.run_until_signal();
+    const int status = rt.run_until_signal();
     std::cout << "risk API calls: " << risk_calls.load() << "\n";
-    return 0;
+    return status;
   });
 }

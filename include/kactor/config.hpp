@@ -63,6 +63,11 @@ struct agent_config {
   std::string name;
   /// Topics consumed; at least one.
   std::vector<std::string> topics;
+  /// Real brokers: whether `runtime::start` refuses to start while a
+  /// consumed topic does not exist (naming every missing one). By default
+  /// the agent starts, waits for the topic and reports it in
+  /// `agent_stats::missing_topics` (not ready meanwhile).
+  bool require_topics = false;
   /// Topics the agent emits to, declared (optional): on a real broker
   /// `runtime::start` refuses to start while any of them does not exist,
   /// naming every missing one. An emit to an undeclared topic that does not

@@ -90,6 +90,14 @@ struct agent_stats {
   /// Why `healthy` is false: the first escalation's cause, naming the
   /// partition. Empty while healthy.
   std::string unhealthy_cause;
+  /// Real brokers: consumed topics that do not exist (yet). The agent looks
+  /// for them every second and consumes each one once it appears. Start
+  /// refuses them instead with `agent_config::require_topics`.
+  std::vector<std::string> missing_topics;
+  /// Healthy, every consumed topic exists, and the consumer has joined its
+  /// group (it had its first assignment, possibly of no partitions): what a
+  /// readiness probe should report.
+  bool ready = false;
   std::uint64_t rebalances = 0;
   /// exactly_once: transactions committed and aborted (an abort includes a
   /// transaction lost with its producer), and how often the transactional
@@ -115,6 +123,10 @@ struct agent_stats {
 
 struct runtime_stats {
   std::vector<agent_stats> agents;
+
+  /// Records finished (processed or failed) over every agent and partition;
+  /// with `agent` set, over that agent's partitions only.
+  std::uint64_t finished(const std::string& agent = {}) const;
 };
 
 class runtime;
@@ -216,12 +228,23 @@ class runtime {
   void request_stop();
 
   /// Starts (if needed), blocks until SIGINT/SIGTERM or `request_stop`, then
-  /// stops gracefully.
-  void run_until_signal();
+  /// stops gracefully and returns 0. If `start` throws (bad configuration,
+  /// brokers that cannot be reached), logs why at error level and returns 1:
+  /// `return rt.run_until_signal();` ends `main` with a clean message and a
+  /// non-zero exit. Call `start` first to handle those exceptions yourself.
+  int run_until_signal();
 
   /// Installs SIGINT/SIGTERM handlers that count as `request_stop` (seen by
   /// `wait_for_stop_request`), for programs that run their own main loop.
   void stop_on_signals();
+
+  /// Starts (if needed) and blocks until `done(stats())` holds (returns
+  /// true), or a stop is requested or `timeout` passes (returns false). The
+  /// predicate runs on the calling thread, every 10 ms. Leaves the runtime
+  /// running: for "feed, wait until handled, check" programs and tests, e.g.
+  /// `rt.run_until([](const runtime_stats& s) { return s.finished() >= 60; }, 30s)`.
+  bool run_until(const std::function<bool(const runtime_stats&)>& done,
+                 std::chrono::milliseconds timeout);
 
   /// Blocks until `request_stop` was called (or a signal arrived, see
   /// `stop_on_signals`) or `timeout` passed; returns whether a stop was requested.

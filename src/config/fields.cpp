@@ -173,6 +173,11 @@ const std::vector<scalar_field<agent_config>>& agent_fields() {
        [](C& c, const std::string& t, const std::string& key) {
          c.guarantee = to_guarantee(t, key);
        }},
+      {"require_topics", 0, 0, nullptr, nullptr,
+       [](C& c, const std::string& t, const std::string& key) {
+         if (t != "true" && t != "false") throw invalid(key, t, "true, false");
+         c.require_topics = t == "true";
+       }},
       millis<C, &C::transaction_interval>("transaction_interval_ms", 1,
                                           kTransactionIntervalLimitMs),
       count<C, &C::transaction_max_records>("transaction_max_records", 0, kUnbounded),

@@ -1,5 +1,6 @@
 #include "src/group/consumer_group.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -7,6 +8,8 @@
 
 #include <caf/all.hpp>
 #include <kactor/log.hpp>
+
+#include "src/kafka/admin.hpp"
 
 namespace kactor::detail {
 
@@ -97,6 +100,7 @@ void consumer_group::start() {
   auto topics = make_tpl(static_cast<int>(def_.cfg.topics.size()));
   for (const auto& t : def_.cfg.topics)
     rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  started_at_ = std::chrono::steady_clock::now();
   if (auto err = rd_kafka_subscribe(rk_.get(), topics.get()))
     throw kafka_exception(make_error(err, "agent " + def_.cfg.name + ": subscribe"));
   thread_ = std::thread([this] { run(); });
@@ -115,9 +119,53 @@ void consumer_group::stop() {
   }
 }
 
+std::vector<std::string> consumer_group::missing_topics() {
+  std::vector<std::string> missing;
+  for (const auto& t : def_.cfg.topics)
+    if (topic_status(rk_.get(), t) == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) missing.push_back(t);
+  return missing;
+}
+
+void consumer_group::watch_missing_topics(std::vector<std::string> topics) {
+  std::lock_guard lock(missing_mx_);
+  missing_topics_ = std::move(topics);
+}
+
+void consumer_group::look_for_missing_topics() {
+  std::vector<std::string> missing;
+  {
+    std::lock_guard lock(missing_mx_);
+    missing = missing_topics_;
+  }
+  std::vector<std::string> found;
+  for (const auto& t : missing) {
+    try {
+      // Also refreshes this consumer's metadata, so its subscription sees the topic.
+      if (topic_status(rk_.get(), t, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) found.push_back(t);
+    } catch (const kafka_exception&) {
+      return;  // the brokers did not answer: look again later
+    }
+  }
+  if (found.empty()) return;
+  // The subscription would see the topic only at the next periodic refresh
+  // (topic.metadata.refresh.interval.ms, 5 min by default): librdkafka
+  // re-checks a group's subscription on a metadata answer that lists every
+  // topic, so ask for one now (rdkafka_metadata.c, v2.0.2).
+  const rd_kafka_metadata_t* raw = nullptr;
+  rd_kafka_metadata(rk_.get(), 1, nullptr, &raw, 5000);
+  const metadata_ptr all_topics{raw};  // null if it failed: the next look retries
+  std::lock_guard lock(missing_mx_);
+  for (const auto& t : found) {
+    missing_topics_.erase(std::remove(missing_topics_.begin(), missing_topics_.end(), t),
+                          missing_topics_.end());
+    log(log_level::info, "agent {}: consumed topic {} exists now", def_.cfg.name, t);
+  }
+}
+
 void consumer_group::run() {
   const bool transactional = txn_ != nullptr;
   auto last_commit = std::chrono::steady_clock::now();
+  auto last_look = last_commit;
   std::uint64_t handled_at_cycle = 0;
   while (!stop_.load(std::memory_order_acquire)) {
     if (auto* raw = rd_kafka_consumer_poll(rk_.get(), transactional ? 5 : 100)) {
@@ -127,6 +175,10 @@ void consumer_group::run() {
             rd_kafka_message_errstr(msg.get()));
     }
     auto now = std::chrono::steady_clock::now();
+    if (now - last_look >= std::chrono::seconds(1)) {
+      last_look = now;
+      look_for_missing_topics();
+    }
     if (transactional) {
       if (txn_->backing_off && now >= backoff_until_ && !broken()) {
         txn_->end_backoff();
@@ -198,6 +250,15 @@ std::shared_ptr<partition_counters> consumer_group::counters_for(const topic_par
 }
 
 void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
+  if (!joined_.exchange(true))
+    log(log_level::info,
+        "agent {}: joined group {} {} ms after start (a group's first join waits for the "
+        "coordinator: group.initial.rebalance.delay.ms on a broker, a fixed 3000 ms on the "
+        "embedded cluster)",
+        def_.cfg.name, def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group,
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                              started_at_)
+            .count());
   caf::scoped_actor self{sys_};
   for (int i = 0; i < parts->cnt; ++i) {
     auto tp = to_tp(parts->elems[i]);
@@ -314,6 +375,11 @@ agent_stats consumer_group::stats() const {
   s.group = def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group;
   s.rebalances = rebalances_.load(std::memory_order_relaxed);
   s.healthy = health_->healthy.load() && !broken();
+  {
+    std::lock_guard lock(missing_mx_);
+    s.missing_topics = missing_topics_;
+  }
+  s.ready = s.healthy && s.missing_topics.empty() && joined_.load();
   s.unhealthy_cause = health_->reason();
   if (s.unhealthy_cause.empty() && broken())
     s.unhealthy_cause = "the transactional producer cannot be re-created";

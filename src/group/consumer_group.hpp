@@ -57,6 +57,14 @@ class consumer_group {
 
   agent_stats stats() const;
 
+  /// The consumed topics the cluster does not know (asked through the
+  /// consumer, so none is created by asking). Throws `kafka_exception` when
+  /// the brokers do not answer.
+  std::vector<std::string> missing_topics();
+  /// Before `start`: consumed topics that do not exist. The group thread
+  /// looks for them every second and drops each one found.
+  void watch_missing_topics(std::vector<std::string> topics);
+
   /// The agent's dead-letter topic: the configured one or "<agent>.dlq".
   static std::string dlq_topic(const agent_config& cfg);
 
@@ -138,6 +146,13 @@ class consumer_group {
   mutable std::mutex counters_mx_;
   std::map<topic_partition, std::shared_ptr<partition_counters>> counters_;
   std::atomic<std::uint64_t> rebalances_{0};
+  /// Set by the first assignment (of any partitions): the member joined.
+  std::atomic<bool> joined_{false};
+  std::chrono::steady_clock::time_point started_at_{};
+  mutable std::mutex missing_mx_;
+  std::vector<std::string> missing_topics_;
+  /// Group thread: drops the missing topics that exist now.
+  void look_for_missing_topics();
   std::shared_ptr<agent_health> health_ = std::make_shared<agent_health>();
   supervisor_actor supervisor_;
   dead_letter_actor dead_letters_;

@@ -19,6 +19,17 @@ rd_kafka_resp_err_t topic_status(rd_kafka_t* rk, const std::string& topic, int t
   return err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ? RD_KAFKA_RESP_ERR_NO_ERROR : err;
 }
 
+void check_brokers(rd_kafka_t* rk, const std::string& brokers, int timeout_ms) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  // No topic: the answer lists the brokers only.
+  if (auto err = rd_kafka_metadata(rk, 0, nullptr, &raw, timeout_ms))
+    throw kafka_exception(error_info{
+        classify_kafka_error(err), err,
+        "cannot reach the Kafka brokers " + brokers + " within " + std::to_string(timeout_ms) +
+            " ms (" + rd_kafka_err2str(err) + "): check `brokers` and that the cluster is up"});
+  metadata_ptr md{raw};
+}
+
 event_ptr admin_request(
     rd_kafka_t* rk, rd_kafka_admin_op_t op, int timeout_ms, const std::string& what,
     const std::function<void(rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& issue) {

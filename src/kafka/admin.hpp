@@ -22,6 +22,11 @@ namespace kactor::detail {
 /// the brokers do not answer within `timeout_ms`.
 rd_kafka_resp_err_t topic_status(rd_kafka_t* rk, const std::string& topic, int timeout_ms = 10000);
 
+/// Throws a retriable `kafka_exception` naming `brokers`, the wait and
+/// librdkafka's reason when no broker answers a metadata request within
+/// `timeout_ms`.
+void check_brokers(rd_kafka_t* rk, const std::string& brokers, int timeout_ms = 10000);
+
 /// One Admin API request: `issue(options, queue)` sends it with options for
 /// `op` (request timeout `timeout_ms`); returns its result event. Throws
 /// `kafka_exception` naming `what` if no answer comes in time or the request
