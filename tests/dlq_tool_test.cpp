@@ -135,6 +135,19 @@ struct dlq_tool : ::testing::Test {
   std::string brokers, dlq, source, other;
 };
 
+TEST(dlq_tool_line, a_long_value_shows_its_start_and_its_size) {
+  detail::dlq_record r;
+  // 63 ASCII bytes, then 'é' (2 bytes) straddling the 64-byte preview.
+  r.value = std::string(63, 'a') + "\xc3\xa9" + std::string(100, 'b');
+  const auto line = detail::format_dlq_line(r);
+  EXPECT_NE(line.find("value=\"" + std::string(63, 'a') + "\"...(165 bytes)"), std::string::npos)
+      << line;
+  r.value = std::string(64, 'a');
+  EXPECT_NE(detail::format_dlq_line(r).find("value=\"" + std::string(64, 'a') + "\" "),
+            std::string::npos)
+      << "64 bytes fit whole";
+}
+
 TEST_F(dlq_tool, show_returns_records_in_partition_order_with_their_headers) {
   auto h = dlq_headers(source, "irrecoverable", "bad \"amount\"\nline 2");
   h.emplace_back("trace-id", "t-1");
@@ -157,13 +170,14 @@ TEST_F(dlq_tool, show_returns_records_in_partition_order_with_their_headers) {
   EXPECT_EQ(records[2].partition, 1);
   EXPECT_EQ(records[2].header(dlq_header::error_message), "timeout");
 
-  EXPECT_EQ(detail::format_dlq_line(records[0]),
-            "partition=0 offset=0 key=\"k0\" source=" + source +
-                "/3@17 agent=checker class=irrecoverable attempts=4 "
-                "error=\"bad \\\"amount\\\"\\nline 2\"");
+  EXPECT_EQ(
+      detail::format_dlq_line(records[0]),
+      "partition=0 offset=0 key=\"k0\" value=\"\\x00\\xFF\\xFE payload\\n\" source=" + source +
+          "/3@17 agent=checker class=irrecoverable attempts=4 "
+          "error=\"bad \\\"amount\\\"\\nline 2\"");
   EXPECT_EQ(detail::format_dlq_line(records[1]),
-            "partition=0 offset=1 key=- source=- agent=checker class=irrecoverable attempts=4 "
-            "error=\"no source\"");
+            "partition=0 offset=1 key=- value=\"v1\" source=- agent=checker class=irrecoverable "
+            "attempts=4 error=\"no source\"");
 
   const auto binary = nlohmann::json::parse(detail::format_dlq_json(records[0]));
   EXPECT_EQ(binary["key"], "k0");
@@ -188,10 +202,11 @@ TEST_F(dlq_tool, the_cli_shows_a_dead_letter_topic_and_names_an_unknown_one) {
     test::child_process cli({exe, "dlq", "show", "--brokers", brokers, "--dlq", dlq}, log);
     EXPECT_EQ(cli.wait(60s), 0) << test::read_file(log);
   }
-  EXPECT_NE(test::read_file(log).find("partition=0 offset=0 key=\"k0\" source=" + source +
-                                      "/3@17 agent=checker class=irrecoverable attempts=4 "
-                                      "error=\"boom\""),
-            std::string::npos)
+  EXPECT_NE(
+      test::read_file(log).find("partition=0 offset=0 key=\"k0\" value=\"v0\" source=" + source +
+                                "/3@17 agent=checker class=irrecoverable attempts=4 "
+                                "error=\"boom\""),
+      std::string::npos)
       << test::read_file(log);
   {
     test::child_process cli(
@@ -274,13 +289,13 @@ TEST_F(dlq_tool, degraded_dead_letters_are_marked_in_show_and_refused_by_redrive
   ASSERT_EQ(records.size(), 3u);
   const std::string context = "source=" + source + "/3@17 agent=checker class=irrecoverable ";
   EXPECT_EQ(detail::format_dlq_line(records[0]),
-            "partition=0 offset=0 key=\"ka\" " + context +
+            "partition=0 offset=0 key=\"ka\" value=- " + context +
                 "attempts=4 error=\"too big\" omitted=value value_size=2097152");
   EXPECT_EQ(detail::format_dlq_line(records[1]),
-            "partition=0 offset=1 key=- " + context +
+            "partition=0 offset=1 key=- value=- " + context +
                 "attempts=4 error=\"too big\" omitted=value,key,headers value_size=2097152");
   EXPECT_EQ(detail::format_dlq_line(records[2]),
-            "partition=0 offset=2 key=\"kc\" " + context +
+            "partition=0 offset=2 key=\"kc\" value=\"vc\" " + context +
                 "attempts=4 error=\"long...[truncated]\" error_size=921617");
 
   std::vector<detail::redrive_step> steps;

@@ -55,8 +55,11 @@ using tick_atom = caf::atom_constant<caf::atom("kx_tick")>;
 /// Makes the behaviour of one partition actor. Called once per assigned
 /// partition, on that partition actor (so state captured by the returned
 /// handlers is per partition). Records arrive as `const kactor::event&`; a
-/// record is finished when its handler returns. A record no handler matches,
-/// or whose handler throws, is counted as failed and logged.
+/// record is finished when its handler returns. A handler that throws fails
+/// its record: a retriable failure is retried with backoff (the partition
+/// waits), then the record goes to the dead-letter topic; an
+/// `irrecoverable_error` goes there at once (docs/supervision.md). Messages
+/// no handler matches are logged and dropped.
 using behavior_factory = std::function<caf::behavior(context&)>;
 
 }  // namespace kactor

@@ -275,12 +275,26 @@ std::size_t read_dlq(const std::string& brokers, const std::string& topic, std::
   return seen;
 }
 
+namespace {
+
+/// The value's first `preview_bytes` bytes (cut at a character boundary),
+/// quoted as `printable` does, and its size when cut; `-` for null.
+std::string preview(const std::optional<std::string>& value) {
+  if (!value || value->size() <= preview_bytes) return printable(value, true);
+  auto keep = preview_bytes;
+  while (keep > 0 && (static_cast<unsigned char>((*value)[keep]) & 0xC0) == 0x80) --keep;
+  return printable(value->substr(0, keep), true) + "...(" + std::to_string(value->size()) +
+         " bytes)";
+}
+
+}  // namespace
+
 std::string format_dlq_line(const dlq_record& r) {
   const auto c = decode_dead_letter_headers([&r](std::string_view name) { return r.header(name); });
   auto number = [](const auto& v) { return v ? std::to_string(*v) : std::string("-"); };
   std::string out = "partition=" + std::to_string(r.partition) +
                     " offset=" + std::to_string(r.offset) + " key=" + printable(r.key, true) +
-                    " source=";
+                    " value=" + preview(r.value) + " source=";
   out += c.source_topic
              ? printable(c.source_topic, false) + c.source().substr(c.source_topic->size())
              : "-";

@@ -42,11 +42,16 @@ std::size_t read_dlq(const std::string& brokers, const std::string& topic, std::
                      std::chrono::milliseconds timeout,
                      const std::function<void(const dlq_record&)>& on_record);
 
+/// How much of a value `format_dlq_line` shows.
+inline constexpr std::size_t preview_bytes = 64;
+
 /// One line (no newline) for an operator:
-/// `partition=0 offset=12 key="k" source=orders/3@1234 agent=checker
-/// class=irrecoverable attempts=3 error="..."`. Text is quoted, with `\"`,
-/// `\\`, `\n`, `\r`, `\t` and `\xNN` (other control characters and bytes that
-/// are not UTF-8) escaped; a missing field or a null key is `-`.
+/// `partition=0 offset=12 key="k" value="{\"id\":7}" source=orders/3@1234
+/// agent=checker class=irrecoverable attempts=3 error="..."`. Text is quoted,
+/// with `\"`, `\\`, `\n`, `\r`, `\t` and `\xNN` (other control characters and
+/// bytes that are not UTF-8) escaped; a missing field or a null key or value
+/// is `-`. A value longer than `preview_bytes` shows its start (cut at a
+/// character boundary) and then `...(<size> bytes)`.
 std::string format_dlq_line(const dlq_record& r);
 
 /// One JSON object (no newline): partition, offset, timestamp, key, value and
