@@ -3,11 +3,16 @@
 
 #include <kactor/kactor.hpp>
 
+#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
+
+#include "kactor_test.pb.h"
 
 namespace {
 
@@ -99,6 +104,49 @@ TEST(agent_builder, a_negative_count_is_refused_at_once_naming_the_key) {
     EXPECT_NE(std::string(e.what()).find("'-1'"), std::string::npos) << e.what();
   }
   EXPECT_THROW(rt.agent("a").resume_below(-5), config_error);
+}
+
+TEST(agent_builder, typed_handlers_take_and_emit_protobuf_messages) {
+  runtime rt(file_config(""));
+  rt.create_topic("tasks", 1);
+  rt.create_topic("tasks.priced", 1);
+  rt.agent("pricer").consume("tasks").on<test::Task>([](const test::Task& t, context& ctx) {
+    test::Task priced = t;
+    priced.set_amount(t.amount() * 2);
+    ctx.emit("tasks.priced", t.id(), priced);
+  });
+  std::mutex mx;
+  std::vector<std::pair<std::string, std::int64_t>> seen;
+  rt.agent("ledger")
+      .consume("tasks.priced")
+      .on<test::Task>([&](const test::Task& t, const event& e, context&) {
+        std::lock_guard lock(mx);
+        seen.emplace_back(std::string(e.key()) + "/" + t.id(), t.amount());
+      });
+  test::Task task;
+  task.set_id("t-1");
+  task.set_amount(21);
+  rt.emit("tasks", "t-1", task.SerializeAsString());
+  rt.emit("tasks", "junk", "\xff\xff not a Task");
+  ASSERT_TRUE(rt.run_until(
+      [](const runtime_stats& s) { return s.finished("pricer") == 2 && s.finished("ledger") == 1; },
+      60s));
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, std::int64_t>>{{"t-1/t-1", 42}}));
+  ASSERT_TRUE(rt.run_until(
+      [](const runtime_stats& s) {
+        for (const auto& a : s.agents)
+          if (a.name == "pricer") return a.partitions.at(0).dead_lettered == 1;
+        return false;
+      },
+      30s))
+      << "the value that does not parse goes to the dead-letter topic";
+  const auto s = rt.stats();
+  for (const auto& a : s.agents)
+    if (a.name == "pricer") {
+      EXPECT_EQ(a.partitions.at(0).retries, 0u) << "not parsing is irrecoverable: no retry";
+      EXPECT_EQ(a.partitions.at(0).processed, 1u);
+      EXPECT_EQ(a.partitions.at(0).failed, 1u);
+    }
 }
 
 TEST(agent_builder, run_until_gives_up_after_its_timeout) {

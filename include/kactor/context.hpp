@@ -3,6 +3,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <caf/atom.hpp>
 #include <caf/behavior.hpp>
@@ -30,12 +31,19 @@ class context {
   virtual void emit(std::string_view topic, std::string_view key, std::string_view value,
                     const headers& hdrs = {}, partition_id partition = partition_id{-1}) = 0;
 
-  /// Serializes a Protobuf message and emits it.
-  template <class Message>
-  void emit_message(std::string_view topic, std::string_view key, const Message& msg) {
+  /// Serializes the Protobuf message `msg` and emits it as `emit` does
+  /// (only for types with `SerializeToString`, so text values still take the
+  /// overload above). A message that does not serialize (a proto2 message
+  /// missing a required field) throws `irrecoverable_error`.
+  template <class Message, class = decltype(std::declval<const Message&>().SerializeToString(
+                               std::declval<std::string*>()))>
+  void emit(std::string_view topic, std::string_view key, const Message& msg,
+            const headers& hdrs = {}, partition_id partition = partition_id{-1}) {
     std::string buf;
-    msg.SerializeToString(&buf);
-    emit(topic, key, buf);
+    if (!msg.SerializeToString(&buf))
+      throw irrecoverable_error("cannot serialize " + msg.GetTypeName() + " for " +
+                                std::string(topic));
+    emit(topic, key, std::string_view(buf), hdrs, partition);
   }
 
   /// The agent this partition actor belongs to.

@@ -5,6 +5,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <caf/atom.hpp>
@@ -164,6 +166,22 @@ class agent_builder {
   agent_builder& behavior(behavior_factory f);
   /// Convenience: a behaviour that calls `h` for every record.
   agent_builder& on(record_handler h);
+  /// Typed records: parses each value as the Protobuf message `Message`
+  /// and calls `h(message, ctx)`, or `h(message, event, ctx)` when `h`
+  /// also wants the record (key, offset, headers). A value that does not
+  /// parse is an irrecoverable failure: the record goes to the dead-letter
+  /// topic with the type named, and the partition goes on.
+  /// `rt.agent("a").consume("orders").on<Order>([](const Order& o, kactor::context& ctx) {...})`
+  template <class Message, class Handler>
+  agent_builder& on(Handler h) {
+    return on(record_handler([h = std::move(h)](const event& e, context& ctx) mutable {
+      const auto msg = e.as<Message>();
+      if constexpr (std::is_invocable_v<Handler&, const Message&, const event&, context&>)
+        h(msg, e, ctx);
+      else
+        h(msg, ctx);
+    }));
+  }
 
  private:
   friend class runtime;
