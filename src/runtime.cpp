@@ -191,8 +191,8 @@ void runtime::create_topic(const std::string& name, int partitions) {
       throw kafka_exception(make_error(err, "create topic " + name));
     return;
   }
-  check_brokers(impl_->producer->handle(), impl_->bootstrap);
   try {
+    check_brokers(impl_->producer->handle(), impl_->bootstrap);
     create_topics(impl_->producer->handle(), {{name, partitions}});
   } catch (const kafka_exception& e) {
     auto info = e.info();

@@ -1,6 +1,6 @@
 // The dead-letter header codec: what the dead-letter actor writes is what
 // `kactor dlq` and users' consumers read back.
-#include <kactor/dead_letter.hpp>
+#include <kactor/kactor.hpp>  // the whole public API, the codec included
 
 #include <gtest/gtest.h>
 
