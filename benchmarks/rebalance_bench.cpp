@@ -35,12 +35,10 @@
 // KACTOR_BROKERS the embedded mock cluster is used, whose figures mean little
 // (see the warning it prints).
 
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,69 +60,6 @@ double ms(clock_type::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
 }
 
-/// When one member handled each record, per partition, in handling order.
-class handled_log {
- public:
-  void add(int partition) {
-    const auto now = clock_type::now();
-    std::lock_guard lock(mx_);
-    at_.at(static_cast<std::size_t>(partition)).push_back(now);
-  }
-
-  std::vector<clock_type::time_point> times(int partition) const {
-    std::lock_guard lock(mx_);
-    return at_.at(static_cast<std::size_t>(partition));
-  }
-
- private:
-  mutable std::mutex mx_;
-  std::array<std::vector<clock_type::time_point>, kPartitions> at_;
-};
-
-/// Produces `rate` records/s to `topic` from its own thread, round robin over
-/// the partitions, in 1 ms ticks, until destroyed.
-class feeder {
- public:
-  feeder(const std::string& brokers, std::string topic, std::int64_t rate)
-      : topic_(std::move(topic)),
-        rk_(detail::make_client(
-            RD_KAFKA_PRODUCER,
-            detail::make_conf({{"", "bootstrap.servers", brokers}, {"", "linger.ms", "1"}}))),
-        rate_(rate),
-        thread_([this] { run(); }) {}
-
-  ~feeder() {
-    stop_.store(true);
-    thread_.join();
-    rd_kafka_flush(rk_.get(), 5000);
-  }
-
- private:
-  void run() {
-    detail::topic_ptr rkt{rd_kafka_topic_new(rk_.get(), topic_.c_str(), nullptr)};
-    const double per_tick = static_cast<double>(rate_) / 1000.0;
-    double owed = 0;
-    std::int64_t i = 0;
-    auto next = clock_type::now();
-    while (!stop_.load()) {
-      for (owed += per_tick; owed >= 1; owed -= 1, ++i) {
-        const auto value = bench::payload(i);
-        rd_kafka_produce(rkt.get(), static_cast<std::int32_t>(i % kPartitions), RD_KAFKA_MSG_F_COPY,
-                         const_cast<char*>(value.data()), value.size(), nullptr, 0, nullptr);
-      }
-      rd_kafka_poll(rk_.get(), 0);
-      next += std::chrono::milliseconds(1);
-      std::this_thread::sleep_until(next);
-    }
-  }
-
-  std::string topic_;
-  detail::handle_ptr rk_;
-  std::int64_t rate_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 /// One benchmarked configuration of the group's members.
 struct variant {
   const char* name;
@@ -143,7 +78,8 @@ struct variant {
 
 /// A group member: a runtime whose one agent logs each record it handles.
 std::unique_ptr<runtime> make_member(const bench::cluster& cl, const std::string& topic,
-                                     const std::string& group, const variant& v, handled_log& log) {
+                                     const std::string& group, const variant& v,
+                                     test::handled_log& log) {
   runtime_config cfg = bench::config();
   cfg.brokers = cl.brokers();
   cfg.commit_interval = v.commit_interval;
@@ -172,8 +108,8 @@ void bm_rebalance(benchmark::State& state, const bench::cluster& cl, variant& v,
   for (auto _ : state) {
     const auto topic = test::unique_name("bench-rebalance"), group = topic + "-group";
     cl.create_topic(topic, kPartitions);
-    handled_log log_a, log_b;
-    feeder feed(cl.brokers(), topic, rate);
+    test::handled_log log_a(kPartitions), log_b(kPartitions);
+    test::steady_feeder feed(cl.brokers(), topic, kPartitions, rate, &bench::payload);
 
     auto a = make_member(cl, topic, group, v, log_a);
     a->start();

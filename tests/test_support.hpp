@@ -2,11 +2,14 @@
 // Helpers shared by kactor's tests: waiting for conditions, a raw librdkafka
 // producer and reader for feeding inputs and checking outputs against oracles.
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -161,5 +164,49 @@ std::string read_file(const std::string& path);
 
 /// The directory test binaries live in (for finding sibling executables).
 std::string binary_dir();
+
+/// When each record was handled, per partition, in handling order; filled
+/// from partition actors (thread-safe), read by rebalance tests and benchmarks.
+class handled_log {
+ public:
+  explicit handled_log(int partitions) : at_(static_cast<std::size_t>(partitions)) {}
+  void add(int partition) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mx_);
+    at_.at(static_cast<std::size_t>(partition)).push_back(now);
+  }
+  std::vector<std::chrono::steady_clock::time_point> times(int partition) const {
+    std::lock_guard lock(mx_);
+    return at_.at(static_cast<std::size_t>(partition));
+  }
+
+ private:
+  mutable std::mutex mx_;
+  std::vector<std::vector<std::chrono::steady_clock::time_point>> at_;
+};
+
+/// Produces `rate` records/s to `topic` from its own thread, round robin
+/// over its `partitions` partitions in 1 ms ticks, values from `value(i)`,
+/// until destroyed (then flushes): a steady live feed for rebalance tests
+/// and benchmarks. The ticks pace the feed; nothing waits on them.
+class steady_feeder {
+ public:
+  steady_feeder(const std::string& brokers, std::string topic, int partitions, std::int64_t rate,
+                std::function<std::string(std::int64_t)> value);
+  ~steady_feeder();
+  steady_feeder(const steady_feeder&) = delete;
+  steady_feeder& operator=(const steady_feeder&) = delete;
+
+ private:
+  void run();
+
+  std::string topic_;
+  int partitions_;
+  detail::handle_ptr rk_;
+  std::int64_t rate_;
+  std::function<std::string(std::int64_t)> value_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 }  // namespace kactor::test

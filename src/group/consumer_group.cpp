@@ -242,6 +242,12 @@ void consumer_group::on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
     self->revoke(parts);
 }
 
+void consumer_group::wake_held_partitions() {
+  // Eager rebalances revoke everything: nothing is held through them.
+  if (!cooperative_) return;
+  for (auto& [tp, ap] : assigned_) ap->queue.wake_fetcher();
+}
+
 std::shared_ptr<partition_counters> consumer_group::counters_for(const topic_partition& tp) {
   std::lock_guard lock(counters_mx_);
   auto& c = counters_[tp];
@@ -307,6 +313,7 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
   } else if (err) {
     log(log_level::error, "agent {}: assign: {}", def_.cfg.name, rd_kafka_err2str(err));
   }
+  wake_held_partitions();
   log(log_level::info, "agent {}: assigned {} partition(s), holding {}", def_.cfg.name, parts->cnt,
       assigned_.size());
 }
@@ -365,6 +372,7 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
     caf::scoped_actor self{sys_};
     release(self);
   }
+  wake_held_partitions();
   log(log_level::info, "agent {}: revoked {} partition(s){}, holding {}", def_.cfg.name, parts->cnt,
       lost ? " (lost)" : "", assigned_.size());
 }

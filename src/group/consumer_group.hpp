@@ -81,6 +81,9 @@ class consumer_group {
   void assign(rd_kafka_topic_partition_list_t* parts);
   void revoke(rd_kafka_topic_partition_list_t* parts);
   std::shared_ptr<partition_counters> counters_for(const topic_partition& tp);
+  /// After a cooperative rebalance callback: the partitions still held
+  /// fetch again at once instead of up to a second later (partition_queue::wake_fetcher).
+  void wake_held_partitions();
 
   // exactly_once, group thread only.
   /// Records handled (processed or failed for good) so far, all partitions.

@@ -106,15 +106,33 @@ void partition_queue::resume() {
 }
 
 void partition_queue::seek(kactor::offset next) {
-  auto tpl = make_tpl(1);
-  rd_kafka_topic_partition_list_add(tpl.get(), topic_.c_str(), partition_.value())->offset =
-      next.value();
-  if (auto* err = rd_kafka_seek_partitions(rk_, tpl.get(), 10000)) {
-    error_ptr guard{err};
-    log(log_level::error, "rewind {}/{} to {}: {}", topic_, partition_.value(), next.value(),
-        rd_kafka_error_string(err));
+  {
+    std::lock_guard lock(seek_mx_);
+    next_to_take_.store(next.value(), std::memory_order_relaxed);
+    auto tpl = make_tpl(1);
+    rd_kafka_topic_partition_list_add(tpl.get(), topic_.c_str(), partition_.value())->offset =
+        next.value();
+    if (auto* err = rd_kafka_seek_partitions(rk_, tpl.get(), 10000)) {
+      error_ptr guard{err};
+      log(log_level::error, "rewind {}/{} to {}: {}", topic_, partition_.value(), next.value(),
+          rd_kafka_error_string(err));
+    }
   }
   resume();
+}
+
+void partition_queue::wake_fetcher() {
+  std::lock_guard lock(seek_mx_);
+  const auto next = next_to_take_.load(std::memory_order_relaxed);
+  if (next < 0) return;
+  auto tpl = make_tpl(1);
+  rd_kafka_topic_partition_list_add(tpl.get(), topic_.c_str(), partition_.value())->offset = next;
+  // Timeout 0: queued to librdkafka's main thread, behind any earlier seek.
+  if (auto* err = rd_kafka_seek_partitions(rk_, tpl.get(), 0)) {
+    error_ptr guard{err};
+    log(log_level::warn, "wake {}/{} at {}: {}", topic_, partition_.value(), next,
+        rd_kafka_error_string(err));
+  }
 }
 
 void partition_queue::store(kactor::offset next) {

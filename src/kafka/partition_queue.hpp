@@ -4,8 +4,11 @@
 // seek, and offset store. src/group/ adapts it to the partition actor's
 // `partition_source`.
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,8 +25,9 @@ namespace kactor::detail {
 using opaque_message = std::unique_ptr<void, void (*)(void*)>;
 
 /// Threads: `take`, `has_backlog`, `pause`, `resume`, `seek` and `store` run
-/// on the partition's actor (one at a time); the `on_records` callback runs
-/// on a librdkafka thread. The consumer `rk` outlives the queue.
+/// on the partition's actor (one at a time); `wake_fetcher` on the group
+/// thread; the `on_records` callback runs on a librdkafka thread. The
+/// consumer `rk` outlives the queue.
 class partition_queue {
  public:
   partition_queue(rd_kafka_t* rk, const topic_partition& tp);
@@ -45,13 +49,16 @@ class partition_queue {
     if (batch_.size() < max) batch_.resize(max);
     const auto n = consume(max);
     std::size_t taken = 0;
+    std::int64_t next = -1;
     for (std::size_t i = 0; i < n; ++i) {
       message_ptr msg{batch_[i]};
       event ev;
       if (!to_event(*msg, ev)) continue;
+      next = msg->offset + 1;
       each(ev, opaque_message{msg.release(), &destroy_message});
       ++taken;
     }
+    if (next >= 0) next_to_take_.store(next, std::memory_order_relaxed);
     return taken;
   }
 
@@ -61,6 +68,15 @@ class partition_queue {
   void resume();
   /// Makes `next` the next record fetched, and resumes the partition.
   void seek(kactor::offset next);
+  /// librdkafka 2.0.2: after an incremental rebalance the broker thread that
+  /// fetches this member's partitions waits out a fixed second before it
+  /// fetches again, and neither a resume nor new assignments wake it; a seek
+  /// does (issue 14, measured with a plain librdkafka program). Seeks the
+  /// partition, without waiting, to the offset after the last record taken
+  /// (or the last `seek`'s); nothing if no record was taken yet. A record
+  /// taken meanwhile is fetched again and dropped as a duplicate by the
+  /// partition's actor; a `seek` is never overtaken (both hold `seek_mx_`).
+  void wake_fetcher();
   /// Stores `next` as the offset the consumer commits.
   void store(kactor::offset next);
 
@@ -80,6 +96,10 @@ class partition_queue {
   std::vector<rd_kafka_message_t*> batch_;
   void (*notify_)(void*) = nullptr;
   void* notify_opaque_ = nullptr;
+  /// The offset after the last record taken, or the last seek's; -1: none yet.
+  std::atomic<std::int64_t> next_to_take_{-1};
+  /// Orders `seek` (actor) and `wake_fetcher` (group thread) seeks.
+  std::mutex seek_mx_;
 };
 
 }  // namespace kactor::detail

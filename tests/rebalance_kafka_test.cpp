@@ -1,0 +1,109 @@
+// A cooperative rebalance on the real broker does not stall the partitions
+// that stay: while a second member joins a group that consumes a steady live
+// feed, the partitions the first member keeps are never revoked and keep
+// flowing (issue 14). Two runtimes in this process are two members, each with
+// its own librdkafka consumer: the stall this guards against lives inside one
+// consumer (its fetcher sleeping out a fixed second after the rebalance).
+// benchmarks/rebalance_bench reports the measured gaps.
+
+#include <kactor/kactor.hpp>
+
+#include <cstdio>
+#include <map>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/test_support.hpp"
+
+namespace {
+
+using namespace kactor;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+constexpr int kPartitions = 8;
+constexpr std::int64_t kRate = 2000;  // records/s over the topic
+
+std::unique_ptr<runtime> member(const std::string& brokers, const std::string& topic,
+                                test::handled_log& log) {
+  runtime_config cfg;
+  cfg.brokers = brokers;
+  cfg.consumer["session.timeout.ms"] = "6000";
+  cfg.consumer["heartbeat.interval.ms"] = "500";
+  auto rt = std::make_unique<runtime>(cfg);
+  rt->agent("member").consume(topic).group(topic + "-group").on([&log](const event& e, context&) {
+    log.add(e.partition().value());
+  });
+  return rt;
+}
+
+std::map<int, partition_stats> held(const runtime& rt) {
+  std::map<int, partition_stats> out;
+  const auto stats = rt.stats();  // kept alive: the loop reads into it
+  for (const auto& p : stats.agents.at(0).partitions)
+    if (p.assigned) out.emplace(p.tp.partition.value(), p);
+  return out;
+}
+
+double ms(clock_type::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+TEST(rebalance_kafka, partitions_that_stay_keep_flowing_while_a_member_joins) {
+  const auto brokers = test::kafka_bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const auto topic = test::unique_name("rebalance");
+  test::create_topic(brokers, topic, kPartitions);
+  test::steady_feeder feed(brokers, topic, kPartitions, kRate,
+                           [](std::int64_t i) { return "record-" + std::to_string(i); });
+  test::handled_log log_a(kPartitions), log_b(kPartitions);
+  auto a = member(brokers, topic, log_a);
+  a->start();
+  // Steady state: every partition has handled two seconds of records (the
+  // stall showed only once the member had been in the group over a second).
+  ASSERT_TRUE(test::eventually([&] {
+    for (int p = 0; p < kPartitions; ++p)
+      if (log_a.times(p).size() < 500) return false;
+    return held(*a).size() == kPartitions;
+  }));
+
+  auto b = member(brokers, topic, log_b);
+  const auto a_before = held(*a);
+  const auto join = clock_type::now();
+  b->start();
+  std::map<int, partition_stats> kept, moved;
+  ASSERT_TRUE(test::eventually([&] {
+    kept = held(*a);
+    moved = held(*b);
+    if (moved.empty() || kept.size() + moved.size() != kPartitions) return false;
+    for (const auto& [p, s] : moved)
+      if (kept.count(p) || log_b.times(p).empty()) return false;
+    return true;
+  })) << "the group never settled with both members processing";
+  auto settle = join;
+  for (const auto& [p, s] : moved) settle = std::max(settle, log_b.times(p).front());
+  // A gap still open at settle is measured to its end.
+  ASSERT_TRUE(test::eventually([&] {
+    for (const auto& [p, s] : kept)
+      if (log_a.times(p).back() <= settle) return false;
+    return true;
+  }));
+
+  for (const auto& [p, s] : kept) {
+    EXPECT_EQ(s.revocations, a_before.at(p).revocations)
+        << "partition " << p << " stayed with the first member but was revoked";
+    const auto t = log_a.times(p);
+    double gap = 0;
+    for (std::size_t i = 1; i < t.size(); ++i)
+      if (t[i] > join && t[i - 1] < settle) gap = std::max(gap, ms(t[i] - t[i - 1]));
+    // At 250 records/s per partition the steady gap is ~30 ms here
+    // (rebalance_bench); librdkafka 2.0.2's fetcher alone stalled kept
+    // partitions 600-1000 ms before kactor woke it (issue 14). 250 ms leaves a
+    // busy 2-core machine room without letting that stall through.
+    EXPECT_LT(gap, 250.0) << "partition " << p << " stood still during the rebalance";
+    std::printf("kept partition %d: longest gap %.1f ms during the rebalance\n", p, gap);
+  }
+}
+
+}  // namespace
