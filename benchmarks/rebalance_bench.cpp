@@ -1,7 +1,8 @@
 // Partition-rebalance latency: a second member joins a one-member group that
 // is processing a live topic, with cooperative (incremental) and eager
 // (stop-the-world, range) assignment, and cooperative once more with kactor's
-// periodic commit out of the way (see `variant::commit_interval`).
+// periodic commit out of the way (see `variant::commit_interval`) and with a
+// 10 ms statistics interval (see `variant::statistics_interval`).
 //
 // Per repetition: a fresh 8-partition topic is fed at a steady rate, round
 // robin over its partitions, by a producer thread. Member A (a kactor runtime)
@@ -21,6 +22,8 @@
 //   kept_revoked     how many of those partitions A had revoked meanwhile.
 //   steady_gap_ms    the same gap over all partitions in the second before
 //                    join: the floor set by the feed rate and fetch batching.
+//   steady_cpu_ms    this process's CPU over that second (member A and the
+//                    feeder): what the variant's settings cost at this rate.
 //
 // Handlers only record; they emit nothing, so revocation waits for no acks.
 //
@@ -71,6 +74,11 @@ struct variant {
   /// variant with periodic commits pushed past the measurement (offsets are
   /// still committed on revocation) shows what the protocol does without that.
   std::chrono::milliseconds commit_interval;
+  /// The consumers' `statistics.interval.ms`; empty: kactor's default (100).
+  /// librdkafka 2.0.2's main thread wakes on its timers, so a short interval
+  /// makes it notice the rebalance's next step sooner, at a CPU cost
+  /// (`steady_cpu_ms` shows it).
+  std::string statistics_interval;
   /// Every per-partition sample of every repetition, for the summary.
   std::vector<double> moved_first_ms;
   std::vector<double> kept_gap_ms;
@@ -85,6 +93,8 @@ std::unique_ptr<runtime> make_member(const bench::cluster& cl, const std::string
   cfg.commit_interval = v.commit_interval;
   cfg.consumer["session.timeout.ms"] = "6000";
   cfg.consumer["heartbeat.interval.ms"] = "500";
+  if (!v.statistics_interval.empty())
+    cfg.consumer["statistics.interval.ms"] = v.statistics_interval;
   auto rt = std::make_unique<runtime>(cfg);
   rt->agent("member")
       .consume(topic)
@@ -125,7 +135,11 @@ void bm_rebalance(benchmark::State& state, const bench::cluster& cl, variant& v,
       state.SkipWithError("member A never processed all 8 partitions");
       break;
     }
+    // The steady second: A alone with the feeder; its process CPU is the
+    // cost of the variant's settings at this rate.
+    const auto steady_from = bench::instant::now();
     std::this_thread::sleep_for(kSteady);
+    const auto steady_cpu_ms = (bench::instant::now().cpu_s - steady_from.cpu_s) * 1e3;
 
     auto b = make_member(cl, topic, group, v, log_b);
     const auto a_before = held(*a);
@@ -188,6 +202,7 @@ void bm_rebalance(benchmark::State& state, const bench::cluster& cl, variant& v,
     state.counters["kept_gap_max_ms"] = bench::quantile(kept_gap, 1.0);
     state.counters["kept_revoked"] = revoked;
     state.counters["steady_gap_max_ms"] = steady_gap;
+    state.counters["steady_cpu_ms"] = steady_cpu_ms;
     v.moved_first_ms.insert(v.moved_first_ms.end(), moved_first.begin(), moved_first.end());
     v.kept_gap_ms.insert(v.kept_gap_ms.end(), kept_gap.begin(), kept_gap.end());
   }
@@ -223,13 +238,25 @@ int main(int argc, char** argv) {
 
   const auto default_commit = runtime_config{}.commit_interval;
   std::vector<variant> variants = {
-      {"rebalance/cooperative_sticky", assignor_kind::cooperative_sticky, default_commit, {}, {}},
+      {"rebalance/cooperative_sticky",
+       assignor_kind::cooperative_sticky,
+       default_commit,
+       "",
+       {},
+       {}},
       {"rebalance/cooperative_sticky_no_periodic_commit",
        assignor_kind::cooperative_sticky,
        std::chrono::hours(1),
+       "",
        {},
        {}},
-      {"rebalance/range_eager", assignor_kind::range, default_commit, {}, {}},
+      {"rebalance/cooperative_sticky_statistics_10ms",
+       assignor_kind::cooperative_sticky,
+       default_commit,
+       "10",
+       {},
+       {}},
+      {"rebalance/range_eager", assignor_kind::range, default_commit, "", {}, {}},
   };
   for (auto& v : variants) {
     bench::with_tail_statistics(
