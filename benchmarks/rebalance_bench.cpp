@@ -24,6 +24,9 @@
 //                    join: the floor set by the feed rate and fetch batching.
 //   steady_cpu_ms    this process's CPU over that second (member A and the
 //                    feeder): what the variant's settings cost at this rate.
+//   revoke_callback_ms  how long A's last revocation held the rebalance
+//                    callback (agent_stats::last_revoke): stopping the
+//                    revoked partitions' actors and committing their offsets.
 //
 // Handlers only record; they emit nothing, so revocation waits for no acks.
 //
@@ -203,6 +206,8 @@ void bm_rebalance(benchmark::State& state, const bench::cluster& cl, variant& v,
     state.counters["kept_revoked"] = revoked;
     state.counters["steady_gap_max_ms"] = steady_gap;
     state.counters["steady_cpu_ms"] = steady_cpu_ms;
+    state.counters["revoke_callback_ms"] =
+        static_cast<double>(a->stats().agents.at(0).last_revoke.count()) / 1000.0;
     v.moved_first_ms.insert(v.moved_first_ms.end(), moved_first.begin(), moved_first.end());
     v.kept_gap_ms.insert(v.kept_gap_ms.end(), kept_gap.begin(), kept_gap.end());
   }

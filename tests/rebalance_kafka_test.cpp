@@ -90,6 +90,12 @@ TEST(rebalance_kafka, partitions_that_stay_keep_flowing_while_a_member_joins) {
     return true;
   }));
 
+  const auto a_stats = a->stats();
+  EXPECT_GT(a_stats.agents.at(0).last_revoke.count(), 0)
+      << "the revocation of the moved partitions was timed";
+  EXPECT_GE(a_stats.agents.at(0).longest_revoke, a_stats.agents.at(0).last_revoke);
+  std::printf("member A's revocation callback: %.1f ms\n",
+              static_cast<double>(a_stats.agents.at(0).last_revoke.count()) / 1000.0);
   for (const auto& [p, s] : kept) {
     EXPECT_EQ(s.revocations, a_before.at(p).revocations)
         << "partition " << p << " stayed with the first member but was revoked";

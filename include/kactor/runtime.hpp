@@ -101,6 +101,15 @@ struct agent_stats {
   /// readiness probe should report.
   bool ready = false;
   std::uint64_t rebalances = 0;
+  /// How long the last revocation held the rebalance callback, and the
+  /// longest: stopping the revoked partitions' actors (each finishes the
+  /// record in hand and waits for its outputs' acknowledgements, bounded by
+  /// the producer's message.timeout.ms) and committing their offsets
+  /// (exactly_once: the open transaction). librdkafka holds every partition
+  /// of the consumer paused while it runs (issue 14), so this is what a
+  /// rebalance costs the partitions that stay. Zero until a revocation.
+  std::chrono::microseconds last_revoke{0};
+  std::chrono::microseconds longest_revoke{0};
   /// exactly_once: transactions committed and aborted (an abort includes a
   /// transaction lost with its producer), and how often the transactional
   /// producer was re-created: after it was fenced or failed fatally, or after

@@ -272,7 +272,9 @@ int main(int argc, char** argv) {
   commands.push_back(add_dlq_redrive(*dlq));
 
   CLI11_PARSE(app, argc, argv);
-  kactor::configure_log({kactor::log_level::warn});
+  kactor::log_config quiet;
+  quiet.level = kactor::log_level::warn;
+  kactor::configure_log(quiet);
   try {
     for (const auto& c : commands)
       if (c.app->parsed()) return c.run();

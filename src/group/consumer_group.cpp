@@ -236,10 +236,18 @@ void consumer_group::on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
   auto* self = static_cast<consumer_group*>(opaque);
   self->rebalances_.fetch_add(1, std::memory_order_relaxed);
   self->steady_ = false;  // until statistics say the group settled
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     self->assign(parts);
-  else
+  } else {
+    const auto from = std::chrono::steady_clock::now();
     self->revoke(parts);
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - from)
+                        .count();
+    self->revoke_last_us_.store(us, std::memory_order_relaxed);
+    if (us > self->revoke_max_us_.load(std::memory_order_relaxed))
+      self->revoke_max_us_.store(us, std::memory_order_relaxed);
+  }
 }
 
 void consumer_group::wake_held_partitions() {
@@ -382,6 +390,8 @@ agent_stats consumer_group::stats() const {
   s.name = def_.cfg.name;
   s.group = def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group;
   s.rebalances = rebalances_.load(std::memory_order_relaxed);
+  s.last_revoke = std::chrono::microseconds(revoke_last_us_.load(std::memory_order_relaxed));
+  s.longest_revoke = std::chrono::microseconds(revoke_max_us_.load(std::memory_order_relaxed));
   s.healthy = health_->healthy.load() && !broken();
   {
     std::lock_guard lock(missing_mx_);

@@ -149,6 +149,10 @@ class consumer_group {
   mutable std::mutex counters_mx_;
   std::map<topic_partition, std::shared_ptr<partition_counters>> counters_;
   std::atomic<std::uint64_t> rebalances_{0};
+  /// How long the last revocation callback took, and the longest (written
+  /// on the group thread only).
+  std::atomic<std::int64_t> revoke_last_us_{0};
+  std::atomic<std::int64_t> revoke_max_us_{0};
   /// Set by the first assignment (of any partitions): the member joined.
   std::atomic<bool> joined_{false};
   std::chrono::steady_clock::time_point started_at_{};
