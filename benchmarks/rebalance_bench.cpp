@@ -153,10 +153,7 @@ void bm_rebalance(benchmark::State& state, const bench::cluster& cl, variant& v,
         [&] {
           kept = held(*a);
           moved = held(*b);
-          if (moved.empty() || kept.size() + moved.size() != kPartitions) return false;
-          for (const auto& [p, s] : moved)
-            if (kept.count(p) || log_b.times(p).empty()) return false;
-          return true;
+          return test::two_members_settled(kept, moved, log_b, kPartitions);
         },
         kTimeout);
     if (!settled) {

@@ -76,10 +76,7 @@ TEST(rebalance_kafka, partitions_that_stay_keep_flowing_while_a_member_joins) {
   ASSERT_TRUE(test::eventually([&] {
     kept = held(*a);
     moved = held(*b);
-    if (moved.empty() || kept.size() + moved.size() != kPartitions) return false;
-    for (const auto& [p, s] : moved)
-      if (kept.count(p) || log_b.times(p).empty()) return false;
-    return true;
+    return test::two_members_settled(kept, moved, log_b, kPartitions);
   })) << "the group never settled with both members processing";
   auto settle = join;
   for (const auto& [p, s] : moved) settle = std::max(settle, log_b.times(p).front());

@@ -185,6 +185,19 @@ class handled_log {
   std::vector<std::vector<std::chrono::steady_clock::time_point>> at_;
 };
 
+/// Whether a group of two members has settled after the second joined:
+/// `second` holds partitions, the two hold all `partitions` between them
+/// without overlap, and the second has handled a record on each of its own.
+/// The maps are partition -> stats of the partitions each member holds.
+template <class Held>
+bool two_members_settled(const Held& first, const Held& second, const handled_log& second_log,
+                         int partitions) {
+  if (second.empty() || static_cast<int>(first.size() + second.size()) != partitions) return false;
+  for (const auto& entry : second)
+    if (first.count(entry.first) || second_log.times(entry.first).empty()) return false;
+  return true;
+}
+
 /// Produces `rate` records/s to `topic` from its own thread, round robin
 /// over its `partitions` partitions in 1 ms ticks, values from `value(i)`,
 /// until destroyed (then flushes): a steady live feed for rebalance tests
