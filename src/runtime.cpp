@@ -383,11 +383,22 @@ agent_definition& agent_builder::def(const char* setter) const {
 namespace {
 
 /// The first topic set in code replaces the file's list; later ones add to
-/// it; a topic already listed is not added again.
+/// it (a topic named twice collapses at start, as one the file lists twice).
 void add_topic(std::vector<std::string>& list, bool& replaced, std::string topic) {
   if (!replaced) list.clear();
   replaced = true;
-  if (std::find(list.begin(), list.end(), topic) == list.end()) list.push_back(std::move(topic));
+  list.push_back(std::move(topic));
+}
+
+/// A count set in code, refused at once below `min` (the upper bound is the
+/// config table's, checked at start).
+std::size_t count_setting(const agent_definition& d, const char* key, std::int64_t n,
+                          std::int64_t min) {
+  if (n < min)
+    throw config_error(
+        "agents." + d.cfg.name + "." + key,
+        "invalid value '" + std::to_string(n) + "'; must be at least " + std::to_string(min));
+  return static_cast<std::size_t>(n);
 }
 
 }  // namespace
@@ -408,18 +419,12 @@ agent_builder& agent_builder::group(std::string group_id) {
 }
 agent_builder& agent_builder::max_poll_records(std::int64_t n) {
   auto& d = def("max_poll_records");
-  if (n < 1)
-    throw config_error("agents." + d.cfg.name + ".max_poll_records",
-                       "invalid value '" + std::to_string(n) + "'; must be at least 1");
-  d.cfg.max_poll_records = static_cast<std::size_t>(n);
+  d.cfg.max_poll_records = count_setting(d, "max_poll_records", n, 1);
   return *this;
 }
 agent_builder& agent_builder::resume_below(std::int64_t n) {
   auto& d = def("resume_below");
-  if (n < 0)
-    throw config_error("agents." + d.cfg.name + ".resume_below",
-                       "invalid value '" + std::to_string(n) + "'; must not be negative");
-  d.cfg.resume_below = static_cast<std::size_t>(n);
+  d.cfg.resume_below = count_setting(d, "resume_below", n, 0);
   return *this;
 }
 agent_builder& agent_builder::pause_after(std::chrono::milliseconds d) {
@@ -440,9 +445,10 @@ agent_builder& agent_builder::supervision(supervision_policy policy) {
 }
 agent_builder& agent_builder::exactly_once(std::chrono::milliseconds interval,
                                            std::size_t max_records) {
-  def("exactly_once").cfg.guarantee = processing_guarantee::exactly_once;
-  def("exactly_once").cfg.transaction_interval = interval;
-  def("exactly_once").cfg.transaction_max_records = max_records;
+  auto& d = def("exactly_once");
+  d.cfg.guarantee = processing_guarantee::exactly_once;
+  d.cfg.transaction_interval = interval;
+  d.cfg.transaction_max_records = max_records;
   return *this;
 }
 agent_builder& agent_builder::tick_every(std::chrono::milliseconds interval) {

@@ -295,9 +295,10 @@ std::string format_dlq_line(const dlq_record& r) {
   std::string out = "partition=" + std::to_string(r.partition) +
                     " offset=" + std::to_string(r.offset) + " key=" + printable(r.key, true) +
                     " value=" + preview(r.value) + " source=";
-  out += c.source_topic
-             ? printable(c.source_topic, false) + c.source().substr(c.source_topic->size())
-             : "-";
+  auto value_of = [](const auto& v) { return v ? std::to_string(v->value()) : std::string("-"); };
+  out += c.source_topic ? printable(c.source_topic, false) + "/" + value_of(c.source_partition) +
+                              "@" + value_of(c.source_offset)
+                        : "-";
   out += " agent=" + printable(c.agent, false);
   out += " class=" + std::string(c.error_class ? to_string(*c.error_class) : "-");
   out += " attempts=" + number(c.attempts);

@@ -119,11 +119,17 @@ void consumer_group::stop() {
   }
 }
 
+std::vector<std::string> consumer_group::absent(const std::vector<std::string>& topics,
+                                                int timeout_ms) {
+  std::vector<std::string> out;
+  for (const auto& t : topics)
+    if (topic_status(rk_.get(), t, timeout_ms) == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+      out.push_back(t);
+  return out;
+}
+
 std::vector<std::string> consumer_group::missing_topics() {
-  std::vector<std::string> missing;
-  for (const auto& t : def_.cfg.topics)
-    if (topic_status(rk_.get(), t) == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) missing.push_back(t);
-  return missing;
+  return absent(def_.cfg.topics, 10000);
 }
 
 void consumer_group::watch_missing_topics(std::vector<std::string> topics) {
@@ -137,16 +143,14 @@ void consumer_group::look_for_missing_topics() {
     std::lock_guard lock(missing_mx_);
     missing = missing_topics_;
   }
-  std::vector<std::string> found;
-  for (const auto& t : missing) {
-    try {
-      // Also refreshes this consumer's metadata, so its subscription sees the topic.
-      if (topic_status(rk_.get(), t, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) found.push_back(t);
-    } catch (const kafka_exception&) {
-      return;  // the brokers did not answer: look again later
-    }
+  if (missing.empty()) return;
+  std::vector<std::string> still;
+  try {
+    still = absent(missing, 1000);
+  } catch (const kafka_exception&) {
+    return;  // the brokers did not answer: look again later
   }
-  if (found.empty()) return;
+  if (still.size() == missing.size()) return;
   // The subscription would see the topic only at the next periodic refresh
   // (topic.metadata.refresh.interval.ms, 5 min by default): librdkafka
   // re-checks a group's subscription on a metadata answer that lists every
@@ -154,12 +158,11 @@ void consumer_group::look_for_missing_topics() {
   const rd_kafka_metadata_t* raw = nullptr;
   rd_kafka_metadata(rk_.get(), 1, nullptr, &raw, 5000);
   const metadata_ptr all_topics{raw};  // null if it failed: the next look retries
+  for (const auto& t : missing)
+    if (std::find(still.begin(), still.end(), t) == still.end())
+      log(log_level::info, "agent {}: consumed topic {} exists now", def_.cfg.name, t);
   std::lock_guard lock(missing_mx_);
-  for (const auto& t : found) {
-    missing_topics_.erase(std::remove(missing_topics_.begin(), missing_topics_.end(), t),
-                          missing_topics_.end());
-    log(log_level::info, "agent {}: consumed topic {} exists now", def_.cfg.name, t);
-  }
+  missing_topics_ = std::move(still);
 }
 
 void consumer_group::run() {

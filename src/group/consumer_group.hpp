@@ -160,6 +160,8 @@ class consumer_group {
   std::vector<std::string> missing_topics_;
   /// Group thread: drops the missing topics that exist now.
   void look_for_missing_topics();
+  /// Those of `topics` the cluster does not know, asked through the consumer.
+  std::vector<std::string> absent(const std::vector<std::string>& topics, int timeout_ms);
   std::shared_ptr<agent_health> health_ = std::make_shared<agent_health>();
   supervisor_actor supervisor_;
   dead_letter_actor dead_letters_;

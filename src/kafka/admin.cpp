@@ -27,7 +27,7 @@ void check_brokers(rd_kafka_t* rk, const std::string& brokers, int timeout_ms) {
         classify_kafka_error(err), err,
         "cannot reach the Kafka brokers " + brokers + " within " + std::to_string(timeout_ms) +
             " ms (" + rd_kafka_err2str(err) + "): check `brokers` and that the cluster is up"});
-  metadata_ptr md{raw};
+  const metadata_ptr answered{raw};  // only whether the brokers answer matters
 }
 
 event_ptr admin_request(
@@ -149,11 +149,7 @@ group_lag query_group_lag(const std::string& brokers, const std::string& group,
   property_list props{{"", "bootstrap.servers", brokers}, {"", "log_level", "0"}};
   auto rk = make_client(RD_KAFKA_PRODUCER, make_conf(props));
 
-  // Only whether the brokers answer matters; the metadata itself is not read.
-  const rd_kafka_metadata_t* md = nullptr;
-  if (auto err = rd_kafka_metadata(rk.get(), 0, nullptr, &md, tmo))
-    throw kafka_exception(make_error(err, "cannot reach brokers " + brokers));
-  const metadata_ptr answered{md};
+  check_brokers(rk.get(), brokers, tmo);
 
   auto ev = admin_request(
       rk.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, tmo,

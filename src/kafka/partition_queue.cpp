@@ -105,18 +105,19 @@ void partition_queue::resume() {
     log(log_level::warn, "resume {}/{}: {}", topic_, partition_.value(), rd_kafka_err2str(err));
 }
 
+error_ptr partition_queue::seek_locked(std::int64_t next, int timeout_ms) {
+  auto tpl = make_tpl(1);
+  rd_kafka_topic_partition_list_add(tpl.get(), topic_.c_str(), partition_.value())->offset = next;
+  return error_ptr{rd_kafka_seek_partitions(rk_, tpl.get(), timeout_ms)};
+}
+
 void partition_queue::seek(kactor::offset next) {
   {
     std::lock_guard lock(seek_mx_);
     next_to_take_.store(next.value(), std::memory_order_relaxed);
-    auto tpl = make_tpl(1);
-    rd_kafka_topic_partition_list_add(tpl.get(), topic_.c_str(), partition_.value())->offset =
-        next.value();
-    if (auto* err = rd_kafka_seek_partitions(rk_, tpl.get(), 10000)) {
-      error_ptr guard{err};
+    if (auto err = seek_locked(next.value(), 10000))
       log(log_level::error, "rewind {}/{} to {}: {}", topic_, partition_.value(), next.value(),
-          rd_kafka_error_string(err));
-    }
+          rd_kafka_error_string(err.get()));
   }
   resume();
 }
@@ -125,14 +126,10 @@ void partition_queue::wake_fetcher() {
   std::lock_guard lock(seek_mx_);
   const auto next = next_to_take_.load(std::memory_order_relaxed);
   if (next < 0) return;
-  auto tpl = make_tpl(1);
-  rd_kafka_topic_partition_list_add(tpl.get(), topic_.c_str(), partition_.value())->offset = next;
   // Timeout 0: queued to librdkafka's main thread, behind any earlier seek.
-  if (auto* err = rd_kafka_seek_partitions(rk_, tpl.get(), 0)) {
-    error_ptr guard{err};
+  if (auto err = seek_locked(next, 0))
     log(log_level::warn, "wake {}/{} at {}: {}", topic_, partition_.value(), next,
-        rd_kafka_error_string(err));
-  }
+        rd_kafka_error_string(err.get()));
 }
 
 void partition_queue::store(kactor::offset next) {

@@ -82,6 +82,8 @@ class partition_queue {
 
  private:
   static void on_event(rd_kafka_t*, void* opaque);
+  /// Seeks to `next` (the caller holds `seek_mx_`); null on success.
+  error_ptr seek_locked(std::int64_t next, int timeout_ms);
   static void destroy_message(void* msg);
   std::size_t consume(std::size_t max);
   /// False for a consumer error (logged unless it is end-of-partition).
