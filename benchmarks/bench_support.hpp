@@ -23,6 +23,7 @@
 #include <benchmark/benchmark.h>
 #include <kactor/kactor.hpp>
 
+#include "src/cli/rebalance_bench.hpp"
 #include "src/kafka/handles.hpp"
 #include "tests/test_support.hpp"
 
@@ -126,16 +127,7 @@ inline bool poll_until(const std::function<bool()>& pred, std::chrono::milliseco
   return true;
 }
 
-/// The `q` quantile (0..1) of `v`, interpolating linearly between the closest
-/// ranks (so q = 0.5 is the median Google Benchmark reports); NaN if empty.
-inline double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(pos));
-  const auto hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
-}
+using kactor::detail::quantile;
 
 /// Adds p99 and max to the aggregates Google Benchmark computes over
 /// repetitions (mean, median, stddev, cv), for times and counters alike.

@@ -11,6 +11,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
   maven openjdk-17-jre-headless
   ccache clang-format
+  chromium
 )
 
 missing=()

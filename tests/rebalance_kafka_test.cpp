@@ -4,16 +4,20 @@
 // flowing (issue 14). Two runtimes in this process are two members, each with
 // its own librdkafka consumer: the stall this guards against lives inside one
 // consumer (its fetcher sleeping out a fixed second after the rebalance).
-// benchmarks/rebalance_bench reports the measured gaps.
+// The same with members as separate processes, through `kactor bench
+// rebalance`: rebalance_bench_test; benchmarks/rebalance_bench reports the
+// measured gaps.
 
 #include <kactor/kactor.hpp>
 
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "src/kafka/steady_feeder.hpp"
 #include "tests/test_support.hpp"
 
 namespace {
@@ -25,8 +29,41 @@ using clock_type = std::chrono::steady_clock;
 constexpr int kPartitions = 8;
 constexpr std::int64_t kRate = 2000;  // records/s over the topic
 
+/// When each record was handled, per partition, in handling order; filled
+/// from partition actors (thread-safe), read by the test.
+class handled_log {
+ public:
+  explicit handled_log(int partitions) : at_(static_cast<std::size_t>(partitions)) {}
+  void add(int partition) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mx_);
+    at_.at(static_cast<std::size_t>(partition)).push_back(now);
+  }
+  std::vector<std::chrono::steady_clock::time_point> times(int partition) const {
+    std::lock_guard lock(mx_);
+    return at_.at(static_cast<std::size_t>(partition));
+  }
+
+ private:
+  mutable std::mutex mx_;
+  std::vector<std::vector<std::chrono::steady_clock::time_point>> at_;
+};
+
+/// Whether a group of two members has settled after the second joined:
+/// `second` holds partitions, the two hold all `partitions` between them
+/// without overlap, and the second has handled a record on each of its own.
+/// The maps are partition -> stats of the partitions each member holds.
+template <class Held>
+bool two_members_settled(const Held& first, const Held& second, const handled_log& second_log,
+                         int partitions) {
+  if (second.empty() || static_cast<int>(first.size() + second.size()) != partitions) return false;
+  for (const auto& entry : second)
+    if (first.count(entry.first) || second_log.times(entry.first).empty()) return false;
+  return true;
+}
+
 std::unique_ptr<runtime> member(const std::string& brokers, const std::string& topic,
-                                test::handled_log& log) {
+                                handled_log& log) {
   runtime_config cfg;
   cfg.brokers = brokers;
   cfg.consumer["session.timeout.ms"] = "6000";
@@ -55,9 +92,9 @@ TEST(rebalance_kafka, partitions_that_stay_keep_flowing_while_a_member_joins) {
   ASSERT_FALSE(brokers.empty());
   const auto topic = test::unique_name("rebalance");
   test::create_topic(brokers, topic, kPartitions);
-  test::steady_feeder feed(brokers, topic, kPartitions, kRate,
-                           [](std::int64_t i) { return "record-" + std::to_string(i); });
-  test::handled_log log_a(kPartitions), log_b(kPartitions);
+  detail::steady_feeder feed(brokers, topic, kPartitions, kRate,
+                             [](std::int64_t i) { return "record-" + std::to_string(i); });
+  handled_log log_a(kPartitions), log_b(kPartitions);
   auto a = member(brokers, topic, log_a);
   a->start();
   // Steady state: every partition has handled two seconds of records (the
@@ -76,7 +113,7 @@ TEST(rebalance_kafka, partitions_that_stay_keep_flowing_while_a_member_joins) {
   ASSERT_TRUE(test::eventually([&] {
     kept = held(*a);
     moved = held(*b);
-    return test::two_members_settled(kept, moved, log_b, kPartitions);
+    return two_members_settled(kept, moved, log_b, kPartitions);
   })) << "the group never settled with both members processing";
   auto settle = join;
   for (const auto& [p, s] : moved) settle = std::max(settle, log_b.times(p).front());

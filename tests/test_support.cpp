@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace kactor::test {
 
@@ -43,20 +44,8 @@ void create_topic(const std::string& brokers, const std::string& topic, int part
 }
 
 void delete_topic(const std::string& brokers, const std::string& topic) {
-  property_list props{{"", "bootstrap.servers", brokers}};
-  auto rk = make_client(RD_KAFKA_PRODUCER, make_conf(props));
-  delete_topic_ptr dt{rd_kafka_DeleteTopic_new(topic.c_str())};
-  auto ev = admin_request(rk.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS, 30000, "DeleteTopics",
-                          [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
-                            auto* raw = dt.get();
-                            rd_kafka_DeleteTopics(rk.get(), &raw, 1, opts, q);
-                          });
-  size_t n = 0;
-  const auto** results =
-      rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &n);
-  for (size_t i = 0; i < n; ++i)
-    if (auto err = rd_kafka_topic_result_error(results[i]))
-      throw std::runtime_error("delete topic " + topic + ": " + rd_kafka_err2str(err));
+  auto rk = make_client(RD_KAFKA_PRODUCER, make_conf({{"", "bootstrap.servers", brokers}}));
+  delete_topics(rk.get(), {topic});
 }
 
 void deny_writes(const std::string& brokers, const std::string& topic) {
@@ -249,75 +238,71 @@ std::vector<record> read_all(const std::string& brokers, const std::string& topi
   return out;
 }
 
-}  // namespace kactor::test
-
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <csignal>
-
-#include <sstream>
-
-namespace kactor::test {
-
-child_process::child_process(const std::vector<std::string>& argv, const std::string& log_path,
-                             const std::vector<std::string>& env) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_ = fork();
-  if (pid_ == 0) {
-    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-}
-
-child_process::~child_process() {
-  if (running()) {
-    ::kill(pid_, SIGKILL);
-    wait(std::chrono::seconds(10));
-  }
-}
-
-void child_process::signal(int sig) {
-  ::kill(pid_, sig);
-}
-
-bool child_process::stopped() const {
-  // /proc/<pid>/stat: "pid (comm) S ..." — the state follows the last ')'.
-  auto stat = read_file("/proc/" + std::to_string(pid_) + "/stat");
-  auto at = stat.rfind(')');
-  return at != std::string::npos && at + 2 < stat.size() && stat[at + 2] == 'T';
-}
-
-bool child_process::running() {
-  if (status_ != -1) return false;
-  int st = 0;
-  if (waitpid(pid_, &st, WNOHANG) == pid_) {
-    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return false;
-  }
-  return true;
-}
-
-int child_process::wait(std::chrono::milliseconds timeout) {
-  eventually([this] { return !running(); }, timeout);
-  return running() ? -1 : status_;
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+rendered_svg render_svg(const std::string& svg_path) {
+  const auto html_path = svg_path + ".html";
+  {
+    std::ofstream html(html_path, std::ios::trunc);
+    html << "<!doctype html><html><body>" << read_file(svg_path) << R"(<pre id="result"></pre>
+<script>
+const svg = document.querySelector('svg');
+const r = {lanes: 0, lanes_drawn: 0, marks: {}, fills: {}, marks_drawn: 0, marks_in_lane: 0,
+           marks_on_top: 0, events: []};
+const lanes = [...svg.querySelectorAll('g.lane')].map(l => l.getBoundingClientRect());
+r.lanes = lanes.length;
+r.lanes_drawn = lanes.filter(b => b.width >= 100 && b.height >= 5).length;
+for (const g of svg.querySelectorAll('g.member')) {
+  const recs = [...g.querySelectorAll('rect.rec')];
+  r.marks[g.dataset.member] = recs.length;
+  if (recs.length) r.fills[g.dataset.member] = getComputedStyle(recs[0]).fill;
+  for (const m of recs) {
+    const b = m.getBoundingClientRect();
+    if (b.width <= 0 || b.height <= 0) continue;
+    r.marks_drawn++;
+    const cx = b.left + b.width / 2, cy = b.top + b.height / 2;
+    if (lanes.some(l => cx >= l.left && cx <= l.right && b.top >= l.top && b.bottom <= l.bottom))
+      r.marks_in_lane++;
+    const hit = document.elementFromPoint(cx, cy);
+    if (hit && hit.matches('rect.rec')) r.marks_on_top++;
+  }
+}
+r.events = [...svg.querySelectorAll('g.event text')].map(t => t.textContent);
+document.getElementById('result').textContent = JSON.stringify(r);
+</script></body></html>)";
+  }
+  // The page is as wide as the picture, so every mark is in the viewport.
+  const std::string cmd =
+      "timeout 120 chromium --headless --no-sandbox --disable-gpu --window-size=1400,2000 "
+      "--dump-dom 'file://" +
+      html_path + "' 2>/dev/null";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), &pclose);
+  if (!pipe) throw std::runtime_error("cannot run " + cmd);
+  std::string dom;
+  char buf[4096];
+  while (auto n = std::fread(buf, 1, sizeof(buf), pipe.get())) dom.append(buf, n);
+  const int status = pclose(pipe.release());
+  const auto from = dom.find("<pre id=\"result\">");
+  const auto to = dom.find("</pre>", from);
+  if (status != 0 || from == std::string::npos || to == std::string::npos)
+    throw std::runtime_error("headless Chromium did not render " + svg_path + " (" + cmd +
+                             ", status " + std::to_string(status) + ")");
+  const auto j = nlohmann::json::parse(dom.substr(from + 17, to - from - 17));
+  rendered_svg out;
+  out.lanes = j.at("lanes");
+  out.lanes_drawn = j.at("lanes_drawn");
+  out.marks = j.at("marks").get<std::map<std::string, int>>();
+  out.fills = j.at("fills").get<std::map<std::string, std::string>>();
+  out.marks_drawn = j.at("marks_drawn");
+  out.marks_in_lane = j.at("marks_in_lane");
+  out.marks_on_top = j.at("marks_on_top");
+  out.events = j.at("events").get<std::vector<std::string>>();
+  return out;
 }
 
 std::string binary_dir() {
@@ -344,40 +329,6 @@ transaction_view describe_transaction(const std::string& transactional_id) {
   std::istringstream list(parts == "-" ? std::string() : parts);
   for (std::string p; std::getline(list, p, ',');) view.partitions.push_back(p);
   return view;
-}
-
-steady_feeder::steady_feeder(const std::string& brokers, std::string topic, int partitions,
-                             std::int64_t rate, std::function<std::string(std::int64_t)> value)
-    : topic_(std::move(topic)),
-      partitions_(partitions),
-      rk_(make_client(RD_KAFKA_PRODUCER,
-                      make_conf({{"", "bootstrap.servers", brokers}, {"", "linger.ms", "1"}}))),
-      rate_(rate),
-      value_(std::move(value)),
-      thread_([this] { run(); }) {}
-
-steady_feeder::~steady_feeder() {
-  stop_.store(true);
-  thread_.join();
-  rd_kafka_flush(rk_.get(), 5000);
-}
-
-void steady_feeder::run() {
-  topic_ptr rkt{rd_kafka_topic_new(rk_.get(), topic_.c_str(), nullptr)};
-  const double per_tick = static_cast<double>(rate_) / 1000.0;
-  double owed = 0;
-  std::int64_t i = 0;
-  auto next = std::chrono::steady_clock::now();
-  while (!stop_.load()) {
-    for (owed += per_tick; owed >= 1; owed -= 1, ++i) {
-      const auto value = value_(i);
-      rd_kafka_produce(rkt.get(), static_cast<std::int32_t>(i % partitions_), RD_KAFKA_MSG_F_COPY,
-                       const_cast<char*>(value.data()), value.size(), nullptr, 0, nullptr);
-    }
-    rd_kafka_poll(rk_.get(), 0);
-    next += std::chrono::milliseconds(1);
-    std::this_thread::sleep_until(next);
-  }
 }
 
 }  // namespace kactor::test

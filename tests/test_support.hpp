@@ -2,19 +2,18 @@
 // Helpers shared by kactor's tests: waiting for conditions, a raw librdkafka
 // producer and reader for feeding inputs and checking outputs against oracles.
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "src/cli/child_process.hpp"
 #include "src/kafka/handles.hpp"
 
 namespace kactor::test {
@@ -121,29 +120,8 @@ void expect_matches_oracle(const std::vector<std::pair<std::string, std::string>
 
 namespace kactor::test {
 
-/// A child process (fork + exec), killed with SIGKILL if still running when
-/// destroyed. Its stdout and stderr go to `log_path`.
-class child_process {
- public:
-  /// `env` entries ("NAME=value") are added to the child's environment.
-  child_process(const std::vector<std::string>& argv, const std::string& log_path,
-                const std::vector<std::string>& env = {});
-  ~child_process();
-  child_process(const child_process&) = delete;
-  child_process& operator=(const child_process&) = delete;
-
-  int pid() const { return pid_; }
-  void signal(int sig);
-  /// Whether the process is stopped (SIGSTOP, state T in /proc).
-  bool stopped() const;
-  /// Waits for exit; returns the exit code, 128 + signal if killed, or -1 on timeout.
-  int wait(std::chrono::milliseconds timeout);
-  bool running();
-
- private:
-  int pid_ = -1;
-  int status_ = -1;
-};
+/// Tests run kactor programs with the CLI tools' child process.
+using detail::child_process;
 
 /// A transactional id as its transaction coordinator sees it.
 struct transaction_view {
@@ -162,64 +140,29 @@ transaction_view describe_transaction(const std::string& transactional_id);
 /// Reads a JSON stats file written by examples/common/stats_file.hpp; empty on error.
 std::string read_file(const std::string& path);
 
+/// What headless Chromium drew of an SVG picture written by kactor (the
+/// rebalance timeline), measured in the rendered page.
+struct rendered_svg {
+  /// `g.lane` elements, and those drawn at least 100 px wide and 5 px high.
+  int lanes = 0;
+  int lanes_drawn = 0;
+  /// Per `g.member` (by its data-member): its `rect.rec` marks and the fill
+  /// Chromium computed for them ("rgb(31, 119, 180)").
+  std::map<std::string, int> marks;
+  std::map<std::string, std::string> fills;
+  /// Marks drawn with a size, inside a lane's box, and on top where they are
+  /// drawn (`elementFromPoint` at their centre is a mark).
+  int marks_drawn = 0;
+  int marks_in_lane = 0;
+  int marks_on_top = 0;
+  /// The labels of the event lines, in order.
+  std::vector<std::string> events;
+};
+
+/// Renders `svg_path` inline in an HTML page with headless Chromium
+/// (`chromium` on PATH) and measures it; throws when Chromium fails.
+rendered_svg render_svg(const std::string& svg_path);
+
 /// The directory test binaries live in (for finding sibling executables).
 std::string binary_dir();
-
-/// When each record was handled, per partition, in handling order; filled
-/// from partition actors (thread-safe), read by rebalance tests and benchmarks.
-class handled_log {
- public:
-  explicit handled_log(int partitions) : at_(static_cast<std::size_t>(partitions)) {}
-  void add(int partition) {
-    const auto now = std::chrono::steady_clock::now();
-    std::lock_guard lock(mx_);
-    at_.at(static_cast<std::size_t>(partition)).push_back(now);
-  }
-  std::vector<std::chrono::steady_clock::time_point> times(int partition) const {
-    std::lock_guard lock(mx_);
-    return at_.at(static_cast<std::size_t>(partition));
-  }
-
- private:
-  mutable std::mutex mx_;
-  std::vector<std::vector<std::chrono::steady_clock::time_point>> at_;
-};
-
-/// Whether a group of two members has settled after the second joined:
-/// `second` holds partitions, the two hold all `partitions` between them
-/// without overlap, and the second has handled a record on each of its own.
-/// The maps are partition -> stats of the partitions each member holds.
-template <class Held>
-bool two_members_settled(const Held& first, const Held& second, const handled_log& second_log,
-                         int partitions) {
-  if (second.empty() || static_cast<int>(first.size() + second.size()) != partitions) return false;
-  for (const auto& entry : second)
-    if (first.count(entry.first) || second_log.times(entry.first).empty()) return false;
-  return true;
-}
-
-/// Produces `rate` records/s to `topic` from its own thread, round robin
-/// over its `partitions` partitions in 1 ms ticks, values from `value(i)`,
-/// until destroyed (then flushes): a steady live feed for rebalance tests
-/// and benchmarks. The ticks pace the feed; nothing waits on them.
-class steady_feeder {
- public:
-  steady_feeder(const std::string& brokers, std::string topic, int partitions, std::int64_t rate,
-                std::function<std::string(std::int64_t)> value);
-  ~steady_feeder();
-  steady_feeder(const steady_feeder&) = delete;
-  steady_feeder& operator=(const steady_feeder&) = delete;
-
- private:
-  void run();
-
-  std::string topic_;
-  int partitions_;
-  detail::handle_ptr rk_;
-  std::int64_t rate_;
-  std::function<std::string(std::int64_t)> value_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 }  // namespace kactor::test

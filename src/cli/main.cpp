@@ -1,9 +1,11 @@
 // The kactor command line: `demo` runs a two-agent pipeline on the embedded
 // cluster; `lag` reports a consumer group's lag on any cluster; `dlq show` and
-// `dlq redrive` inspect and re-drive a dead-letter topic.
+// `dlq redrive` inspect and re-drive a dead-letter topic; `bench rebalance`
+// measures how a change of membership stalls a group's partitions.
 
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -16,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/cli/dlq_tool.hpp"
+#include "src/cli/rebalance_bench.hpp"
 #include "src/kafka/admin.hpp"
 
 namespace {
@@ -168,6 +171,32 @@ int run_dlq_redrive(kactor::detail::redrive_options opts, const std::vector<std:
   return 0;
 }
 
+int run_bench_rebalance(const kactor::detail::rebalance_options& o, bool json,
+                        const std::string& svg) {
+  auto report = kactor::detail::run_rebalance_bench(
+      o, [](const std::string& line) { std::fprintf(stderr, "kactor bench: %s\n", line.c_str()); });
+  if (!svg.empty()) {
+    const auto& run = kactor::detail::median_run(report);
+    std::size_t index = 1;
+    while (&report.runs[index - 1] != &run) ++index;
+    const auto title = std::string("kactor bench rebalance: ") + to_string(o.scenario) + " " +
+                       std::to_string(o.members_before) + ":" + std::to_string(o.members_after) +
+                       ", " + kactor::to_string(o.assignor) + (o.static_members ? ", static" : "") +
+                       " (repetition " + std::to_string(index) + " of " +
+                       std::to_string(report.runs.size()) + ", the median settle)";
+    std::ofstream out(svg, std::ios::trunc);
+    out << kactor::detail::render_timeline_svg(run.timeline, title);
+    if (!out.flush()) throw std::runtime_error("cannot write " + svg);
+    std::fprintf(stderr, "kactor bench: timeline of repetition %zu written to %s\n", index,
+                 svg.c_str());
+  }
+  if (json)
+    std::cout << kactor::detail::to_json(report).dump() << "\n";
+  else
+    std::cout << kactor::detail::to_text(report);
+  return 0;
+}
+
 }  // namespace
 
 /// A subcommand and what runs it once the command line is parsed.
@@ -262,7 +291,91 @@ command add_dlq_redrive(CLI::App& dlq) {
           }};
 }
 
+command add_bench_rebalance(CLI::App& bench) {
+  using kactor::detail::rebalance_scenario;
+  auto* rebalance = bench.add_subcommand(
+      "rebalance",
+      "measure how a member joining, leaving, crashing or restarting stalls a group's "
+      "partitions, with members as separate processes on a steadily fed topic");
+  struct options {
+    kactor::detail::rebalance_options bench;
+    std::string members, scenario = "join", assignor = "cooperative-sticky", svg;
+    std::vector<std::string> consumer;
+    int steady_ms = 1000, session_timeout_ms = 6000, timeout_ms = 60000;
+    bool json = false;
+  };
+  auto o = std::make_shared<options>();
+  rebalance->add_option("--brokers", o->bench.brokers, "bootstrap servers")->required();
+  rebalance->add_option("--partitions", o->bench.partitions, "partitions of the topic (default 8)")
+      ->check(CLI::Range(1, 1000));
+  rebalance->add_option("--rate", o->bench.rate, "records/s fed to the topic (default 2000)")
+      ->check(CLI::Range(1, 1000000));
+  rebalance->add_option("--members", o->members,
+                        "members before and after the change, BEFORE:AFTER (default: join 1:2, "
+                        "leave and crash 2:1, restart 2:2)");
+  rebalance
+      ->add_option("--scenario", o->scenario,
+                   "join: new members start; leave: members stop (SIGTERM); crash: members are "
+                   "killed (SIGKILL); restart: the last member is killed and started again")
+      ->check(CLI::IsMember({"join", "leave", "crash", "restart"}));
+  rebalance
+      ->add_option("--assignor", o->assignor, "partition assignment (default cooperative-sticky)")
+      ->check(CLI::IsMember({"cooperative-sticky", "range", "roundrobin"}));
+  rebalance->add_flag("--static", o->bench.static_members,
+                      "static membership: a group.instance.id per member");
+  rebalance->add_option("--repetitions", o->bench.repetitions, "repetitions (default 5)")
+      ->check(CLI::Range(1, 1000));
+  rebalance->add_flag("--json", o->json, "print the report as JSON");
+  rebalance->add_option("--svg", o->svg,
+                        "write the timeline of the median repetition as an SVG picture");
+  rebalance
+      ->add_option("--session-timeout-ms", o->session_timeout_ms,
+                   "the members' session.timeout.ms (default 6000): crash waits this long")
+      ->check(CLI::Range(1000, 1800000));
+  rebalance
+      ->add_option("--steady-ms", o->steady_ms, "steady window before the change (default 1000)")
+      ->check(CLI::Range(100, 600000));
+  rebalance
+      ->add_option("--consumer", o->consumer,
+                   "KEY=VALUE: a librdkafka consumer property for the members (repeatable)")
+      ->check(CLI::Validator(
+          [](std::string& kv) {
+            return kv.find('=') == std::string::npos || kv.front() == '='
+                       ? std::string("expected KEY=VALUE")
+                       : std::string();
+          },
+          "KEY=VALUE"));
+  rebalance
+      ->add_option("--timeout-ms", o->timeout_ms,
+                   "bound on each wait: the group settling, a member stopping (default 60000)")
+      ->check(CLI::PositiveNumber);
+  rebalance->add_option("--work-dir", o->bench.work_dir,
+                        "keep the members' logs and reports here (default: a temporary "
+                        "directory, removed after a successful run)");
+  return {rebalance, [o] {
+            auto& b = o->bench;
+            for (auto s : {rebalance_scenario::join, rebalance_scenario::leave,
+                           rebalance_scenario::crash, rebalance_scenario::restart})
+              if (o->scenario == to_string(s)) b.scenario = s;
+            for (auto a : {kactor::assignor_kind::cooperative_sticky, kactor::assignor_kind::range,
+                           kactor::assignor_kind::roundrobin})
+              if (o->assignor == kactor::to_string(a)) b.assignor = a;
+            std::tie(b.members_before, b.members_after) =
+                o->members.empty() ? kactor::detail::default_members(b.scenario)
+                                   : kactor::detail::parse_members(o->members);
+            b.steady = std::chrono::milliseconds(o->steady_ms);
+            b.session_timeout = std::chrono::milliseconds(o->session_timeout_ms);
+            b.timeout =
+                std::chrono::milliseconds(std::max(o->timeout_ms, 3 * o->session_timeout_ms));
+            for (const auto& kv : o->consumer)
+              b.consumer[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+            kactor::detail::validate(b);
+            return run_bench_rebalance(b, o->json, o->svg);
+          }};
+}
+
 int main(int argc, char** argv) {
+  if (auto member = kactor::detail::run_rebalance_member_if_invoked(argc, argv)) return *member;
   CLI::App app{"kactor: Kafka partitions as CAF actors"};
   app.require_subcommand(1);
   std::vector<command> commands{add_demo(app), add_lag(app)};
@@ -270,6 +383,9 @@ int main(int argc, char** argv) {
   dlq->require_subcommand(1);
   commands.push_back(add_dlq_show(*dlq));
   commands.push_back(add_dlq_redrive(*dlq));
+  auto* bench = app.add_subcommand("bench", "measure kactor on a cluster");
+  bench->require_subcommand(1);
+  commands.push_back(add_bench_rebalance(*bench));
 
   CLI11_PARSE(app, argc, argv);
   kactor::log_config quiet;
@@ -278,6 +394,9 @@ int main(int argc, char** argv) {
   try {
     for (const auto& c : commands)
       if (c.app->parsed()) return c.run();
+  } catch (const kactor::detail::bench_usage_error& e) {
+    std::fprintf(stderr, "kactor: %s\nRun with --help for more information.\n", e.what());
+    return 2;
   } catch (const kactor::config_error& e) {
     std::fprintf(stderr, "kactor: configuration error: %s\n", e.what());
     return 2;

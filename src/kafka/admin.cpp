@@ -83,6 +83,27 @@ void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>
   }
 }
 
+void delete_topics(rd_kafka_t* rk, const std::vector<std::string>& topics, int timeout_ms) {
+  if (topics.empty()) return;
+  std::vector<delete_topic_ptr> owned;
+  std::vector<rd_kafka_DeleteTopic_t*> dts;
+  for (const auto& name : topics) {
+    owned.emplace_back(rd_kafka_DeleteTopic_new(name.c_str()));
+    dts.push_back(owned.back().get());
+  }
+  auto ev = admin_request(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS, timeout_ms, "DeleteTopics",
+                          [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+                            rd_kafka_DeleteTopics(rk, dts.data(), dts.size(), opts, q);
+                          });
+  size_t n = 0;
+  const auto** results =
+      rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i)
+    if (auto err = rd_kafka_topic_result_error(results[i]))
+      throw kafka_exception(
+          make_error(err, std::string("delete topic ") + rd_kafka_topic_result_name(results[i])));
+}
+
 /// The partition count of `topic`; throws naming `brokers` when unreachable
 /// and `topic` (called `what`) when it does not exist.
 int partition_count(rd_kafka_t* rk, const std::string& brokers, const std::string& topic,

@@ -40,6 +40,10 @@ event_ptr admin_request(
 void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,
                    int timeout_ms = 30000, const std::map<std::string, std::string>& configs = {});
 
+/// Deletes topics with the Admin API; throws `kafka_exception` naming the
+/// first topic the brokers refused to delete (a missing one included).
+void delete_topics(rd_kafka_t* rk, const std::vector<std::string>& topics, int timeout_ms = 30000);
+
 /// The partition count of `topic`. Throws `kafka_exception` naming `brokers`
 /// when they do not answer, and `topic` (called `what`, e.g. "dead-letter
 /// topic") when it does not exist.
