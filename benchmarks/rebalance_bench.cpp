@@ -7,7 +7,9 @@
 // assignment, with kactor's periodic commit out of the way, with a 10 ms
 // statistics interval, and with eager range assignment; then cooperative
 // again for a member leaving (SIGTERM), crashing (SIGKILL: the group waits
-// out the 6 s session timeout) and a static member restarting.
+// out the 6 s session timeout) and a static member restarting; and a join
+// where the members emit each record to a second topic, so revocation waits
+// for acknowledgements (revoke_callback_ms).
 //
 // Counters per repetition (see src/cli/rebalance_timeline.hpp for the exact
 // definitions; `change` is the join, stop, kill or restart):
@@ -128,6 +130,7 @@ int main(int argc, char** argv) {
       make("rebalance/cooperative_sticky_leave", rebalance_scenario::leave),
       make("rebalance/cooperative_sticky_crash", rebalance_scenario::crash),
       make("rebalance/cooperative_sticky_static_restart", rebalance_scenario::restart),
+      make("rebalance/cooperative_sticky_producing", rebalance_scenario::join),
   };
   // librdkafka 2.0.2 treats an ILLEGAL_GENERATION answer to a commit sent
   // during a rebalance as the loss of the whole assignment (librdkafka issue
@@ -138,6 +141,8 @@ int main(int argc, char** argv) {
   // interval notices the rebalance's next step sooner, at a CPU cost.
   variants[2].options.consumer["statistics.interval.ms"] = "10";
   variants[6].options.static_members = true;
+  // Members that emit each record: revocation waits for the acknowledgements.
+  variants[7].options.produce = true;
   for (auto& v : variants) {
     v.options.brokers = brokers;
     v.options.rate = rate;

@@ -199,6 +199,16 @@ int run_bench_rebalance(const kactor::detail::rebalance_options& o, bool json,
 
 }  // namespace
 
+/// Accepts "NAME=VALUE" with a non-empty NAME; `shape` ("KEY=VALUE") names it.
+CLI::Validator name_equals_value(const std::string& shape) {
+  return CLI::Validator(
+      [shape](std::string& v) {
+        return v.find('=') == std::string::npos || v.front() == '=' ? "expected " + shape
+                                                                    : std::string();
+      },
+      shape);
+}
+
 /// A subcommand and what runs it once the command line is parsed.
 struct command {
   CLI::App* app;
@@ -272,13 +282,7 @@ command add_dlq_redrive(CLI::App& dlq) {
       ->add_option("--where", o->where,
                    "HEADER=VALUE: re-drive only records whose last HEADER is exactly VALUE "
                    "(repeatable; all must match)")
-      ->check(CLI::Validator(
-          [](std::string& w) {
-            return w.find('=') == std::string::npos || w.front() == '='
-                       ? std::string("expected HEADER=VALUE")
-                       : std::string();
-          },
-          "HEADER=VALUE"));
+      ->check(name_equals_value("HEADER=VALUE"));
   redrive->add_flag("--dry-run", o->redrive.dry_run,
                     "print what would be re-driven; produce and commit nothing");
   redrive
@@ -325,6 +329,9 @@ command add_bench_rebalance(CLI::App& bench) {
                       "static membership: a group.instance.id per member");
   rebalance->add_option("--repetitions", o->bench.repetitions, "repetitions (default 5)")
       ->check(CLI::Range(1, 1000));
+  rebalance->add_flag("--produce", o->bench.produce,
+                      "members emit each record to a second topic, so revocations wait for "
+                      "acknowledgements as a producing agent's do");
   rebalance->add_flag("--json", o->json, "print the report as JSON");
   rebalance->add_option("--svg", o->svg,
                         "write the timeline of the median repetition as an SVG picture");
@@ -338,13 +345,7 @@ command add_bench_rebalance(CLI::App& bench) {
   rebalance
       ->add_option("--consumer", o->consumer,
                    "KEY=VALUE: a librdkafka consumer property for the members (repeatable)")
-      ->check(CLI::Validator(
-          [](std::string& kv) {
-            return kv.find('=') == std::string::npos || kv.front() == '='
-                       ? std::string("expected KEY=VALUE")
-                       : std::string();
-          },
-          "KEY=VALUE"));
+      ->check(name_equals_value("KEY=VALUE"));
   rebalance
       ->add_option("--timeout-ms", o->timeout_ms,
                    "bound on each wait: the group settling, a member stopping (default 60000)")

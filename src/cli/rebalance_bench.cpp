@@ -117,6 +117,10 @@ class member_process {
       argv.push_back("--instance-id");
       argv.push_back(topic + "-member-" + std::to_string(slot));
     }
+    if (o.produce) {
+      argv.push_back("--emit-to");
+      argv.push_back(topic + "-out");
+    }
     for (const auto& [k, v] : o.consumer) {
       argv.push_back("--consumer");
       argv.push_back(k + "=" + v);
@@ -413,21 +417,25 @@ rebalance_report run_rebalance_bench(const rebalance_options& given,
     auto step = [&](const std::string& line) {
       progress("[" + std::to_string(i) + "/" + std::to_string(o.repetitions) + "] " + line);
     };
-    create_topics(rk.get(), {{topic, o.partitions}});
-    step("topic " + topic + ", " + std::to_string(o.partitions) + " partitions fed at " +
-         std::to_string(o.rate) + " records/s; starting " + std::to_string(o.members_before) +
-         " member(s)");
+    std::vector<std::string> topics{topic};
+    if (o.produce) topics.push_back(topic + "-out");
+    std::vector<std::pair<std::string, int>> created;
+    for (const auto& t : topics) created.emplace_back(t, o.partitions);
+    create_topics(rk.get(), created);
+    step("topic " + topic + (o.produce ? " (emitting to " + topic + "-out)" : "") + ", " +
+         std::to_string(o.partitions) + " partitions fed at " + std::to_string(o.rate) +
+         " records/s; starting " + std::to_string(o.members_before) + " member(s)");
     try {
       report.runs.push_back(repetition(o, dir, topic, step).run());
     } catch (...) {
       try {
-        delete_topics(rk.get(), {topic});
+        delete_topics(rk.get(), topics);
       } catch (const std::exception&) {
         // The repetition's own error is the one to report.
       }
       throw;
     }
-    delete_topics(rk.get(), {topic});
+    delete_topics(rk.get(), topics);
   }
   if (o.work_dir.empty()) std::filesystem::remove_all(dir);
   return report;

@@ -66,6 +66,10 @@ struct rebalance_options {
   std::chrono::milliseconds session_timeout{6000};
   /// kactor's periodic commit interval in the members.
   std::chrono::milliseconds commit_interval = runtime_config{}.commit_interval;
+  /// The members emit each record to a second topic (`<topic>-out`, same
+  /// partition count): their revocations then wait for those records'
+  /// acknowledgements, as an agent that produces does.
+  bool produce = false;
   /// Extra librdkafka consumer properties for the members.
   std::map<std::string, std::string> consumer;
   /// Bound on each wait (the group settling, a member stopping).

@@ -7,6 +7,8 @@
 //
 // where <held> is "p:revocations,p:revocations,..." or "-" for none. The
 // record times are taken in the handler; the lines are written every 5 ms.
+// With --emit-to the handler also emits each record there, so revocation
+// waits for the acknowledgements of what the revoked partitions emitted.
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -26,7 +28,7 @@ namespace kactor::detail {
 namespace {
 
 struct member_options {
-  std::string brokers, topic, group, instance_id, report;
+  std::string brokers, topic, group, instance_id, report, emit_to;
   std::string assignor = "cooperative-sticky";
   int session_timeout_ms = 6000;
   int commit_interval_ms = 0;
@@ -81,11 +83,13 @@ int run_member(const member_options& o) {
   std::vector<std::pair<int, mono_ns>> handled;
   auto agent = rt.agent("bench-member");
   if (!o.instance_id.empty()) agent.static_member(o.instance_id);
+  if (!o.emit_to.empty()) agent.produces(o.emit_to);
   agent.consume(o.topic)
       .group(o.group)
       .assignor(assignor_named(o.assignor))
-      .on([&](const event& e, context&) {
+      .on([&](const event& e, context& ctx) {
         const auto at = mono_now();
+        if (!o.emit_to.empty()) ctx.emit(o.emit_to, e.key(), e.value());
         std::lock_guard lock(mx);
         handled.emplace_back(e.partition().value(), at);
       });
@@ -138,6 +142,7 @@ std::optional<int> run_rebalance_member_if_invoked(int argc, char** argv) {
   app.add_option("--session-timeout-ms", o.session_timeout_ms);
   app.add_option("--commit-interval-ms", o.commit_interval_ms);
   app.add_option("--consumer", o.consumer, "KEY=VALUE librdkafka consumer property");
+  app.add_option("--emit-to", o.emit_to, "emit each record to this topic");
   try {
     app.parse(argc - 2, argv + 2);
   } catch (const CLI::ParseError& e) {

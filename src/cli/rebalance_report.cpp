@@ -72,6 +72,7 @@ nlohmann::json to_json(const rebalance_report& r) {
       {"members", {{"before", o.members_before}, {"after", o.members_after}}},
       {"assignor", to_string(o.assignor)},
       {"static", o.static_members},
+      {"produce", o.produce},
       {"partitions", o.partitions},
       {"rate", o.rate},
       {"repetitions", o.repetitions},
@@ -116,10 +117,11 @@ std::string to_text(const rebalance_report& r) {
   const auto& o = r.options;
   char buf[256];
   std::snprintf(buf, sizeof(buf),
-                "kactor bench rebalance: %s, members %d:%d, %s, %s membership, %d partitions at "
-                "%lld records/s, %d repetition(s), brokers %s\n\n",
+                "kactor bench rebalance: %s, members %d:%d, %s, %s membership%s, %d partitions "
+                "at %lld records/s, %d repetition(s), brokers %s\n\n",
                 to_string(o.scenario), o.members_before, o.members_after, to_string(o.assignor),
-                o.static_members ? "static" : "dynamic", o.partitions,
+                o.static_members ? "static" : "dynamic",
+                o.produce ? ", members emitting each record" : "", o.partitions,
                 static_cast<long long>(o.rate), o.repetitions, o.brokers.c_str());
   std::string out = buf;
   std::snprintf(buf, sizeof(buf), "%-48s %5s %9s %9s %9s\n", "", "n", "p50", "p99", "max");
