@@ -139,7 +139,8 @@ TEST(rebalance_timeline, chromium_draws_a_lane_per_partition_and_a_mark_per_reco
   tl.observed = 2030 * ms;
   // The picture shows the steady window to shortly after settle: count the
   // records it covers per member.
-  const mono_ns view_end = tl.settled + (tl.settled - tl.steady_from) / 6;  // > 300 ms
+  const mono_ns view_end = detail::view_end(tl);
+  EXPECT_EQ(view_end, tl.settled + (tl.settled - tl.steady_from) / 6) << "longer than 300 ms";
   std::map<std::string, int> expected;
   for (const auto& r : tl.records)
     if (r.at >= tl.steady_from && r.at <= view_end) ++expected[std::to_string(r.member)];

@@ -248,6 +248,8 @@ class repetition {
     // every partition that stayed.
     wait_for([&] { return unmoved_closed(); },
              "a record after settle on every partition that did not move");
+    // The picture shows the flow after settle: keep the members running.
+    wait_for([&] { return mono_now() >= view_end(tl_); }, "the end of the picture");
     out.measures = measure(tl_);
     progress_("settled " + fixed(out.measures.settle_ms) +
               " ms after the change: " + std::to_string(out.measures.moved.size()) + " moved, " +

@@ -132,9 +132,14 @@ struct rebalance_measures {
 /// partition has a record after it (so a gap open at settle has its end).
 rebalance_measures measure(const rebalance_timeline& tl);
 
+/// The end of the picture of `tl`: settled plus a sixth of the steady window
+/// and the rebalance (300 ms at least), so the flow after settle shows. The
+/// coordinator keeps the members running until then.
+mono_ns view_end(const rebalance_timeline& tl);
+
 /// The timeline as an SVG picture: one lane per partition, a mark per
 /// handled record coloured by member, the events as vertical lines, from
-/// the steady window to shortly after settle.
+/// the steady window to `view_end`.
 std::string render_timeline_svg(const rebalance_timeline& tl, const std::string& title);
 
 }  // namespace kactor::detail

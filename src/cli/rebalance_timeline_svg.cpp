@@ -60,13 +60,13 @@ std::string difference(const std::map<int, std::uint64_t>& a,
 
 }  // namespace
 
+mono_ns view_end(const rebalance_timeline& tl) {
+  return tl.settled + std::max<mono_ns>(300'000'000, (tl.settled - tl.steady_from) / 6);
+}
+
 std::string render_timeline_svg(const rebalance_timeline& tl, const std::string& title) {
   const mono_ns from = tl.steady_from;
-  const mono_ns span = std::max<mono_ns>(tl.settled - from, 1);
-  // To shortly after settle, or to the end of the repetition if sooner.
-  mono_ns to = tl.settled + std::max<mono_ns>(300'000'000, span / 6);
-  for (const auto& e : tl.events)
-    if (e.at > tl.settled) to = std::min(to, std::max(e.at, tl.settled + 50'000'000));
+  const mono_ns to = view_end(tl);
   const double plot = kWidth - kLeft - kRight;
   const double lanes_bottom = kTop + kLane * tl.partitions;
   const double height = lanes_bottom + kAxis + kLegend + 10;
@@ -140,10 +140,13 @@ std::string render_timeline_svg(const rebalance_timeline& tl, const std::string&
   for (const auto& e : tl.events) {
     if (!in_view(e.at)) continue;
     const double ex = x(e.at);
+    // Labels in the right quarter go to the left of their line, not off the picture.
+    const bool right = ex > kLeft + plot * 0.75;
     s += "<g class=\"event\"><line x1=\"" + num(ex) + "\" x2=\"" + num(ex) + "\" y1=\"" +
          num(kTop - 40) + "\" y2=\"" + num(lanes_bottom) +
-         "\" stroke=\"#333\" stroke-dasharray=\"4 3\"/><text x=\"" + num(ex + 3) + "\" y=\"" +
-         num(kTop - 40 + 11 * (row++ % 3)) + "\">" + escape(e.what) + "</text></g>\n";
+         "\" stroke=\"#333\" stroke-dasharray=\"4 3\"/><text x=\"" + num(right ? ex - 3 : ex + 3) +
+         "\" y=\"" + num(kTop - 40 + 11 * (row++ % 3)) + "\"" +
+         (right ? " text-anchor=\"end\"" : "") + ">" + escape(e.what) + "</text></g>\n";
   }
 
   // Time axis, 0 at the change.
