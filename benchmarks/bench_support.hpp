@@ -18,7 +18,9 @@
 #include <thread>
 #include <vector>
 
+#include <malloc.h>
 #include <unistd.h>
+#include <fstream>
 
 #include <benchmark/benchmark.h>
 #include <kactor/kactor.hpp>
@@ -189,6 +191,22 @@ inline double broker_cpu_s() {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+/// This process's resident set from /proc/self/status in MB: `field` is
+/// "VmRSS" (now) or "VmHWM" (the peak since start or `reset_peak_rss`).
+inline double rss_mb(const char* field) {
+  std::istringstream status(test::read_file("/proc/self/status"));
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(field, 0) == 0) return std::stod(line.substr(line.find(':') + 1)) / 1024.0;
+  return std::nan("");
+}
+
+/// Returns freed heap to the system and makes the current RSS the peak
+/// (Linux: "5" to /proc/self/clear_refs), so the next VmHWM is one run's.
+inline void reset_peak_rss() {
+  malloc_trim(0);
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
 /// Records/s and CPU per record over [first, last]; what one repetition reports.
 struct rates {
   std::vector<double> records_per_s;
@@ -285,6 +303,7 @@ inline void copy_with_kactor(benchmark::State& state, const bench::cluster& cl,
       ctx.emit(out, e.key(), e.value());
     });
     const double broker_before = broker_cpu_s();
+    const auto start = instant::now();
     rt.start();
     const bool done =
         bench::poll_until([&] { return all_stored(rt, in, transaction_interval.count() > 0); },
@@ -312,8 +331,82 @@ inline void copy_with_kactor(benchmark::State& state, const bench::cluster& cl,
     }
     std::lock_guard lock(first_mx);
     result.add(state, in.records, first, last);
+    state.counters["first_record_ms"] =
+        std::chrono::duration<double, std::milli>(first.wall - start.wall).count();
     state.counters["retries"] = static_cast<double>(retries);
     state.counters["pauses"] = static_cast<double>(pauses);
+  }
+}
+
+/// The hand-written baseline: one consumer polled with rd_kafka_consumer_poll and an
+/// idempotent producer copying each record (RD_KAFKA_MSG_F_COPY), both served
+/// on this thread. The consumer has librdkafka's defaults and
+/// auto.offset.reset=earliest: kactor's per-partition fetch bounds
+/// (queued.min.messages=10000, ...) would apply to the one consumer queue all
+/// partitions forward to here, and made this loop ~15x slower.
+///
+/// `empty_polls` counts polls after the first record that returned nothing
+/// within their 100 ms, i.e. time the loop waited for the fetcher. On
+/// librdkafka 2.0.2 runs of this loop were seen to be bimodal: none, or 6-8 in
+/// a row (a ~0.7 s stall); the median over enough repetitions tells which
+/// mode dominates.
+inline void copy_with_librdkafka(benchmark::State& state, const cluster& cl, const input_topic& in,
+                                 const std::string& out, rates& result) {
+  using namespace kactor::detail;
+  for (auto _ : state) {
+    const auto start = instant::now();
+    auto consumer =
+        make_client(RD_KAFKA_CONSUMER, make_conf({{"", "bootstrap.servers", cl.brokers()},
+                                                  {"", "client.id", "kactor-bench-raw"},
+                                                  {"", "group.id", test::unique_name("bench-raw")},
+                                                  {"", "auto.offset.reset", "earliest"}}));
+    rd_kafka_poll_set_consumer(consumer.get());
+    auto topics = make_tpl(1);
+    rd_kafka_topic_partition_list_add(topics.get(), in.name.c_str(), RD_KAFKA_PARTITION_UA);
+    if (auto err = rd_kafka_subscribe(consumer.get(), topics.get()))
+      throw kafka_exception(make_error(err, "subscribe to " + in.name));
+
+    // Delivery reports are served by rd_kafka_poll/flush, on this thread.
+    std::int64_t failures = 0;
+    auto producer = counting_producer({{"", "bootstrap.servers", cl.brokers()},
+                                       {"", "client.id", "kactor-bench-raw"},
+                                       {"", "enable.idempotence", "true"}},
+                                      &failures);
+    topic_ptr out_topic{rd_kafka_topic_new(producer.get(), out.c_str(), nullptr)};
+
+    std::int64_t consumed = 0, empty_polls = 0;
+    instant first;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    bool refused = false;
+    while (consumed < in.records && !refused && std::chrono::steady_clock::now() < deadline) {
+      message_ptr m{rd_kafka_consumer_poll(consumer.get(), 100)};
+      rd_kafka_poll(producer.get(), 0);
+      if (!m || m->err) {
+        empty_polls += consumed > 0 ? 1 : 0;
+        continue;
+      }
+      if (consumed++ == 0) first = instant::now();
+      rd_kafka_resp_err_t err;
+      while ((err = rd_kafka_producev(producer.get(), RD_KAFKA_V_RKT(out_topic.get()),
+                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                      RD_KAFKA_V_KEY(m->key, m->key_len),
+                                      RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_END)) ==
+             RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(producer.get(), 1);
+      refused = err != RD_KAFKA_RESP_ERR_NO_ERROR;
+    }
+    const bool flushed =
+        !refused && rd_kafka_flush(producer.get(), 60000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    const auto last = instant::now();
+    rd_kafka_consumer_close(consumer.get());
+    if (consumed < in.records || !flushed || failures > 0) {
+      state.SkipWithError("raw loop did not copy every record in time");
+      break;
+    }
+    result.add(state, in.records, first, last);
+    state.counters["empty_polls"] = static_cast<double>(empty_polls);
+    state.counters["first_record_ms"] =
+        std::chrono::duration<double, std::milli>(first.wall - start.wall).count();
   }
 }
 

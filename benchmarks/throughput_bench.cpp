@@ -47,75 +47,6 @@ using bench::input_topic;
 using bench::instant;
 using bench::rates;
 
-/// (b) raw librdkafka: one consumer polled with rd_kafka_consumer_poll and an
-/// idempotent producer copying each record (RD_KAFKA_MSG_F_COPY), both served
-/// on this thread. The consumer has librdkafka's defaults and
-/// auto.offset.reset=earliest: kactor's per-partition fetch bounds
-/// (queued.min.messages=10000, ...) would apply to the one consumer queue all
-/// partitions forward to here, and made this loop ~15x slower.
-///
-/// `empty_polls` counts polls after the first record that returned nothing
-/// within their 100 ms, i.e. time the loop waited for the fetcher. On
-/// librdkafka 2.0.2 runs of this loop were seen to be bimodal: none, or 6-8 in
-/// a row (a ~0.7 s stall); the median over enough repetitions tells which
-/// mode dominates.
-void bm_raw(benchmark::State& state, const bench::cluster& cl, const input_topic& in,
-            const std::string& out, rates& result) {
-  using namespace kactor::detail;
-  for (auto _ : state) {
-    auto consumer =
-        make_client(RD_KAFKA_CONSUMER, make_conf({{"", "bootstrap.servers", cl.brokers()},
-                                                  {"", "client.id", "kactor-bench-raw"},
-                                                  {"", "group.id", test::unique_name("bench-raw")},
-                                                  {"", "auto.offset.reset", "earliest"}}));
-    rd_kafka_poll_set_consumer(consumer.get());
-    auto topics = make_tpl(1);
-    rd_kafka_topic_partition_list_add(topics.get(), in.name.c_str(), RD_KAFKA_PARTITION_UA);
-    if (auto err = rd_kafka_subscribe(consumer.get(), topics.get()))
-      throw kafka_exception(make_error(err, "subscribe to " + in.name));
-
-    // Delivery reports are served by rd_kafka_poll/flush, on this thread.
-    std::int64_t failures = 0;
-    auto producer = bench::counting_producer({{"", "bootstrap.servers", cl.brokers()},
-                                              {"", "client.id", "kactor-bench-raw"},
-                                              {"", "enable.idempotence", "true"}},
-                                             &failures);
-    topic_ptr out_topic{rd_kafka_topic_new(producer.get(), out.c_str(), nullptr)};
-
-    std::int64_t consumed = 0, empty_polls = 0;
-    instant first;
-    const auto deadline = clock_type::now() + kTimeout;
-    bool refused = false;
-    while (consumed < in.records && !refused && clock_type::now() < deadline) {
-      message_ptr m{rd_kafka_consumer_poll(consumer.get(), 100)};
-      rd_kafka_poll(producer.get(), 0);
-      if (!m || m->err) {
-        empty_polls += consumed > 0 ? 1 : 0;
-        continue;
-      }
-      if (consumed++ == 0) first = instant::now();
-      rd_kafka_resp_err_t err;
-      while ((err = rd_kafka_producev(producer.get(), RD_KAFKA_V_RKT(out_topic.get()),
-                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                      RD_KAFKA_V_KEY(m->key, m->key_len),
-                                      RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_END)) ==
-             RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        rd_kafka_poll(producer.get(), 1);
-      refused = err != RD_KAFKA_RESP_ERR_NO_ERROR;
-    }
-    const bool flushed =
-        !refused && rd_kafka_flush(producer.get(), 60000) == RD_KAFKA_RESP_ERR_NO_ERROR;
-    const auto last = instant::now();
-    rd_kafka_consumer_close(consumer.get());
-    if (consumed < in.records || !flushed || failures > 0) {
-      state.SkipWithError("raw loop did not copy every record in time");
-      break;
-    }
-    result.add(state, in.records, first, last);
-    state.counters["empty_polls"] = static_cast<double>(empty_polls);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -148,7 +79,8 @@ int main(int argc, char** argv) {
   add("copy/kactor_1pct_retriable", [&](benchmark::State& s) {
     bench::copy_with_kactor(s, cl, in, kactor_out, kactor_failing, 100);
   });
-  add("copy/raw_librdkafka", [&](benchmark::State& s) { bm_raw(s, cl, in, raw_out, raw); });
+  add("copy/raw_librdkafka",
+      [&](benchmark::State& s) { bench::copy_with_librdkafka(s, cl, in, raw_out, raw); });
   benchmark::RunSpecifiedBenchmarks();
 
   auto median = [](const std::vector<double>& v) { return bench::quantile(v, 0.5); };
