@@ -2,6 +2,7 @@
 // Where partition actors' emitted records go: the shared producer in
 // production, a recording fake in tests.
 
+#include <functional>
 #include <string_view>
 
 #include <kactor/event.hpp>
@@ -21,11 +22,17 @@ class emit_sink {
                     std::string_view value, const headers& hdrs,
                     delivery_tracker::entry* token) = 0;
   /// Whether the producer's local queue is nearly full. A partition actor whose
-  /// handler emits starts no slice of records while it is, and looks again after
-  /// `partition_actor_config::room_poll`, instead of blocking its CAF worker
-  /// thread inside `emit` (where a transaction barrier or another actor would
-  /// wait for it). Called from CAF worker threads.
+  /// handler emits starts no slice of records while it is, and waits for
+  /// `when_room` instead of blocking its CAF worker thread inside `emit`
+  /// (where a transaction barrier or another actor would wait for it).
+  /// Called from CAF worker threads.
   virtual bool saturated() const = 0;
+  /// Calls `wake` once when the queue has room again: on the thread serving
+  /// the producer's delivery reports once it has drained well below
+  /// saturation, or at once on the calling thread if it already has. Any
+  /// thread; `wake` must not block. Waiting for an event instead of polling
+  /// on a timer keeps the cost per record, not per waiting partition.
+  virtual void when_room(std::function<void()> wake) = 0;
 };
 
 }  // namespace kactor::detail

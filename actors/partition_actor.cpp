@@ -253,8 +253,12 @@ bool partition_actor::handle(record_slot& slot) {
 }
 
 void partition_actor::wait_for_room() {
+  if (waiting(partition_wait::room)) return;  // one wake is on its way
   waits_.set(partition_wait::room);
-  delayed_send(this, cfg_.room_poll, room_atom::value);
+  cfg_.sink->when_room(
+      [self = caf::actor_cast<caf::weak_actor_ptr>(caf::actor_cast<caf::strong_actor_ptr>(this))] {
+        if (auto a = self.lock()) caf::anon_send(caf::actor_cast<caf::actor>(a), room_atom::value);
+      });
 }
 
 bool partition_actor::held() const {

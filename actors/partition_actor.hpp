@@ -36,7 +36,7 @@ using process_atom = caf::atom_constant<caf::atom("kx_proc")>;
 using stop_atom = caf::atom_constant<caf::atom("kx_stop")>;
 /// A retry's (or a dead-letter write's) backoff has passed (sent to self).
 using retry_atom = caf::atom_constant<caf::atom("kx_retry")>;
-/// Look again whether the producer has room (sent to self).
+/// The producer has room again (sent by `emit_sink::when_room`'s wake).
 using room_atom = caf::atom_constant<caf::atom("kx_room")>;
 
 struct partition_actor_config {
@@ -68,9 +68,6 @@ struct partition_actor_config {
   /// As much as librdkafka prefetches per partition (queued.max.messages.kbytes
   /// = 4096), so a commit that outlasts the prefetch holds handling, not less.
   std::size_t max_deferred_bytes = std::size_t{4} << 20;
-  /// How long an actor whose handler emits waits before it looks again
-  /// whether a saturated producer has room (`emit_sink::saturated`).
-  std::chrono::milliseconds room_poll{1};
 };
 
 /// Spawns a partition actor. It starts idle and takes records on `wake_atom`.

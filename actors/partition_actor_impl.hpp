@@ -101,7 +101,7 @@ enum class partition_wait : unsigned {
   /// A failed record's retry backoff (`retry_atom`), a dead-letter write's
   /// retry, or exactly_once, the rewind after the abort it asked for.
   retry = 1,
-  /// Room in the producer (`room_atom` looks again).
+  /// Room in the producer (`emit_sink::when_room` sends `room_atom`).
   room = 2,
   /// exactly_once: a transaction barrier it has not answered yet.
   barrier = 4,
@@ -227,7 +227,7 @@ class partition_actor final : public caf::event_based_actor {
   /// rest. The rest follows in slices, as the producer has room.
   void end_deferral();
   /// Hands kept outputs to the producer until none is left, the slice ends
-  /// or the producer is nearly full (then again after `room_poll`).
+  /// or the producer is nearly full (until `emit_sink::when_room` wakes it).
   void hand_over(clock_type::time_point deadline);
   void hand_over_one();
   /// After the last kept output: the buffer is reused by the next deferral,

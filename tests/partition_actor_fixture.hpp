@@ -80,6 +80,19 @@ class fake_sink final : public emit_sink {
     tokens.push_back(token);
   }
   bool saturated() const override { return full; }
+  void when_room(std::function<void()> wake) override {
+    if (full)
+      room_waiters.push_back(std::move(wake));
+    else
+      wake();
+  }
+  /// The queue drains: what the producer's delivery reports would do.
+  void make_room() {
+    full = false;
+    auto waiters = std::move(room_waiters);
+    room_waiters.clear();
+    for (auto& w : waiters) w();
+  }
   struct sent_record {
     std::string topic, key, value;
     headers hdrs;
@@ -94,6 +107,7 @@ class fake_sink final : public emit_sink {
   int refuse = 0;                                          // refuse this many emits at once
   int refuse_code = RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;  // with this librdkafka error
   bool full = false;                                       // the producer's queue is nearly full
+  std::vector<std::function<void()>> room_waiters;         // when_room's, while full
 };
 
 struct fixture : ::testing::Test {

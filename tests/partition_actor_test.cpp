@@ -60,11 +60,12 @@ TEST_F(fixture, an_emitting_actor_waits_for_room_in_the_producer_instead_of_bloc
   sched->run();
   EXPECT_EQ(handled, (std::vector<std::int64_t>{0})) << "no record starts while the queue is full";
   EXPECT_EQ(source->pauses, 0) << "waiting for the producer does not pause the partition";
+  EXPECT_EQ(sink.room_waiters.size(), 1u) << "it waits for the producer to say it has room";
   sched->trigger_timeouts();
   sched->run();
-  EXPECT_EQ(handled, (std::vector<std::int64_t>{0})) << "still full: it looks again later";
-  sink.full = false;
-  sched->trigger_timeouts();
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0})) << "still full: no timer starts a record";
+  EXPECT_EQ(sink.room_waiters.size(), 1u) << "one wait, not one per look";
+  sink.make_room();
   sched->run();
   EXPECT_EQ(handled, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
   EXPECT_EQ(sink.sent.size(), 10u);
@@ -88,9 +89,9 @@ TEST_F(fixture, time_waited_for_room_in_the_producer_does_not_count_towards_paus
   sink.full = true;
   sched->run();  // no record starts: it waits for room
   // The held records grow older than pause_after while the producer is full;
-  // then the room timer fires.
-  sink.full = false;
+  // then it has room again.
   sched->advance_time(2 * pause_after);
+  sink.make_room();
   step();  // room: it looks at the bound again, still full with a backlog
   EXPECT_EQ(source->pauses, 0) << "the wait was the producer's: pausing would drop the prefetch";
   sched->run();

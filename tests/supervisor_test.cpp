@@ -63,8 +63,15 @@ class recording_sink final : public emit_sink {
   int dlq_code = 0;                          // what the dead-letter topic answers
   std::map<std::int64_t, int> output_fails;  // value -> error of its one failed delivery
   bool saturated() const override { return full; }
+  void when_room(std::function<void()> wake) override {
+    if (full)
+      room_waiters.push_back(std::move(wake));
+    else
+      wake();
+  }
   std::vector<std::int64_t> values;
-  bool full = false;  // what saturated() answers
+  bool full = false;                                // what saturated() answers
+  std::vector<std::function<void()>> room_waiters;  // when_room's, while full
 };
 
 struct supervisor_fixture : ::testing::Test {
@@ -174,10 +181,12 @@ struct supervisor_fixture : ::testing::Test {
     caf::anon_send(sup, txn_release_atom::value);
   }
 
-  /// The producer has room again, and the actor's room timer (room_poll) fires.
+  /// The producer has room again: its delivery reports wake the waiting actors.
   void room_again() {
     sink.full = false;
-    sched->advance_time(std::chrono::milliseconds(1));
+    auto waiters = std::move(sink.room_waiters);
+    sink.room_waiters.clear();
+    for (auto& w : waiters) w();
     sched->run();
   }
 

@@ -52,6 +52,7 @@ class producer_sink final : public emit_sink {
     producer_.produce(topic, partition, key, value, hdrs, token);
   }
   bool saturated() const override { return producer_.saturated(); }
+  void when_room(std::function<void()> wake) override { producer_.when_room(std::move(wake)); }
 
  private:
   shared_producer& producer_;

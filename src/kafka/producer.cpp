@@ -76,6 +76,7 @@ void shared_producer::close() {
     topics_.clear();
   }
   rk_.reset();
+  wake_room_waiters();
 }
 
 void shared_producer::reset() {
@@ -95,6 +96,7 @@ void shared_producer::reset() {
   }
   open();
   start_poller();
+  wake_room_waiters();
 }
 
 bool shared_producer::flush(std::chrono::milliseconds timeout) {
@@ -196,9 +198,31 @@ void shared_producer::produce(std::string_view topic_name, partition_id partitio
   queued_bytes_.fetch_add(static_cast<std::int64_t>(value.size()), std::memory_order_relaxed);
 }
 
+void shared_producer::when_room(std::function<void()> wake) {
+  {
+    std::lock_guard lock(room_mx_);
+    room_waiters_.push_back(std::move(wake));
+    room_wanted_.store(true);
+  }
+  // The reports may have drained the queue before the waiter was there to
+  // see it: look once more now that it is.
+  if (!rk_ || has_room()) wake_room_waiters();
+}
+
+void shared_producer::wake_room_waiters() {
+  std::vector<std::function<void()>> waiters;
+  {
+    std::lock_guard lock(room_mx_);
+    waiters.swap(room_waiters_);
+    room_wanted_.store(false);
+  }
+  for (auto& w : waiters) w();
+}
+
 void shared_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<shared_producer*>(opaque);
   self->queued_bytes_.fetch_sub(static_cast<std::int64_t>(msg->len), std::memory_order_relaxed);
+  if (self->room_wanted_.load() && self->has_room()) self->wake_room_waiters();
   const bool ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
   // Records purged by an aborted transaction are the abort working, not a failure.
   const bool purged =

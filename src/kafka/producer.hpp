@@ -8,10 +8,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <string_view>
 
@@ -121,6 +124,13 @@ class shared_producer final {
     return rd_kafka_outq_len(rk_.get()) >= saturation_ ||
            queued_bytes_.load(std::memory_order_relaxed) >= byte_saturation_;
   }
+  /// Calls `wake` once the queue has drained to two thirds of the
+  /// saturation limits (records and bytes): from the delivery report that
+  /// takes it there, on the poll thread, or at once on the calling thread if
+  /// it is there already. A reset or close wakes every waiter. Any thread;
+  /// `wake` must not block. The gap between the two limits keeps a woken
+  /// actor from saturating the queue again with its first slice.
+  void when_room(std::function<void()> wake);
   std::uint64_t emitted() const { return emitted_.load(std::memory_order_relaxed); }
   std::uint64_t delivery_failures() const { return failures_.load(std::memory_order_relaxed); }
 
@@ -142,6 +152,17 @@ class shared_producer final {
   int saturation_ = 90000;
   /// Bytes of values queued or in flight from which `saturated()` holds.
   std::int64_t byte_saturation_ = 0;
+  /// Whether the queue is at two thirds of the saturation limits or below.
+  bool has_room() const {
+    return rd_kafka_outq_len(rk_.get()) <= saturation_ / 3 * 2 &&
+           queued_bytes_.load(std::memory_order_relaxed) <= byte_saturation_ / 3 * 2;
+  }
+  /// Calls and forgets every `when_room` waiter.
+  void wake_room_waiters();
+  std::mutex room_mx_;
+  std::vector<std::function<void()>> room_waiters_;
+  /// Whether `room_waiters_` may be non-empty: read on every delivery report.
+  std::atomic<bool> room_wanted_{false};
   /// Bytes of values handed to librdkafka and not yet reported delivered or
   /// failed: added by `emit`, taken off by the delivery reports.
   std::atomic<std::int64_t> queued_bytes_{0};
