@@ -179,7 +179,9 @@ start() {
   local port logpos pid
   port=$(prop listeners | sed 's/.*PLAINTEXT:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/')
   logpos=$(($(stat -c %s "$DIR/server.log" 2>/dev/null || echo 0) + 1))
-  nohup java -Xmx512m -Xms256m -XX:+UseSerialGC -Djava.awt.headless=true \
+  # KACTOR_KAFKA_HEAP: the broker's -Xmx (default 512m; partition_scaling_bench
+  # with thousands of partitions wants 2g).
+  nohup java "-Xmx${KACTOR_KAFKA_HEAP:-512m}" -Xms256m -XX:+UseSerialGC -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$DIR/log4j.properties" \
     -cp "$LIB/*" kafka.Kafka "$DIR/server.properties" >>"$DIR/broker.log" 2>&1 </dev/null &
   pid=$!

@@ -16,6 +16,7 @@
 #include "src/group/ports.hpp"
 #include "src/kafka/admin.hpp"
 #include "src/kafka/handles.hpp"
+#include "src/kafka/prefetch_budget.hpp"
 #include "src/kafka/producer.hpp"
 
 namespace kactor {
@@ -254,13 +255,26 @@ void runtime::start() {
       // fixed second once its queue reaches either limit (librdkafka #2879),
       // and a 10000-record limit was reached by most transaction commits and
       // producer-bound stretches (see docs/exactly_once.md, "Performance").
+      // queued.max.messages.kbytes (at most 4096) and max.partition.fetch.bytes
+      // come from the agent's prefetch budget, below.
       {"", "queued.min.messages", "100000"},
-      {"", "queued.max.messages.kbytes", "4096"},
       {"", "auto.offset.reset", "earliest"}};
+  // Each agent's prefetch budget is divided over the partitions of its topics.
+  const auto counts = partition_counts(d.producer->handle());
   for (std::size_t i = 0; i < d.agents.size(); ++i) {
+    int partitions = 0;
+    for (const auto& t : d.agents[i].cfg.topics)
+      if (auto it = counts.find(t); it != counts.end()) partitions += it->second;
+    const auto limits = divide_prefetch_budget(
+        static_cast<std::uint64_t>(d.agents[i].cfg.prefetch_budget_mb) << 20, partitions);
+    auto defaults = consumer_defaults;
+    defaults.push_back(
+        {"", "queued.max.messages.kbytes", std::to_string(limits.queued_max_kbytes)});
+    defaults.push_back(
+        {"", "max.partition.fetch.bytes", std::to_string(limits.max_partition_fetch_bytes)});
     d.groups.push_back(std::make_unique<consumer_group>(
-        *d.sys, d.agents[i], d.client_props(d.cfg.consumer, "consumer", consumer_defaults),
-        *d.producer, d.client_props(d.cfg.producer, "producer"), d.cfg.commit_interval));
+        *d.sys, d.agents[i], d.client_props(d.cfg.consumer, "consumer", defaults), *d.producer,
+        d.client_props(d.cfg.producer, "producer"), d.cfg.commit_interval));
     if (!d.mock) {
       // Through the consumer, which never creates a topic by asking for it.
       auto missing = d.groups.back()->missing_topics();
@@ -429,6 +443,14 @@ agent_builder& agent_builder::resume_below(std::int64_t n) {
 }
 agent_builder& agent_builder::pause_after(std::chrono::milliseconds d) {
   def("pause_after").cfg.pause_after = d;
+  return *this;
+}
+agent_builder& agent_builder::prefetch_budget(std::size_t mb) {
+  auto& d = def("prefetch_budget");
+  if (mb == 0)
+    throw config_error("agents." + d.cfg.name + ".prefetch_budget_mb",
+                       "must be at least 1 (MiB); got 0");
+  d.cfg.prefetch_budget_mb = mb;
   return *this;
 }
 agent_builder& agent_builder::assignor(assignor_kind a) {

@@ -179,7 +179,8 @@ TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
       "agents[1].max_poll_record",
       {"unknown key",
        "name, topics, produces, group, group_instance_id, max_poll_records, resume_below, "
-       "pause_after_ms, assignor, processing_guarantee, require_topics, transaction_interval_ms, "
+       "pause_after_ms, prefetch_budget_mb, assignor, processing_guarantee, require_topics, "
+       "transaction_interval_ms, "
        "transaction_max_records, kafka, supervision"});
   expect_parse_error("agents: [{name: a, topics: t, supervision: {retries: 1}}]",
                      "agents[0].supervision.retries",

@@ -85,6 +85,16 @@ struct agent_config {
   /// pausing an actor that drains in less than a fetch round trip would only
   /// slow it down. 0 pauses as soon as the actor is full.
   std::chrono::milliseconds pause_after{100};
+  /// MiB of records librdkafka may prefetch for this agent, over all the
+  /// partitions of its topics at start: each partition's share bounds its
+  /// queue and its fetches (`queued.max.messages.kbytes`,
+  /// `max.partition.fetch.bytes`; set either in `kafka` to override). The
+  /// share is the same whatever the agent holds (librdkafka 2.0.2 reads the
+  /// settings once), so prefetch stays within the budget for any assignment;
+  /// partitions added to a topic later add their share on top. Records taken
+  /// by partition actors are not prefetch: up to `max_poll_records` per
+  /// partition come on top (docs/design.md, "Memory bounds").
+  std::size_t prefetch_budget_mb = 256;
   /// A paused partition resumes when its actor holds fewer records than this;
   /// 0 means `max_poll_records / 2`.
   std::size_t resume_below = 0;

@@ -160,6 +160,8 @@ class agent_builder {
   /// Throws `config_error` for n < 0.
   agent_builder& resume_below(std::int64_t n);
   agent_builder& pause_after(std::chrono::milliseconds d);
+  /// `agent_config::prefetch_budget_mb`. Throws `config_error` for 0.
+  agent_builder& prefetch_budget(std::size_t mb);
   agent_builder& assignor(assignor_kind a);
   agent_builder& static_member(std::string group_instance_id);
   /// Retries, dead-letter topic and restart limits (see supervision_policy).

@@ -165,6 +165,7 @@ const std::vector<scalar_field<agent_config>>& agent_fields() {
       count<C, &C::max_poll_records>("max_poll_records", 1, kMaxPollRecordsLimit),
       count<C, &C::resume_below>("resume_below", 0, kUnbounded),
       millis<C, &C::pause_after>("pause_after_ms", 0, kPauseAfterLimitMs),
+      count<C, &C::prefetch_budget_mb>("prefetch_budget_mb", 1, 1048576),
       {"assignor", 0, 0, nullptr, nullptr,
        [](C& c, const std::string& t, const std::string& key) {
          c.assignor = to_assignor(t, key);

@@ -83,6 +83,17 @@ void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>
   }
 }
 
+std::map<std::string, int> partition_counts(rd_kafka_t* rk, int timeout_ms) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  if (auto err = rd_kafka_metadata(rk, 1, nullptr, &raw, timeout_ms))
+    throw kafka_exception(make_error(err, "metadata of all topics"));
+  const metadata_ptr md{raw};
+  std::map<std::string, int> out;
+  for (int i = 0; i < md->topic_cnt; ++i)
+    if (!md->topics[i].err) out[md->topics[i].topic] = md->topics[i].partition_cnt;
+  return out;
+}
+
 void delete_topics(rd_kafka_t* rk, const std::vector<std::string>& topics, int timeout_ms) {
   if (topics.empty()) return;
   std::vector<delete_topic_ptr> owned;

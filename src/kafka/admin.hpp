@@ -40,6 +40,11 @@ event_ptr admin_request(
 void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,
                    int timeout_ms = 30000, const std::map<std::string, std::string>& configs = {});
 
+/// Every topic the cluster has, with its partition count, from one
+/// all-topics metadata request (which never creates a topic). Throws
+/// `kafka_exception` when the brokers do not answer within `timeout_ms`.
+std::map<std::string, int> partition_counts(rd_kafka_t* rk, int timeout_ms = 10000);
+
 /// Deletes topics with the Admin API; throws `kafka_exception` naming the
 /// first topic the brokers refused to delete (a missing one included).
 void delete_topics(rd_kafka_t* rk, const std::vector<std::string>& topics, int timeout_ms = 30000);
