@@ -110,13 +110,14 @@ TEST(ApplyOverride, RejectsBadKeysAndValues) {
   expect_override_error("kafka=x", "kafka", {"unknown key", "kafka.<property>"});
   expect_override_error("brokers.x=y", "brokers.x", {"unknown key"});
   expect_override_error("agents..group=g", "agents..group", {"unknown key"});
-  expect_override_error("agents.a.name=b", "agents.a.name",
-                        {"unknown key",
-                         "topics, produces, group, group_instance_id, max_poll_records, "
-                         "resume_below, pause_after_ms, prefetch_budget_mb, assignor, processing_guarantee, "
-                         "require_topics, transaction_interval_ms, transaction_max_records, "
-                         "kafka.<property>, "
-                         "supervision.<key>"});
+  expect_override_error(
+      "agents.a.name=b", "agents.a.name",
+      {"unknown key",
+       "topics, produces, group, group_instance_id, max_poll_records, "
+       "resume_below, pause_after_ms, prefetch_budget_mb, assignor, processing_guarantee, "
+       "require_topics, transaction_interval_ms, transaction_max_records, "
+       "kafka.<property>, "
+       "supervision.<key>"});
   expect_override_error("agents.a.supervision=x", "agents.a.supervision",
                         {"unknown key", "supervision.<key>"});
   expect_override_error("agents.a.supervision.retries=1", "agents.a.supervision.retries",
