@@ -18,9 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include <malloc.h>
 #include <unistd.h>
-#include <fstream>
 
 #include <benchmark/benchmark.h>
 #include <kactor/kactor.hpp>
@@ -191,21 +189,8 @@ inline double broker_cpu_s() {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-/// This process's resident set from /proc/self/status in MB: `field` is
-/// "VmRSS" (now) or "VmHWM" (the peak since start or `reset_peak_rss`).
-inline double rss_mb(const char* field) {
-  std::istringstream status(test::read_file("/proc/self/status"));
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind(field, 0) == 0) return std::stod(line.substr(line.find(':') + 1)) / 1024.0;
-  return std::nan("");
-}
-
-/// Returns freed heap to the system and makes the current RSS the peak
-/// (Linux: "5" to /proc/self/clear_refs), so the next VmHWM is one run's.
-inline void reset_peak_rss() {
-  malloc_trim(0);
-  std::ofstream("/proc/self/clear_refs") << "5";
-}
+using test::reset_peak_rss;
+using test::rss_mb;
 
 /// Records/s and CPU per record over [first, last]; what one repetition reports.
 struct rates {

@@ -5,9 +5,7 @@
 
 #include <kactor/kactor.hpp>
 
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -21,19 +19,6 @@ using namespace kactor;
 constexpr int kPartitions = 256;
 constexpr int kPerPartition = 800;
 constexpr std::size_t kValueBytes = 1000;  // 256 x 800 x 1000 B: a 205 MB backlog
-
-/// This process's resident set in MB: `field` "VmRSS" now, "VmHWM" the peak
-/// since the last reset_peak().
-double rss_mb(const char* field) {
-  std::istringstream status(test::read_file("/proc/self/status"));
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind(field, 0) == 0) return std::stod(line.substr(line.find(':') + 1)) / 1024.0;
-  return -1;
-}
-
-void reset_peak() {
-  std::ofstream("/proc/self/clear_refs") << "5";
-}
 
 /// What `drain` saw.
 struct run_result {
@@ -66,13 +51,13 @@ run_result drain(const std::string& brokers, const std::string& topic, std::size
         std::lock_guard lock(mx);
         ++out.handled[static_cast<std::size_t>(e.partition().value())];
       });
-  reset_peak();
-  const double before = rss_mb("VmRSS");
+  test::reset_peak_rss();
+  const double before = test::rss_mb("VmRSS");
   rt.start();
   constexpr std::uint64_t total = std::uint64_t{kPartitions} * kPerPartition;
   out.done =
       test::eventually([&] { return rt.stats().finished() >= total; }, std::chrono::seconds(240));
-  out.peak_growth_mb = rss_mb("VmHWM") - before;
+  out.peak_growth_mb = test::rss_mb("VmHWM") - before;
   rt.stop();
   return out;
 }

@@ -3,7 +3,10 @@
 #include "src/kafka/admin.hpp"
 #include "src/kafka/producer.hpp"
 
+#include <malloc.h>
+
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <sstream>
@@ -243,6 +246,18 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+double rss_mb(const char* field) {
+  std::istringstream status(read_file("/proc/self/status"));
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(field, 0) == 0) return std::stod(line.substr(line.find(':') + 1)) / 1024.0;
+  return std::nan("");
+}
+
+void reset_peak_rss() {
+  malloc_trim(0);
+  std::ofstream("/proc/self/clear_refs") << "5";
 }
 
 rendered_svg render_svg(const std::string& svg_path) {

@@ -140,6 +140,14 @@ transaction_view describe_transaction(const std::string& transactional_id);
 /// Reads a JSON stats file written by examples/common/stats_file.hpp; empty on error.
 std::string read_file(const std::string& path);
 
+/// This process's resident set in MB from /proc/self/status: `field` is
+/// "VmRSS" (now) or "VmHWM" (the peak since start or `reset_peak_rss`).
+double rss_mb(const char* field);
+
+/// Returns freed heap to the system and makes the current RSS the peak
+/// (Linux: "5" to /proc/self/clear_refs), so the next VmHWM is one run's.
+void reset_peak_rss();
+
 /// What headless Chromium drew of an SVG picture written by kactor (the
 /// rebalance timeline), measured in the rendered page.
 struct rendered_svg {
