@@ -176,17 +176,7 @@ struct instant {
 inline double broker_cpu_s() {
   const char* pid = std::getenv("KACTOR_BROKER_PID");
   if (!pid || !*pid) return std::nan("");
-  const auto stat = test::read_file(std::string("/proc/") + pid + "/stat");
-  // Fields after the command name (in parentheses, may hold spaces): state is
-  // field 3, utime and stime are fields 14 and 15.
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return std::nan("");
-  std::istringstream rest(stat.substr(close + 1));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && (rest >> field); ++i)
-    if (i >= 14) ticks += std::stod(field);
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return detail::process_cpu_seconds(std::atoi(pid));
 }
 
 using test::reset_peak_rss;

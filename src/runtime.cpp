@@ -447,10 +447,8 @@ agent_builder& agent_builder::pause_after(std::chrono::milliseconds d) {
 }
 agent_builder& agent_builder::prefetch_budget(std::size_t mb) {
   auto& d = def("prefetch_budget");
-  if (mb == 0)
-    throw config_error("agents." + d.cfg.name + ".prefetch_budget_mb",
-                       "must be at least 1 (MiB); got 0");
-  d.cfg.prefetch_budget_mb = mb;
+  d.cfg.prefetch_budget_mb =
+      count_setting(d, "prefetch_budget_mb", static_cast<std::int64_t>(mb), 1);
   return *this;
 }
 agent_builder& agent_builder::assignor(assignor_kind a) {

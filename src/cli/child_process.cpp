@@ -32,6 +32,14 @@ std::vector<std::string> stat_fields(int pid) {
 
 }  // namespace
 
+double process_cpu_seconds(int pid) {
+  // Fields 14 and 15 (utime, stime) are at 11 and 12 counting from field 3.
+  const auto f = stat_fields(pid);
+  if (f.size() < 13) return std::nan("");
+  const double ticks = std::stod(f[11]) + std::stod(f[12]);
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 child_process::child_process(const std::vector<std::string>& argv, const std::string& log_path,
                              const std::vector<std::string>& env) {
   std::vector<char*> args;
@@ -69,12 +77,7 @@ bool child_process::stopped() const {
 }
 
 double child_process::cpu_seconds() const {
-  if (status_ != -1) return std::nan("");
-  // Fields 14 and 15 (utime, stime) are at 11 and 12 counting from field 3.
-  const auto f = stat_fields(pid_);
-  if (f.size() < 13) return std::nan("");
-  const double ticks = std::stod(f[11]) + std::stod(f[12]);
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return status_ != -1 ? std::nan("") : process_cpu_seconds(pid_);
 }
 
 bool child_process::running() {

@@ -8,6 +8,10 @@
 
 namespace kactor::detail {
 
+/// The CPU time (user + system) process `pid` used so far, in seconds, from
+/// /proc/<pid>/stat; NaN if it cannot be read.
+double process_cpu_seconds(int pid);
+
 /// A child process (fork + exec), killed with SIGKILL if still running when
 /// destroyed. Its stdout and stderr go to `log_path`. Not thread-safe: one
 /// thread owns it and reaps it.

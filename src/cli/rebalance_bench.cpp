@@ -242,11 +242,11 @@ class repetition {
     wait_for([&] { return group_settled(tl_); },
              std::string("the group to settle after the ") + to_string(o_.scenario));
     tl_.observed = mono_now();
-    tl_.settled = settle_time();
+    tl_.settled = settle_time(tl_);
     tl_.events.push_back({tl_.settled, "settled"});
     // A gap still open at settle is measured to its end: one more record on
     // every partition that stayed.
-    wait_for([&] { return unmoved_closed(); },
+    wait_for([&] { return unmoved_closed(tl_); },
              "a record after settle on every partition that did not move");
     // The picture shows the flow after settle: keep the members running.
     wait_for([&] { return mono_now() >= view_end(tl_); }, "the end of the picture");
@@ -304,37 +304,6 @@ class repetition {
     }
     progress_(std::string(to_string(o_.scenario)) + ": now " + std::to_string(alive_.size()) +
               " member(s)");
-  }
-
-  /// When the group settled: the last first record of a moved partition by
-  /// its new owner (or now, if nothing moved).
-  mono_ns settle_time() const {
-    const auto before = owners_at(tl_, tl_.change - 1);
-    const auto after = owners_at(tl_, tl_.observed, &tl_.final_members);
-    std::map<int, mono_ns> first;
-    for (const auto& r : tl_.records) {
-      const auto a = after.find(r.partition);
-      const auto b = before.find(r.partition);
-      if (r.at < tl_.change || a == after.end() || a->second != r.member) continue;
-      if (b != before.end() && b->second == r.member) continue;
-      auto& f = first[r.partition];
-      if (f == 0 || r.at < f) f = r.at;
-    }
-    mono_ns settled = 0;
-    for (const auto& [p, t] : first) settled = std::max(settled, t);
-    return first.empty() ? tl_.observed : settled;
-  }
-
-  bool unmoved_closed() const {
-    const auto before = owners_at(tl_, tl_.change - 1);
-    const auto after = owners_at(tl_, tl_.observed, &tl_.final_members);
-    std::set<int> open;
-    for (const auto& [p, m] : after)
-      if (before.count(p) && before.at(p) == m) open.insert(p);
-    for (const auto& r : tl_.records)
-      if (r.at > tl_.settled && after.count(r.partition) && after.at(r.partition) == r.member)
-        open.erase(r.partition);
-    return open.empty();
   }
 
   /// Reads every member's new report lines; throws when a member exited

@@ -82,16 +82,49 @@ bool group_settled(const rebalance_timeline& tl) {
   return waiting.empty();
 }
 
+bool ownership::moved(int partition) const {
+  const auto b = before.find(partition);
+  const auto a = after.find(partition);
+  return a != after.end() && (b == before.end() || b->second != a->second);
+}
+
+ownership owners(const rebalance_timeline& tl) {
+  return {owners_at(tl, tl.change - 1), owners_at(tl, tl.observed, &tl.final_members)};
+}
+
+mono_ns settle_time(const rebalance_timeline& tl) {
+  const auto o = owners(tl);
+  std::map<int, mono_ns> first;
+  for (const auto& r : tl.records) {
+    if (r.at < tl.change || !o.moved(r.partition) || o.after.at(r.partition) != r.member) continue;
+    auto& f = first[r.partition];
+    if (f == 0 || r.at < f) f = r.at;
+  }
+  mono_ns settled = 0;
+  for (const auto& [p, t] : first) settled = std::max(settled, t);
+  return first.empty() ? tl.observed : settled;
+}
+
+bool unmoved_closed(const rebalance_timeline& tl) {
+  const auto o = owners(tl);
+  std::set<int> open;
+  for (const auto& [p, m] : o.after)
+    if (!o.moved(p)) open.insert(p);
+  for (const auto& r : tl.records)
+    if (r.at > tl.settled && o.after.count(r.partition) && o.after.at(r.partition) == r.member)
+      open.erase(r.partition);
+  return open.empty();
+}
+
 rebalance_measures measure(const rebalance_timeline& tl) {
   rebalance_measures out;
   out.settle_ms = ms_between(tl.change, tl.settled);
-  const auto before = owners_at(tl, tl.change - 1);
-  const auto after = owners_at(tl, tl.observed, &tl.final_members);
-  for (const auto& [p, to] : after) {
-    const auto b = before.find(p);
-    const int from = b == before.end() ? 0 : b->second;
+  const auto o = owners(tl);
+  for (const auto& [p, to] : o.after) {
+    const auto b = o.before.find(p);
+    const int from = b == o.before.end() ? 0 : b->second;
     const auto t = times_of(tl, p, to);
-    if (from != to) {
+    if (o.moved(p)) {
       const auto first = std::lower_bound(t.begin(), t.end(), tl.change);
       moved_partition m;
       m.partition = p;

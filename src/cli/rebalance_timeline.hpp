@@ -81,6 +81,25 @@ struct rebalance_timeline {
 std::map<int, int> owners_at(const rebalance_timeline& tl, mono_ns at,
                              const std::set<int>* among = nullptr);
 
+/// Who held each partition just before the change, and after it: as of
+/// `tl.observed`, among `tl.final_members`.
+struct ownership {
+  std::map<int, int> before;
+  std::map<int, int> after;
+  /// Whether `partition`, held after the change, has a new owner.
+  bool moved(int partition) const;
+};
+ownership owners(const rebalance_timeline& tl);
+
+/// When the group settled (`tl.observed` set): the last of the first records
+/// the moved partitions had from their new owners since the change;
+/// `tl.observed` if no partition moved.
+mono_ns settle_time(const rebalance_timeline& tl);
+
+/// Whether every partition that did not move has had a record after
+/// `tl.settled`, so a gap still open at settle has its end.
+bool unmoved_closed(const rebalance_timeline& tl);
+
 /// Whether the group has settled after the change at `tl.change`, as of the
 /// records and statuses in `tl`: `tl.final_members` hold every partition
 /// between them without overlap, each holds one at least (when there are
