@@ -250,14 +250,13 @@ void runtime::start() {
   const property_list consumer_defaults{
       // A resumed partition waits for the broker's in-flight fetch; keep that short.
       {"", "fetch.wait.max.ms", "100"},
-      // Bound librdkafka's prefetch per partition so memory stays flat under
-      // lag, by size only: librdkafka 2.0.2 stops fetching a partition for a
-      // fixed second once its queue reaches either limit (librdkafka #2879),
-      // and a 10000-record limit was reached by most transaction commits and
-      // producer-bound stretches (see docs/exactly_once.md, "Performance").
-      // queued.max.messages.kbytes (at most 4096) and max.partition.fetch.bytes
-      // come from the agent's prefetch budget, below.
-      {"", "queued.min.messages", "100000"},
+      // librdkafka's prefetch per partition (queued.max.messages.kbytes, at
+      // most 4096, and queued.min.messages), max.partition.fetch.bytes and
+      // fetch.max.bytes come from the agent's prefetch budget, below. A queue
+      // at either limit is not fetched for up to a second (librdkafka #2879):
+      // a fixed 10000-record limit was reached by most transaction commits
+      // and producer-bound stretches (docs/exactly_once.md, "Performance"),
+      // so the limits scale with each partition's share instead.
       {"", "auto.offset.reset", "earliest"}};
   // Each agent's prefetch budget is divided over the partitions of its topics.
   const auto counts = partition_counts(d.producer->handle());
@@ -272,6 +271,8 @@ void runtime::start() {
         {"", "queued.max.messages.kbytes", std::to_string(limits.queued_max_kbytes)});
     defaults.push_back(
         {"", "max.partition.fetch.bytes", std::to_string(limits.max_partition_fetch_bytes)});
+    defaults.push_back({"", "fetch.max.bytes", std::to_string(limits.fetch_max_bytes)});
+    defaults.push_back({"", "queued.min.messages", std::to_string(limits.queued_max_records)});
     d.groups.push_back(std::make_unique<consumer_group>(
         *d.sys, d.agents[i], d.client_props(d.cfg.consumer, "consumer", defaults), *d.producer,
         d.client_props(d.cfg.producer, "producer"), d.cfg.commit_interval));

@@ -7,40 +7,62 @@
 namespace {
 
 using kactor::detail::divide_prefetch_budget;
+using kactor::detail::record_overhead_bytes;
 constexpr std::uint64_t MiB = 1024 * 1024;
 
+/// What every queue at its limits, with a response in flight, may hold: the
+/// larger of its bytes and its records' bookkeeping, twice (a record counts
+/// its bytes and its bookkeeping).
+std::uint64_t worst_case(const kactor::detail::prefetch_limits& l, int partitions) {
+  const std::uint64_t bytes = static_cast<std::uint64_t>(l.queued_max_kbytes) * 1024;
+  const std::uint64_t bookkeeping =
+      static_cast<std::uint64_t>(l.queued_max_records) * record_overhead_bytes;
+  return static_cast<std::uint64_t>(partitions) * (bytes + bookkeeping) +
+         static_cast<std::uint64_t>(l.fetch_max_bytes);
+}
+
 TEST(prefetch_budget, few_partitions_keep_the_defaults) {
-  // 256 MiB over 8 partitions: 16 MiB each, more than the defaults allow.
+  // 256 MiB over 8 partitions: 31 MiB each, more than the defaults allow.
   const auto l = divide_prefetch_budget(256 * MiB, 8);
   EXPECT_EQ(l.queued_max_kbytes, 4096);
+  EXPECT_EQ(l.queued_max_records, 63488);
   EXPECT_EQ(l.max_partition_fetch_bytes, 1048576);
+  EXPECT_EQ(l.fetch_max_bytes, 8 * MiB);
 }
 
-TEST(prefetch_budget, many_partitions_share_the_budget) {
+TEST(prefetch_budget, many_partitions_share_the_queues_and_keep_whole_batch_fetches) {
   for (int partitions : {64, 256, 1024, 4096}) {
     const auto l = divide_prefetch_budget(256 * MiB, partitions);
-    // Queued plus one fetch, on every partition, within the budget.
-    const std::uint64_t worst =
-        static_cast<std::uint64_t>(partitions) *
-        (static_cast<std::uint64_t>(l.queued_max_kbytes) * 1024 + l.max_partition_fetch_bytes);
-    EXPECT_LE(worst, 256 * MiB) << partitions << " partitions";
-    EXPECT_GT(worst, 200 * MiB) << "the budget is used, not wasted: " << partitions;
+    EXPECT_LE(worst_case(l, partitions), 256 * MiB) << partitions;
+    EXPECT_GT(worst_case(l, partitions), 200 * MiB) << "the budget is used: " << partitions;
+    // A fetch still takes a whole batch of each partition it names.
+    EXPECT_EQ(l.max_partition_fetch_bytes, 1048576) << partitions;
+    EXPECT_EQ(l.fetch_max_bytes, 8 * MiB) << partitions;
   }
-  const auto l = divide_prefetch_budget(256 * MiB, 1024);
-  EXPECT_EQ(l.queued_max_kbytes, 128);
-  EXPECT_EQ(l.max_partition_fetch_bytes, 128 * 1024);
+  const auto l = divide_prefetch_budget(256 * MiB, 256);
+  EXPECT_EQ(l.queued_max_kbytes, 496);
+  EXPECT_EQ(l.queued_max_records, 1984);
 }
 
-TEST(prefetch_budget, a_tiny_share_still_fetches) {
+TEST(prefetch_budget, the_response_grows_with_the_budget_within_bounds) {
+  EXPECT_EQ(divide_prefetch_budget(32 * MiB, 256).fetch_max_bytes, 4 * MiB);
+  EXPECT_EQ(divide_prefetch_budget(1024 * MiB, 256).fetch_max_bytes, 32 * MiB);
+  EXPECT_EQ(divide_prefetch_budget(4096 * MiB, 256).fetch_max_bytes, 50 * MiB);
+}
+
+TEST(prefetch_budget, a_tiny_budget_still_fetches_whole_batches) {
   const auto l = divide_prefetch_budget(1 * MiB, 100000);
   EXPECT_EQ(l.queued_max_kbytes, 1);
-  EXPECT_EQ(l.max_partition_fetch_bytes, 16 * 1024);
+  EXPECT_EQ(l.queued_max_records, 100);
+  EXPECT_EQ(l.max_partition_fetch_bytes, 1048576);
+  EXPECT_EQ(l.fetch_max_bytes, 4 * MiB);
 }
 
-TEST(prefetch_budget, no_known_partition_keeps_the_defaults) {
+TEST(prefetch_budget, no_known_partition_keeps_the_queue_defaults) {
   const auto l = divide_prefetch_budget(256 * MiB, 0);
   EXPECT_EQ(l.queued_max_kbytes, 4096);
-  EXPECT_EQ(l.max_partition_fetch_bytes, 1048576);
+  EXPECT_EQ(l.queued_max_records, 100000);
+  EXPECT_EQ(l.fetch_max_bytes, 8 * MiB);
 }
 
 }  // namespace

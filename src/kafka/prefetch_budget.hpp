@@ -5,23 +5,47 @@
 
 namespace kactor::detail {
 
-/// The per-partition librdkafka settings that keep a consumer's prefetch
-/// within a budget.
+/// The librdkafka settings that keep a consumer's prefetch within a budget.
 struct prefetch_limits {
   /// `queued.max.messages.kbytes`: librdkafka stops fetching a partition
   /// whose own queue holds this much (kactor reads each partition's queue
   /// separately, so the setting is per partition).
   int queued_max_kbytes = 4096;
+  /// `queued.min.messages`: the same stop by count, so that small records,
+  /// whose bookkeeping outweighs their bytes, stay within the share too.
+  int queued_max_records = 100000;
   /// `max.partition.fetch.bytes`: the most one fetch adds to a partition's
   /// queue, so a queue just under its limit overshoots by this at most.
   int max_partition_fetch_bytes = 1048576;
+  /// `fetch.max.bytes`: the most one fetch response carries over all
+  /// partitions (librdkafka keeps one fetch in flight per broker).
+  int fetch_max_bytes = 52428800;
 };
 
-/// Divides `budget_bytes` over `partitions` partitions: each receives at
-/// most half its share in one fetch and may hold the rest queued, so all of
-/// them together hold at most the budget. Never above librdkafka's kactor
-/// defaults (4096 kB queued, 1 MiB per fetch), never below 1 kB and 16 KiB.
-/// librdkafka 2.0.2 reads both settings once, when the consumer is made: the
+/// What librdkafka 2.0.2 keeps per queued record besides its key and value
+/// (its op and message structs, the batch framing), measured: 1M queued
+/// 100-byte records took ~340 MB.
+constexpr std::uint64_t record_overhead_bytes = 256;
+
+/// Divides `budget_bytes` over `partitions` partitions.
+///
+/// A fetch response takes a thirty-second of the budget (at least 4 MiB, at
+/// most librdkafka's 50 MiB default); the rest is divided into the
+/// partitions' queues, half by bytes (at least 1 kB, at most kactor's
+/// 4096 kB default each) and half by count at `record_overhead_bytes` per
+/// record (at least 100, at most librdkafka's 100000).
+///
+/// A partition's fetch stays at 1 MiB whatever the budget. The broker hands
+/// out whole record batches (up to its `message.max.bytes`, 1 MiB; a
+/// librdkafka producer fills batches up to 1 MB), and a batch larger than a
+/// partition's fetch limit comes back only for the first partition of a
+/// request; left to itself librdkafka 2.0.2 also cuts `fetch.max.bytes` down
+/// to one partition's queue limit. With both, every fetch carried a single
+/// partition's batch and a backlog was read one partition after another
+/// (issue 15: at 256 partitions, 150 had handled nothing when a quarter of
+/// the backlog was done). A 4 MiB response takes at least four such batches.
+///
+/// librdkafka 2.0.2 reads these settings once, when the consumer is made: the
 /// division is over every partition the agent may be assigned (all of its
 /// topics'), not over the ones it holds.
 prefetch_limits divide_prefetch_budget(std::uint64_t budget_bytes, int partitions);
