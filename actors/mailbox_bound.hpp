@@ -15,8 +15,10 @@ class mailbox_bound {
   using duration = std::chrono::steady_clock::duration;
 
   /// `capacity` is max_poll_records; a full actor pauses once its oldest held
-  /// record has waited `pause_after`; a paused partition resumes once fewer
-  /// than `resume_below` records are held (0 means capacity / 2, at least 1).
+  /// record has waited `pause_after` and its handler is behind (see
+  /// `on_slice_ended`; 0: as soon as it is full); a paused partition resumes once
+  /// fewer than `resume_below` records are held (0 means capacity / 2, at
+  /// least 1).
   mailbox_bound(std::size_t capacity, std::size_t resume_below, duration pause_after = {})
       : capacity_(std::max<std::size_t>(capacity, 1)),
         resume_below_(resume_below == 0 ? std::max<std::size_t>(capacity_ / 2, 1)
@@ -32,10 +34,25 @@ class mailbox_bound {
     max_seen_ = std::max(max_seen_, in_flight_);
   }
 
+  /// A slice of handling ended at its deadline with records still held
+  /// (`late`), or with none left. An actor whose slices end late `late_slices`
+  /// times in a row is behind: its handler does not keep up. Records that
+  /// wait while an actor that finishes what it holds in its slices waits for
+  /// its next turn wait for their share of the workers: with hundreds of
+  /// partitions per worker that wait passes any `pause_after`, and pausing
+  /// then only made librdkafka 2.0.2 drop the partition's prefetch and fetch
+  /// it again (issue 15). One late slice is not enough: a worker preempted
+  /// by another thread ends a slice late too.
+  void on_slice_ended(bool late) { late_in_a_row_ = late ? late_in_a_row_ + 1 : 0; }
+
+  static constexpr std::size_t late_slices = 3;
+
   /// Whether to pause now: the actor is full, more records are waiting
-  /// (`backlog`) and its oldest record has waited `oldest_age`.
+  /// (`backlog`), its oldest record has waited `oldest_age` and (unless
+  /// `pause_after` is 0) its handler is behind.
   action evaluate(bool backlog, duration oldest_age) {
-    if (!paused_ && in_flight_ >= capacity_ && backlog && oldest_age >= pause_after_) {
+    if (!paused_ && in_flight_ >= capacity_ && backlog && oldest_age >= pause_after_ &&
+        (late_in_a_row_ >= late_slices || pause_after_ == duration::zero())) {
       paused_ = true;
       return action::pause;
     }
@@ -67,6 +84,7 @@ class mailbox_bound {
   std::size_t in_flight_ = 0;
   std::size_t max_seen_ = 0;
   bool paused_ = false;
+  std::size_t late_in_a_row_ = 0;
 };
 
 }  // namespace kactor::detail

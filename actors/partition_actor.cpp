@@ -186,13 +186,15 @@ void partition_actor::process_slice() {
     return;
   }
   std::size_t done = 0;
+  bool late = false;
   while (!buffer_.empty() && !stopping() && !waiting(partition_wait::retry) && !held()) {
     if (!handle(buffer_.front())) break;  // failed: retry after a backoff
     buffer_.pop_front();
     ++done;
-    if (clock_type::now() >= deadline) break;
+    if ((late = clock_type::now() >= deadline)) break;
   }
   if (done == 0) return;
+  bound_.on_slice_ended(late && !buffer_.empty());
   if (bound_.on_finished(done) == mailbox_bound::action::resume) {
     cfg_.source->resume();
     cfg_.counters->resumes.fetch_add(1, std::memory_order_relaxed);

@@ -42,8 +42,30 @@ TEST(mailbox_bound, an_actor_with_room_does_not_pause) {
 TEST(mailbox_bound, a_full_actor_pauses_only_once_its_oldest_record_waited_pause_after) {
   mailbox_bound b(10, 5, 100ms);
   b.on_taken(10);
+  for (std::size_t i = 0; i < mailbox_bound::late_slices; ++i) b.on_slice_ended(true);
   EXPECT_EQ(b.evaluate(true, 99ms), action::none) << "draining fast: pausing would only cost";
   EXPECT_EQ(b.evaluate(true, 100ms), action::pause);
+}
+
+TEST(mailbox_bound, only_an_actor_whose_slices_end_late_in_a_row_pauses) {
+  // An actor that finishes its records in its slices waits for its turn on
+  // a shared worker, not for its handler.
+  mailbox_bound b(10, 5, 100ms);
+  b.on_taken(10);
+  EXPECT_EQ(b.evaluate(true, 1h), action::none) << "no slice yet";
+  for (std::size_t i = 1; i < mailbox_bound::late_slices; ++i) b.on_slice_ended(true);
+  b.on_slice_ended(false);
+  b.on_slice_ended(true);
+  EXPECT_EQ(b.evaluate(true, 1h), action::none) << "late slices, but not enough in a row";
+  for (std::size_t i = 1; i < mailbox_bound::late_slices; ++i) b.on_slice_ended(true);
+  EXPECT_EQ(b.evaluate(true, 99ms), action::none) << "behind, but not waited pause_after";
+  EXPECT_EQ(b.evaluate(true, 100ms), action::pause) << "its handler fell behind";
+}
+
+TEST(mailbox_bound, pause_after_zero_pauses_as_soon_as_full) {
+  mailbox_bound b(10, 5, 0ms);
+  b.on_taken(10);
+  EXPECT_EQ(b.evaluate(true, 0s), action::pause) << "before any slice";
 }
 
 TEST(mailbox_bound, resumes_only_below_the_low_mark) {
