@@ -329,6 +329,7 @@ inline void copy_with_librdkafka(benchmark::State& state, const cluster& cl, con
                                  const std::string& out, rates& result) {
   using namespace kactor::detail;
   for (auto _ : state) {
+    const double broker_before = broker_cpu_s();
     const auto start = instant::now();
     auto consumer =
         make_client(RD_KAFKA_CONSUMER, make_conf({{"", "bootstrap.servers", cl.brokers()},
@@ -379,6 +380,8 @@ inline void copy_with_librdkafka(benchmark::State& state, const cluster& cl, con
       break;
     }
     result.add(state, in.records, first, last);
+    if (const double broker = broker_cpu_s() - broker_before; !std::isnan(broker))
+      state.counters["broker_cpu_us_per_record"] = broker * 1e6 / static_cast<double>(in.records);
     state.counters["empty_polls"] = static_cast<double>(empty_polls);
     state.counters["first_record_ms"] =
         std::chrono::duration<double, std::milli>(first.wall - start.wall).count();
