@@ -80,20 +80,25 @@ struct agent_config {
   /// partition (see `pause_after`).
   std::size_t max_poll_records = 500;
   /// A full actor pauses its partition once its oldest held record has waited
-  /// this long: the handler is not keeping up. librdkafka drops a paused
-  /// partition's prefetched records and fetches them again on resume, so
-  /// pausing an actor that drains in less than a fetch round trip would only
-  /// slow it down. 0 pauses as soon as the actor is full.
+  /// this long and its last three slices of handling (2 ms each) ended with
+  /// records still held: the handler is not keeping up. librdkafka drops a
+  /// paused partition's prefetched records and fetches them again on resume,
+  /// so pausing an actor that drains in less than a fetch round trip, or
+  /// whose records only wait for its turn among many partitions on the
+  /// workers, would only slow it down. 0 pauses as soon as the actor is full.
   std::chrono::milliseconds pause_after{100};
   /// MiB of records librdkafka may prefetch for this agent, over all the
-  /// partitions of its topics at start: each partition's share bounds its
-  /// queue and its fetches (`queued.max.messages.kbytes`,
-  /// `max.partition.fetch.bytes`; set either in `kafka` to override). The
+  /// partitions of its topics at start: a 32nd bounds a fetch response
+  /// (`fetch.max.bytes`, 4–50 MiB) and each partition's share of the rest
+  /// bounds its queue, by bytes and by count (`queued.max.messages.kbytes`,
+  /// `queued.min.messages`; set any of them in `kafka` to override). The
   /// share is the same whatever the agent holds (librdkafka 2.0.2 reads the
   /// settings once), so prefetch stays within the budget for any assignment;
-  /// partitions added to a topic later add their share on top. Records taken
-  /// by partition actors are not prefetch: up to `max_poll_records` per
-  /// partition come on top (docs/design.md, "Memory bounds").
+  /// partitions added to a topic later add their share on top. A fetch still
+  /// takes whole record batches (up to 1 MiB per partition), so each
+  /// partition may hold one batch beyond its share, and records taken by
+  /// partition actors (up to `max_poll_records` each) come on top
+  /// (docs/design.md, "Memory under lag").
   std::size_t prefetch_budget_mb = 256;
   /// A paused partition resumes when its actor holds fewer records than this;
   /// 0 means `max_poll_records / 2`.
