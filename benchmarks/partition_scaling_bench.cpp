@@ -20,6 +20,13 @@
 //   KACTOR_BROKERS=127.0.0.1:9092 partition_scaling_bench [--records=1000000]
 //     [--min-partitions=8] [--max-partitions=1024]
 //
+// With KACTOR_KSTREAMS=scripts/kstreams.sh, Kafka Streams 4.1.1 (two stream
+// threads, at_least_once) copies the same input too, as a separate JVM
+// timed from outside: from the first record in its output topic until all
+// are there (end offsets sampled every 10 ms); its CPU per record and
+// peak_rss_mb are the JVM's, first_record_ms and broker_cpu_us_per_record
+// count from the JVM's start.
+//
 // Its topics are deleted at the end: 1024-partition topics hold thousands of
 // the broker's open files.
 //
@@ -27,8 +34,12 @@
 // --benchmark_* flags override them. A real broker is required (the embedded
 // mock cluster's figures would be the mock's).
 
+#include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "benchmarks/bench_support.hpp"
@@ -48,6 +59,78 @@ void with_memory(benchmark::State& state, Copy copy) {
   state.counters["rss_growth_mb"] = peak - before;
 }
 
+/// The peak resident set of process `pid`, in MB (VmHWM in /proc).
+double peak_rss_mb(int pid) {
+  std::istringstream status(test::read_file("/proc/" + std::to_string(pid) + "/status"));
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM", 0) == 0) return std::stod(line.substr(line.find(':') + 1)) / 1024.0;
+  return std::nan("");
+}
+
+/// Every partition's end offset of `topic`, summed, through `rk`: one
+/// ListOffsets request (timestamp -1 asks for the end).
+std::int64_t output_end(rd_kafka_t* rk, const std::string& topic, int partitions) {
+  auto tpl = detail::make_tpl(partitions);
+  for (int p = 0; p < partitions; ++p)
+    rd_kafka_topic_partition_list_add(tpl.get(), topic.c_str(), p)->offset = -1;
+  if (rd_kafka_offsets_for_times(rk, tpl.get(), 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+  std::int64_t sum = 0;
+  for (int i = 0; i < tpl->cnt; ++i) {
+    if (tpl->elems[i].err || tpl->elems[i].offset < 0) return -1;
+    sum += tpl->elems[i].offset;
+  }
+  return sum;
+}
+
+/// Kafka Streams copying `in` to `out` (`script` is scripts/kstreams.sh):
+/// timed from outside, from the first record it adds to `out` until all of
+/// them are there, sampled every 10 ms; CPU per record and peak RSS are the JVM's.
+void copy_with_kafka_streams(benchmark::State& state, const bench::cluster& cl,
+                             const bench::input_topic& in, const std::string& out,
+                             const std::string& script, bench::rates& result) {
+  for (auto _ : state) {
+    auto rk = detail::make_client(RD_KAFKA_CONSUMER,
+                                  detail::make_conf({{"", "bootstrap.servers", cl.brokers()},
+                                                     {"", "group.id", "kactor-bench-ends"}}));
+    // Earlier repetitions copied into the same topic: count from its end.
+    const int partitions = static_cast<int>(in.ends.size());
+    const auto base = output_end(rk.get(), out, partitions);
+    const double broker_before = bench::broker_cpu_s();
+    const auto start = std::chrono::steady_clock::now();
+    test::child_process jvm({script, "run", cl.brokers(), in.name, out, test::unique_name("ks")},
+                            test::binary_dir() + "/kstreams-" + out + ".log");
+    bench::instant first{}, last{};
+    bool started = false, done = false;
+    const auto deadline = start + std::chrono::seconds(180);
+    while (!done && std::chrono::steady_clock::now() < deadline && jvm.running()) {
+      const auto n = output_end(rk.get(), out, partitions);
+      const bench::instant now{std::chrono::steady_clock::now(), jvm.cpu_seconds()};
+      if (!started && n > base) {
+        started = true;
+        first = now;
+        state.counters["first_record_ms"] =
+            std::chrono::duration<double, std::milli>(now.wall - start).count();
+      }
+      if (n >= base + in.records) {
+        done = true;
+        last = now;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    state.counters["peak_rss_mb"] = peak_rss_mb(jvm.pid());
+    if (const double broker = bench::broker_cpu_s() - broker_before; !std::isnan(broker))
+      state.counters["broker_cpu_us_per_record"] = broker * 1e6 / static_cast<double>(in.records);
+    jvm.signal(SIGTERM);
+    if (jvm.wait(std::chrono::seconds(30)) < 0) jvm.signal(SIGKILL);
+    if (base < 0 || !done) {
+      state.SkipWithError("Kafka Streams did not copy every record in time (see its log)");
+      break;
+    }
+    result.add(state, in.records, first, last);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,20 +148,22 @@ int main(int argc, char** argv) {
   }
   benchmark::AddCustomContext("broker", cl.describe());
   benchmark::AddCustomContext("records", std::to_string(records));
+  const char* ks_env = std::getenv("KACTOR_KSTREAMS");
+  const std::string kstreams = ks_env ? ks_env : "";
 
   struct count {
     int partitions;
     bench::input_topic in;
-    bench::rates kactor, kactor_eos, raw;
+    bench::rates kactor, kactor_eos, raw, kstreams;
   };
   std::vector<count> counts;
   for (int p : {8, 64, 256, 1024})
-    if (p >= min_partitions && p <= max_partitions) counts.push_back({p, {}, {}, {}, {}});
+    if (p >= min_partitions && p <= max_partitions) counts.push_back({p, {}, {}, {}, {}, {}});
   for (auto& c : counts) {
     std::fprintf(stderr, "producing %lld records into %d partitions...\n",
                  static_cast<long long>(records), c.partitions);
     c.in = bench::produce_input(cl, records, c.partitions);
-    for (const char* suffix : {".kactor", ".eos", ".raw"})
+    for (const char* suffix : {".kactor", ".eos", ".raw", ".ks"})
       cl.create_topic(c.in.name + suffix, c.partitions);
   }
 
@@ -105,23 +190,34 @@ int main(int argc, char** argv) {
     add(name("raw_librdkafka"), [&cl, &c](benchmark::State& s) {
       with_memory(s, [&] { bench::copy_with_librdkafka(s, cl, c.in, c.in.name + ".raw", c.raw); });
     });
+    if (!kstreams.empty())
+      add(name("kafka_streams"), [&cl, &c, &kstreams](benchmark::State& s) {
+        copy_with_kafka_streams(s, cl, c.in, c.in.name + ".ks", kstreams, c.kstreams);
+      });
   }
   benchmark::RunSpecifiedBenchmarks();
   // Thousands of partitions hold thousands of the broker's open files.
   for (const auto& c : counts)
-    for (const char* suffix : {"", ".kactor", ".eos", ".raw"})
+    for (const char* suffix : {"", ".kactor", ".eos", ".raw", ".ks"})
       test::delete_topic(cl.brokers(), c.in.name + suffix);
 
   auto median = [](const std::vector<double>& v) { return bench::quantile(v, 0.5); };
   std::printf(
       "\npartitions  kactor rec/s  cpu us/rec  eos rec/s  raw rec/s  raw cpu us/rec  "
-      "kactor/raw\n");
-  for (const auto& c : counts)
-    std::printf("%10d  %12.0f  %10.2f  %9.0f  %9.0f  %14.2f  %10.2f\n", c.partitions,
+      "kactor/raw%s\n",
+      kstreams.empty() ? "" : "  ks rec/s  ks cpu us/rec  kactor/ks");
+  for (const auto& c : counts) {
+    std::printf("%10d  %12.0f  %10.2f  %9.0f  %9.0f  %14.2f  %10.2f", c.partitions,
                 median(c.kactor.records_per_s), median(c.kactor.cpu_us_per_record),
                 median(c.kactor_eos.records_per_s), median(c.raw.records_per_s),
                 median(c.raw.cpu_us_per_record),
                 median(c.kactor.records_per_s) / median(c.raw.records_per_s));
+    if (!c.kstreams.records_per_s.empty())
+      std::printf("  %8.0f  %13.2f  %9.2f", median(c.kstreams.records_per_s),
+                  median(c.kstreams.cpu_us_per_record),
+                  median(c.kactor.records_per_s) / median(c.kstreams.records_per_s));
+    std::printf("\n");
+  }
   benchmark::Shutdown();
   return 0;
 }
