@@ -22,6 +22,8 @@ RELOAD4J_VERSION=1.2.25
 CACHE=${KACTOR_CACHE_DIR:-$HOME/.cache/kactor}/kafka-$KAFKA_VERSION
 LIB=$CACHE/lib
 READY_TIMEOUT_S=90
+# shellcheck source=scripts/maven_jars.sh
+source "$(dirname "$0")/maven_jars.sh"
 STOP_TIMEOUT_S=30
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
@@ -29,44 +31,20 @@ usage() { sed -n '5,12s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
 fetch() {
   [[ -f $LIB/.complete ]] && return 0
-  command -v mvn >/dev/null || die "mvn not found (run scripts/install-deps.sh)"
   mkdir -p "$CACHE"
   # Serialise concurrent fetches; the subshell keeps the lock fd away from the broker.
   (
     flock 9
     [[ -f $LIB/.complete ]] && exit 0   # another process fetched meanwhile
-    fetch_locked
-  ) 9>"$CACHE/.fetch.lock"
-}
-
-fetch_locked() {   # runs in fetch's subshell: the EXIT trap cleans up after it
-  work=$(mktemp -d "$CACHE/.fetch.XXXXXX")
-  trap 'rm -rf "$work"' EXIT
-  cat >"$work/pom.xml" <<EOF
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>kactor</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
+    maven_jars "$LIB" "Apache Kafka $KAFKA_VERSION jars" "
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version>
       <exclusions><exclusion><groupId>org.apache.kafka</groupId><artifactId>connect-runtime</artifactId></exclusion></exclusions>
     </dependency>
     <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>$SLF4J_VERSION</version></dependency>
-    <dependency><groupId>ch.qos.reload4j</groupId><artifactId>reload4j</artifactId><version>$RELOAD4J_VERSION</version></dependency>
-  </dependencies>
-</project>
-EOF
-  echo "kafka.sh: fetching Apache Kafka $KAFKA_VERSION jars into $LIB" >&2
-  if ! mvn -q -B -Dstyle.color=never -f "$work/pom.xml" \
-      org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies \
-      -DincludeScope=runtime -DoutputDirectory="$work/lib" >"$work/mvn.log" 2>&1; then
-    sed $'s/\e\\[[0-9;]*m//g' "$work/mvn.log" >&2   # minus ANSI colour codes
-    die "mvn could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
-  fi
-  echo "$KAFKA_VERSION" >"$work/lib/.complete"
-  rm -rf "$LIB"
-  mv "$work/lib" "$LIB"
+    <dependency><groupId>ch.qos.reload4j</groupId><artifactId>reload4j</artifactId><version>$RELOAD4J_VERSION</version></dependency>" ||
+      die "mvn could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
+  ) 9>"$CACHE/.fetch.lock"
 }
 
 # Value of KEY in DIR/server.properties.
