@@ -22,12 +22,12 @@ std::uint64_t worst_case(const kactor::detail::prefetch_limits& l, int partition
 }
 
 TEST(prefetch_budget, few_partitions_keep_the_defaults) {
-  // 256 MiB over 8 partitions: 31 MiB each, more than the defaults allow.
+  // 256 MiB over 8 partitions: 30 MiB each, more than the defaults allow.
   const auto l = divide_prefetch_budget(256 * MiB, 8);
   EXPECT_EQ(l.queued_max_kbytes, 4096);
-  EXPECT_EQ(l.queued_max_records, 63488);
+  EXPECT_EQ(l.queued_max_records, 61440);
   EXPECT_EQ(l.max_partition_fetch_bytes, 1048576);
-  EXPECT_EQ(l.fetch_max_bytes, 8 * MiB);
+  EXPECT_EQ(l.fetch_max_bytes, 16 * MiB);
 }
 
 TEST(prefetch_budget, many_partitions_share_the_queues_and_keep_whole_batch_fetches) {
@@ -37,16 +37,16 @@ TEST(prefetch_budget, many_partitions_share_the_queues_and_keep_whole_batch_fetc
     EXPECT_GT(worst_case(l, partitions), 200 * MiB) << "the budget is used: " << partitions;
     // A fetch still takes a whole batch of each partition it names.
     EXPECT_EQ(l.max_partition_fetch_bytes, 1048576) << partitions;
-    EXPECT_EQ(l.fetch_max_bytes, 8 * MiB) << partitions;
+    EXPECT_EQ(l.fetch_max_bytes, 16 * MiB) << partitions;
   }
   const auto l = divide_prefetch_budget(256 * MiB, 256);
-  EXPECT_EQ(l.queued_max_kbytes, 496);
-  EXPECT_EQ(l.queued_max_records, 1984);
+  EXPECT_EQ(l.queued_max_kbytes, 480);
+  EXPECT_EQ(l.queued_max_records, 1920);
 }
 
 TEST(prefetch_budget, the_response_grows_with_the_budget_within_bounds) {
-  EXPECT_EQ(divide_prefetch_budget(32 * MiB, 256).fetch_max_bytes, 4 * MiB);
-  EXPECT_EQ(divide_prefetch_budget(1024 * MiB, 256).fetch_max_bytes, 32 * MiB);
+  EXPECT_EQ(divide_prefetch_budget(32 * MiB, 256).fetch_max_bytes, 16 * MiB);
+  EXPECT_EQ(divide_prefetch_budget(512 * MiB, 256).fetch_max_bytes, 32 * MiB);
   EXPECT_EQ(divide_prefetch_budget(4096 * MiB, 256).fetch_max_bytes, 50 * MiB);
 }
 
@@ -55,14 +55,14 @@ TEST(prefetch_budget, a_tiny_budget_still_fetches_whole_batches) {
   EXPECT_EQ(l.queued_max_kbytes, 1);
   EXPECT_EQ(l.queued_max_records, 100);
   EXPECT_EQ(l.max_partition_fetch_bytes, 1048576);
-  EXPECT_EQ(l.fetch_max_bytes, 4 * MiB);
+  EXPECT_EQ(l.fetch_max_bytes, 16 * MiB);
 }
 
 TEST(prefetch_budget, no_known_partition_keeps_the_queue_defaults) {
   const auto l = divide_prefetch_budget(256 * MiB, 0);
   EXPECT_EQ(l.queued_max_kbytes, 4096);
   EXPECT_EQ(l.queued_max_records, 100000);
-  EXPECT_EQ(l.fetch_max_bytes, 8 * MiB);
+  EXPECT_EQ(l.fetch_max_bytes, 16 * MiB);
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ constexpr std::uint64_t record_overhead_bytes = 256;
 
 /// Divides `budget_bytes` over `partitions` partitions.
 ///
-/// A fetch response takes a thirty-second of the budget (at least 4 MiB, at
+/// A fetch response takes a sixteenth of the budget (at least 16 MiB, at
 /// most librdkafka's 50 MiB default); the rest is divided into the
 /// partitions' queues, half by bytes (at least 1 kB, at most kactor's
 /// 4096 kB default each) and half by count at `record_overhead_bytes` per
@@ -44,7 +44,9 @@ constexpr std::uint64_t record_overhead_bytes = 256;
 /// to one partition's queue limit. With both, every fetch carried a single
 /// partition's batch and a backlog was read one partition after another
 /// (issue 15: at 256 partitions, 150 had handled nothing when a quarter of
-/// the backlog was done). A 4 MiB response takes at least four such batches.
+/// the backlog was done). A 16 MiB response takes at least sixteen such
+/// batches: with 4 MiB, 256 partitions behind 1 MB batches still waited up
+/// to seconds for their first fetch when the broker was short of CPU.
 ///
 /// librdkafka 2.0.2 reads these settings once, when the consumer is made: the
 /// division is over every partition the agent may be assigned (all of its
