@@ -179,6 +179,19 @@ inline double broker_cpu_s() {
   return detail::process_cpu_seconds(std::atoi(pid));
 }
 
+/// The broker's CPU from construction until `report`, which sets the
+/// `broker_cpu_us_per_record` counter (nothing without KACTOR_BROKER_PID).
+class broker_cpu {
+ public:
+  void report(benchmark::State& state, std::int64_t records) const {
+    if (const double used = broker_cpu_s() - start_; !std::isnan(used))
+      state.counters["broker_cpu_us_per_record"] = used * 1e6 / static_cast<double>(records);
+  }
+
+ private:
+  double start_ = broker_cpu_s();
+};
+
 using test::reset_peak_rss;
 using test::rss_mb;
 
@@ -277,15 +290,14 @@ inline void copy_with_kactor(benchmark::State& state, const bench::cluster& cl,
       }
       ctx.emit(out, e.key(), e.value());
     });
-    const double broker_before = broker_cpu_s();
+    const broker_cpu broker;
     const auto start = instant::now();
     rt.start();
     const bool done =
         bench::poll_until([&] { return all_stored(rt, in, transaction_interval.count() > 0); },
                           std::chrono::seconds(120));
     const auto last = instant::now();
-    if (const double broker = broker_cpu_s() - broker_before; !std::isnan(broker))
-      state.counters["broker_cpu_us_per_record"] = broker * 1e6 / static_cast<double>(in.records);
+    broker.report(state, in.records);
     const auto stats = rt.stats().agents.at(0);
     const auto failures = stats.delivery_failures;
     state.counters["aborts"] = static_cast<double>(stats.transactions_aborted);
@@ -329,7 +341,7 @@ inline void copy_with_librdkafka(benchmark::State& state, const cluster& cl, con
                                  const std::string& out, rates& result) {
   using namespace kactor::detail;
   for (auto _ : state) {
-    const double broker_before = broker_cpu_s();
+    const broker_cpu broker;
     const auto start = instant::now();
     auto consumer =
         make_client(RD_KAFKA_CONSUMER, make_conf({{"", "bootstrap.servers", cl.brokers()},
@@ -380,8 +392,7 @@ inline void copy_with_librdkafka(benchmark::State& state, const cluster& cl, con
       break;
     }
     result.add(state, in.records, first, last);
-    if (const double broker = broker_cpu_s() - broker_before; !std::isnan(broker))
-      state.counters["broker_cpu_us_per_record"] = broker * 1e6 / static_cast<double>(in.records);
+    broker.report(state, in.records);
     state.counters["empty_polls"] = static_cast<double>(empty_polls);
     state.counters["first_record_ms"] =
         std::chrono::duration<double, std::milli>(first.wall - start.wall).count();

@@ -34,10 +34,8 @@
 // --benchmark_* flags override them. A real broker is required (the embedded
 // mock cluster's figures would be the mock's).
 
-#include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,14 +55,6 @@ void with_memory(benchmark::State& state, Copy copy) {
   const double peak = bench::rss_mb("VmHWM");
   state.counters["peak_rss_mb"] = peak;
   state.counters["rss_growth_mb"] = peak - before;
-}
-
-/// The peak resident set of process `pid`, in MB (VmHWM in /proc).
-double peak_rss_mb(int pid) {
-  std::istringstream status(test::read_file("/proc/" + std::to_string(pid) + "/status"));
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmHWM", 0) == 0) return std::stod(line.substr(line.find(':') + 1)) / 1024.0;
-  return std::nan("");
 }
 
 /// Every partition's end offset of `topic`, summed, through `rk`: one
@@ -95,7 +85,7 @@ void copy_with_kafka_streams(benchmark::State& state, const bench::cluster& cl,
     // Earlier repetitions copied into the same topic: count from its end.
     const int partitions = static_cast<int>(in.ends.size());
     const auto base = output_end(rk.get(), out, partitions);
-    const double broker_before = bench::broker_cpu_s();
+    const bench::broker_cpu broker;
     const auto start = std::chrono::steady_clock::now();
     test::child_process jvm({script, "run", cl.brokers(), in.name, out, test::unique_name("ks")},
                             test::binary_dir() + "/kstreams-" + out + ".log");
@@ -118,9 +108,8 @@ void copy_with_kafka_streams(benchmark::State& state, const bench::cluster& cl,
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
     }
-    state.counters["peak_rss_mb"] = peak_rss_mb(jvm.pid());
-    if (const double broker = bench::broker_cpu_s() - broker_before; !std::isnan(broker))
-      state.counters["broker_cpu_us_per_record"] = broker * 1e6 / static_cast<double>(in.records);
+    state.counters["peak_rss_mb"] = bench::rss_mb("VmHWM", jvm.pid());
+    broker.report(state, in.records);
     jvm.signal(SIGTERM);
     if (jvm.wait(std::chrono::seconds(30)) < 0) jvm.signal(SIGKILL);
     if (base < 0 || !done) {

@@ -21,13 +21,18 @@ std::uint64_t worst_case(const kactor::detail::prefetch_limits& l, int partition
          static_cast<std::uint64_t>(l.fetch_max_bytes);
 }
 
+/// The settings a division gave: queue bytes and records, response bytes.
+void expect_limits(const kactor::detail::prefetch_limits& l, int kbytes, int records,
+                   std::uint64_t response) {
+  EXPECT_EQ(l.queued_max_kbytes, kbytes);
+  EXPECT_EQ(l.queued_max_records, records);
+  EXPECT_EQ(static_cast<std::uint64_t>(l.fetch_max_bytes), response);
+  EXPECT_EQ(l.max_partition_fetch_bytes, 1048576) << "a fetch takes whole batches";
+}
+
 TEST(prefetch_budget, few_partitions_keep_the_defaults) {
   // 256 MiB over 8 partitions: 30 MiB each, more than the defaults allow.
-  const auto l = divide_prefetch_budget(256 * MiB, 8);
-  EXPECT_EQ(l.queued_max_kbytes, 4096);
-  EXPECT_EQ(l.queued_max_records, 61440);
-  EXPECT_EQ(l.max_partition_fetch_bytes, 1048576);
-  EXPECT_EQ(l.fetch_max_bytes, 16 * MiB);
+  expect_limits(divide_prefetch_budget(256 * MiB, 8), 4096, 61440, 16 * MiB);
 }
 
 TEST(prefetch_budget, many_partitions_share_the_queues_and_keep_whole_batch_fetches) {
@@ -39,9 +44,7 @@ TEST(prefetch_budget, many_partitions_share_the_queues_and_keep_whole_batch_fetc
     EXPECT_EQ(l.max_partition_fetch_bytes, 1048576) << partitions;
     EXPECT_EQ(l.fetch_max_bytes, 16 * MiB) << partitions;
   }
-  const auto l = divide_prefetch_budget(256 * MiB, 256);
-  EXPECT_EQ(l.queued_max_kbytes, 480);
-  EXPECT_EQ(l.queued_max_records, 1920);
+  expect_limits(divide_prefetch_budget(256 * MiB, 256), 480, 1920, 16 * MiB);
 }
 
 TEST(prefetch_budget, the_response_grows_with_the_budget_within_bounds) {
@@ -51,18 +54,11 @@ TEST(prefetch_budget, the_response_grows_with_the_budget_within_bounds) {
 }
 
 TEST(prefetch_budget, a_tiny_budget_still_fetches_whole_batches) {
-  const auto l = divide_prefetch_budget(1 * MiB, 100000);
-  EXPECT_EQ(l.queued_max_kbytes, 1);
-  EXPECT_EQ(l.queued_max_records, 100);
-  EXPECT_EQ(l.max_partition_fetch_bytes, 1048576);
-  EXPECT_EQ(l.fetch_max_bytes, 16 * MiB);
+  expect_limits(divide_prefetch_budget(1 * MiB, 100000), 1, 100, 16 * MiB);
 }
 
 TEST(prefetch_budget, no_known_partition_keeps_the_queue_defaults) {
-  const auto l = divide_prefetch_budget(256 * MiB, 0);
-  EXPECT_EQ(l.queued_max_kbytes, 4096);
-  EXPECT_EQ(l.queued_max_records, 100000);
-  EXPECT_EQ(l.fetch_max_bytes, 16 * MiB);
+  expect_limits(divide_prefetch_budget(256 * MiB, 0), 4096, 100000, 16 * MiB);
 }
 
 }  // namespace

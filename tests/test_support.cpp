@@ -248,8 +248,9 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-double rss_mb(const char* field) {
-  std::istringstream status(read_file("/proc/self/status"));
+double rss_mb(const char* field, int pid) {
+  std::istringstream status(
+      read_file("/proc/" + (pid ? std::to_string(pid) : std::string("self")) + "/status"));
   for (std::string line; std::getline(status, line);)
     if (line.rfind(field, 0) == 0) return std::stod(line.substr(line.find(':') + 1)) / 1024.0;
   return std::nan("");

@@ -140,9 +140,10 @@ transaction_view describe_transaction(const std::string& transactional_id);
 /// Reads a JSON stats file written by examples/common/stats_file.hpp; empty on error.
 std::string read_file(const std::string& path);
 
-/// This process's resident set in MB from /proc/self/status: `field` is
-/// "VmRSS" (now) or "VmHWM" (the peak since start or `reset_peak_rss`).
-double rss_mb(const char* field);
+/// A process's resident set in MB from /proc/<pid>/status (this process's
+/// when `pid` is 0): `field` is "VmRSS" (now) or "VmHWM" (the peak since
+/// start or `reset_peak_rss`). NaN if it cannot be read.
+double rss_mb(const char* field, int pid = 0);
 
 /// Returns freed heap to the system and makes the current RSS the peak
 /// (Linux: "5" to /proc/self/clear_refs), so the next VmHWM is one run's.

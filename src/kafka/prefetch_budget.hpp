@@ -15,8 +15,9 @@ struct prefetch_limits {
   /// whose bookkeeping outweighs their bytes, stay within the share too.
   int queued_max_records = 100000;
   /// `max.partition.fetch.bytes`: the most one fetch adds to a partition's
-  /// queue, so a queue just under its limit overshoots by this at most.
-  int max_partition_fetch_bytes = 1048576;
+  /// queue, so a queue just under its limit overshoots by this at most. The
+  /// same whatever the budget (see `divide_prefetch_budget`).
+  static constexpr int max_partition_fetch_bytes = 1048576;
   /// `fetch.max.bytes`: the most one fetch response carries over all
   /// partitions (librdkafka keeps one fetch in flight per broker).
   int fetch_max_bytes = 52428800;
