@@ -34,6 +34,7 @@ caf::behavior partition_actor::make_behavior() {
   // Records the previous actor of this partition left to dead-letter.
   poison_.merge(*cfg_.poison);
   cfg_.poison->clear();
+  if (cfg_.state) await_stores();
   user_ = cfg_.factory(ctx_);
   install_handlers();
   if (cfg_.tick_every.count() > 0) delayed_send(this, cfg_.tick_every, tick_atom::value);
@@ -56,6 +57,12 @@ caf::behavior partition_actor::make_behavior() {
       [this](retry_atom) {
         waits_.clear(partition_wait::retry);
         rewrite_failed_dead_letters();
+        schedule();
+      },
+      [this](restored_atom) {
+        bind_stores();
+        waits_.clear(partition_wait::restore);
+        take();
         schedule();
       },
       [this](acked_atom) { on_acked(); },
@@ -131,8 +138,32 @@ void partition_actor::on_exit() {
   user_ = caf::behavior{};
 }
 
+void partition_actor::await_stores() {
+  if (cfg_.state->ready()) {
+    bind_stores();
+    return;
+  }
+  waits_.set(partition_wait::restore);
+  cfg_.state->when_ready(
+      [self = caf::actor_cast<caf::weak_actor_ptr>(caf::actor_cast<caf::strong_actor_ptr>(this))] {
+        if (auto a = self.lock())
+          caf::anon_send(caf::actor_cast<caf::actor>(a), restored_atom::value);
+      });
+}
+
+void partition_actor::bind_stores() {
+  // A store's changelog record goes out as an output of the record being
+  // handled, to the changelog partition of the task's number.
+  cfg_.state->bind([this, partition = cfg_.tp.partition](
+                       const std::string& topic, std::string_view key, std::string_view value) {
+    ctx_.emit(topic, key, value, {}, partition);
+  });
+}
+
 void partition_actor::take() {
-  if (stopping()) return;
+  // Restoring, records stay in librdkafka's queue (bounded by the prefetch
+  // budget), which stops fetching when full: no pause, no refetch.
+  if (stopping() || waiting(partition_wait::restore)) return;
   // Record ages are on the actor clock (steady_clock; the test scheduler's
   // virtual time in tests); slices stay on steady_clock, they bound CPU time.
   const auto now = clock().now();

@@ -22,6 +22,7 @@
 #include "actors/emit_sink.hpp"
 #include "actors/partition_counters.hpp"
 #include "actors/partition_source.hpp"
+#include "actors/task_state.hpp"
 #include "actors/transaction_protocol.hpp"
 
 namespace kactor::detail {
@@ -38,6 +39,8 @@ using stop_atom = caf::atom_constant<caf::atom("kx_stop")>;
 using retry_atom = caf::atom_constant<caf::atom("kx_retry")>;
 /// The producer has room again (sent by `emit_sink::when_room`'s wake).
 using room_atom = caf::atom_constant<caf::atom("kx_room")>;
+/// The task's stores are restored (sent by `task_state::when_ready`'s wake).
+using restored_atom = caf::atom_constant<caf::atom("kx_rstrd")>;
 
 struct partition_actor_config {
   std::string agent;
@@ -56,6 +59,9 @@ struct partition_actor_config {
   std::shared_ptr<partition_source> source;
   emit_sink* sink = nullptr;  // outlives every partition actor
   std::shared_ptr<partition_counters> counters;
+  /// The task's state stores (null: the agent declared none). The actor
+  /// takes no record before they are restored.
+  std::shared_ptr<task_state> state;
   /// Shared by the partition's successive actors: an actor that dies because
   /// an output was refused for good leaves the record here (at_least_once),
   /// and the next one dead-letters it when it takes it again.

@@ -34,7 +34,7 @@ class partition_actor;
 class partition_context final : public context {
  public:
   partition_context(partition_actor* self, const partition_actor_config& cfg)
-      : self_(self), agent_(cfg.agent), tp_(cfg.tp), sink_(cfg.sink) {}
+      : self_(self), agent_(cfg.agent), tp_(cfg.tp), sink_(cfg.sink), state_(cfg.state.get()) {}
 
   void emit(std::string_view topic, std::string_view key, std::string_view value,
             const headers& hdrs, partition_id partition) override {
@@ -50,6 +50,13 @@ class partition_context final : public context {
       if (current_) tracker_->cancel_emit(current_);
       throw;
     }
+  }
+
+  kv_store& kv(std::string_view name) override {
+    if (auto* s = state_ ? state_->find(name) : nullptr) return *s;
+    throw irrecoverable_error("agent " + agent_ + " has no store '" + std::string(name) +
+                              "' (declared: " + (state_ ? state_->names() : std::string("none")) +
+                              "; declare it with agent_builder::store or agents[].stores)");
   }
 
   const std::string& agent() const override { return agent_; }
@@ -69,6 +76,7 @@ class partition_context final : public context {
   std::string agent_;
   topic_partition tp_;
   emit_sink* sink_;
+  task_state* state_;
 };
 
 /// The failures of the record at the front of the buffer, across retries.
@@ -105,6 +113,8 @@ enum class partition_wait : unsigned {
   room = 2,
   /// exactly_once: a transaction barrier it has not answered yet.
   barrier = 4,
+  /// The task's stores are being restored (`restored_atom` ends it).
+  restore = 8,
 };
 
 class partition_waits {
@@ -149,6 +159,11 @@ class partition_actor final : public caf::event_based_actor {
   /// The user's behaviour's fallback and exception handlers.
   void install_handlers();
   void on_stop();
+  /// Binds the task's stores to this actor's emits; until they are restored
+  /// the actor takes no record.
+  void await_stores();
+  /// Once restored: the stores' changelog records become this actor's emits.
+  void bind_stores();
   void take();
   void schedule();
   void process_slice();

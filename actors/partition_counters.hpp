@@ -36,6 +36,11 @@ struct partition_counters {
   std::atomic<std::uint64_t> pauses{0};
   std::atomic<std::uint64_t> resumes{0};
   std::atomic<std::int64_t> stored_offset{-1};
+  /// State stores: restoring now, and the records of the current (or last)
+  /// restore read so far and to read in all (written by the restorer).
+  std::atomic<bool> restoring{false};
+  std::atomic<std::uint64_t> restored{0};
+  std::atomic<std::uint64_t> to_restore{0};
   /// The partition's warnings, for its current actor only (so a restart
   /// does not reset the limit); and how many it held back.
   log_limiter warnings;

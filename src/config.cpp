@@ -1,6 +1,7 @@
 #include <kactor/config.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -30,8 +31,10 @@ void override_agent(runtime_config& cfg, const std::string& rest, const std::str
   } else if (head == "supervision" && !property.empty()) {
     if (!set_scalar(agent.supervision, property, value, key))
       throw config_error(key, "unknown key; allowed: " + join(supervision_keys()));
-  } else if (field == "topics" || field == "produces") {
-    auto& topics = field == "topics" ? agent.topics : agent.produces;
+  } else if (field == "topics" || field == "produces" || field == "stores") {
+    auto& topics = field == "topics"     ? agent.topics
+                   : field == "produces" ? agent.produces
+                                         : agent.stores;
     topics.clear();
     std::istringstream list(value);
     for (std::string topic; std::getline(list, topic, ',');) topics.push_back(topic);
@@ -128,6 +131,15 @@ void check_agent(const agent_config& cfg, const std::string& where, bool need_to
     throw config_error(where + ".topics", "topic names must not be empty");
   if (std::find(cfg.produces.begin(), cfg.produces.end(), "") != cfg.produces.end())
     throw config_error(where + ".produces", "topic names must not be empty");
+  for (std::size_t i = 0; i < cfg.stores.size(); ++i) {
+    const auto& s = cfg.stores[i];
+    const bool valid = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    });
+    if (!valid) throw invalid(where + ".stores", s, "names of letters, digits, '.', '_' and '-'");
+    if (std::find(cfg.stores.begin(), cfg.stores.begin() + i, s) != cfg.stores.begin() + i)
+      throw config_error(where + ".stores", "store '" + s + "' is declared twice");
+  }
   check_ranges(cfg, where);
   if (cfg.resume_below > cfg.max_poll_records)
     throw invalid(where + ".resume_below", std::to_string(cfg.resume_below),

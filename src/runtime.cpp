@@ -14,6 +14,7 @@
 #include "actors/errc.hpp"
 #include "src/group/consumer_group.hpp"
 #include "src/group/ports.hpp"
+#include "src/group/store_setup.hpp"
 #include "src/kafka/admin.hpp"
 #include "src/kafka/handles.hpp"
 #include "src/kafka/prefetch_budget.hpp"
@@ -97,6 +98,7 @@ struct runtime::impl {
   struct code_lists {
     bool topics = false;
     bool produces = false;
+    bool stores = false;
   };
   std::vector<code_lists> from_code;
   handle_ptr mock_owner;  // keeps the embedded cluster alive
@@ -222,6 +224,7 @@ void runtime::start() {
     auto& a = d.agents[i];
     collapse_duplicates(a.cfg.topics);
     collapse_duplicates(a.cfg.produces);
+    collapse_duplicates(a.cfg.stores);
     validate(a.cfg, "agents." + a.cfg.name);
     if (!a.factory)
       throw config_error("agents." + a.cfg.name,
@@ -260,6 +263,12 @@ void runtime::start() {
       {"", "auto.offset.reset", "earliest"}};
   // Each agent's prefetch budget is divided over the partitions of its topics.
   const auto counts = partition_counts(d.producer->handle());
+  std::shared_ptr<const store_memory> memory;
+  for (std::size_t i = 0; i < d.agents.size(); ++i) {
+    if (!d.agents[i].cfg.stores.empty() && !memory)
+      memory = std::make_shared<store_memory>(d.cfg.state_memory_mb << 20);
+    prepare_changelogs(d.producer->handle(), d.mock, d.agents[i].cfg, counts);
+  }
   for (std::size_t i = 0; i < d.agents.size(); ++i) {
     int partitions = 0;
     for (const auto& t : d.agents[i].cfg.topics)
@@ -275,7 +284,8 @@ void runtime::start() {
     defaults.push_back({"", "queued.min.messages", std::to_string(limits.queued_max_records)});
     d.groups.push_back(std::make_unique<consumer_group>(
         *d.sys, d.agents[i], d.client_props(d.cfg.consumer, "consumer", defaults), *d.producer,
-        d.client_props(d.cfg.producer, "producer"), d.cfg.commit_interval));
+        d.client_props(d.cfg.producer, "producer"), d.cfg.commit_interval,
+        make_store_layout(d.agents[i].cfg, d.cfg.state_dir, memory)));
     if (!d.mock) {
       // Through the consumer, which never creates a topic by asking for it.
       auto missing = d.groups.back()->missing_topics();
@@ -426,6 +436,11 @@ agent_builder& agent_builder::consume(std::string topic) {
 agent_builder& agent_builder::produces(std::string topic) {
   auto& d = def("produces");
   add_topic(d.cfg.produces, rt_->impl_->from_code[index_].produces, std::move(topic));
+  return *this;
+}
+agent_builder& agent_builder::store(std::string name) {
+  auto& d = def("store");
+  add_topic(d.cfg.stores, rt_->impl_->from_code[index_].stores, std::move(name));
   return *this;
 }
 agent_builder& agent_builder::group(std::string group_id) {

@@ -113,7 +113,7 @@ TEST(ApplyOverride, RejectsBadKeysAndValues) {
   expect_override_error(
       "agents.a.name=b", "agents.a.name",
       {"unknown key",
-       "topics, produces, group, group_instance_id, max_poll_records, "
+       "topics, produces, stores, group, group_instance_id, max_poll_records, "
        "resume_below, pause_after_ms, prefetch_budget_mb, assignor, processing_guarantee, "
        "require_topics, transaction_interval_ms, transaction_max_records, "
        "kafka.<property>, "

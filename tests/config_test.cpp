@@ -129,6 +129,26 @@ TEST(ParseConfig, DeclaredOutputsParseFromTheFileAndOverrides) {
   expect_error([&] { validate(cfg); }, "agents[0].produces", {"topic names must not be empty"});
 }
 
+TEST(ParseConfig, StoresAndTheStateDirectoryParseAndAreChecked) {
+  auto cfg = parse_config(
+      "state_dir: /var/lib/kactor\nstate_memory_mb: 64\n"
+      "agents: [{name: trips, topics: trips, stores: [sagas, pending]}]");
+  EXPECT_EQ(cfg.state_dir, "/var/lib/kactor");
+  EXPECT_EQ(cfg.state_memory_mb, 64u);
+  EXPECT_EQ(cfg.agents[0].stores, (std::vector<std::string>{"sagas", "pending"}));
+  apply_override(cfg, "agents.trips.stores=a,b");
+  EXPECT_EQ(cfg.agents[0].stores, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(runtime_config{}.state_dir, "kactor-state");
+  cfg.agents[0].stores = {"a/b"};
+  expect_error([&] { validate(cfg); }, "agents[0].stores",
+               {"'a/b'", "letters, digits, '.', '_' and '-'"});
+  cfg.agents[0].stores = {"a", "a"};
+  expect_error([&] { validate(cfg); }, "agents[0].stores", {"'a' is declared twice"});
+  expect_parse_error("state_memory_mb: 4", "state_memory_mb", {"'4'"});
+  expect_parse_error("agents: [{name: a, topics: t, stores: {x: 1}}]", "agents[0].stores",
+                     {"a store name or a sequence of them"});
+}
+
 TEST(ParseConfig, SupervisionSectionMayBeEmptyOrPartial) {
   const auto cfg = parse_config(
       "agents:\n  - {name: a, topics: t, supervision: }\n"
@@ -170,15 +190,16 @@ TEST(ParseConfig, QuotedPropertyValuesStayAsWritten) {
 }
 
 TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
-  expect_parse_error("broker: x", "broker",
-                     {"unknown key",
-                      "brokers, client_id, commit_interval_ms, worker_threads, "
-                      "log, kafka, consumer, producer, agents"});
+  expect_parse_error(
+      "broker: x", "broker",
+      {"unknown key",
+       "brokers, client_id, commit_interval_ms, worker_threads, state_dir, state_memory_mb, "
+       "log, kafka, consumer, producer, agents"});
   expect_parse_error(
       "agents:\n  - {name: a, topics: t}\n  - {name: b, topics: t, max_poll_record: 5}",
       "agents[1].max_poll_record",
       {"unknown key",
-       "name, topics, produces, group, group_instance_id, max_poll_records, resume_below, "
+       "name, topics, produces, stores, group, group_instance_id, max_poll_records, resume_below, "
        "pause_after_ms, prefetch_budget_mb, assignor, processing_guarantee, require_topics, "
        "transaction_interval_ms, "
        "transaction_max_records, kafka, supervision"});

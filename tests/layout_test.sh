@@ -20,10 +20,12 @@ forbid() {
 
 forbid include/kactor 'actors/|src/|librdkafka/|rocksdb/' \
   "is the public API: no internal header, no librdkafka or RocksDB"
-forbid actors 'librdkafka/|src/|kactor/runtime\.hpp|kactor/kactor\.hpp' \
+forbid actors 'librdkafka/|rocksdb/|state/|src/|kactor/runtime\.hpp|kactor/kactor\.hpp' \
   "holds CAF actors: Kafka only through partition_source and emit_sink"
-forbid src/kafka 'caf/|actors/|src/group/|src/cli/|kactor/runtime\.hpp|kactor/context\.hpp' \
+forbid src/kafka 'caf/|actors/|state/|rocksdb/|src/group/|src/cli/|kactor/runtime\.hpp|kactor/context\.hpp' \
   "wraps librdkafka: no CAF, no actors, no coordination"
+forbid state 'caf/|librdkafka/|actors/|src/' \
+  "holds the stores: RocksDB only, no CAF, no Kafka"
 forbid src/group 'src/cli/' "coordinates the group: the CLI builds on it, not the reverse"
 forbid src/config 'caf/|librdkafka/|actors/|src/kafka/|src/group/|src/cli/' \
   "reads and checks the configuration: no runtime parts"

@@ -72,6 +72,9 @@ inline nlohmann::json to_json(const kactor::runtime_stats& s) {
                        {"retries", p.retries},
                        {"dead_lettered", p.dead_lettered},
                        {"restarts", p.restarts},
+                       {"restoring", p.restoring},
+                       {"restored", p.restored},
+                       {"to_restore", p.to_restore},
                        {"escalated", p.escalated}});
     agents.push_back(std::move(ja));
   }

@@ -73,6 +73,11 @@ struct agent_config {
   /// naming every missing one. An emit to an undeclared topic that does not
   /// exist fails only when librdkafka gives up on it (docs/supervision.md).
   std::vector<std::string> produces;
+  /// State stores of the agent (`context::kv`): one RocksDB instance per
+  /// store and partition under `runtime_config::state_dir`, backed by the
+  /// compacted changelog topic `<group>-<store>-changelog` (docs/state.md).
+  /// Names: letters, digits, '.', '_', '-'.
+  std::vector<std::string> stores;
   /// Consumer group id; defaults to `name`.
   std::string group;
   /// The bound on records a partition actor holds (taken from Kafka and not
@@ -125,6 +130,13 @@ struct runtime_config {
   std::string client_id = "kactor";
   /// How often stored offsets are committed (also on revoke and shutdown).
   std::chrono::milliseconds commit_interval{1000};
+  /// Where state stores keep their local RocksDB instances:
+  /// `<state_dir>/<group>/<store>/<partition>`. One live process per
+  /// directory: start refuses a directory another process holds.
+  std::string state_dir = "kactor-state";
+  /// MiB shared by every state store of the process: one block cache, of
+  /// which memtables may take half (RocksDB's WriteBufferManager).
+  std::size_t state_memory_mb = 128;
   /// Worker threads of the CAF scheduler; 0 lets CAF choose (one per core).
   std::size_t worker_threads = 0;
   /// kactor's log (process-wide: see `configure_log`); stderr at info by default.

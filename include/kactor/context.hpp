@@ -10,6 +10,7 @@
 #include <caf/fwd.hpp>
 
 #include <kactor/event.hpp>
+#include <kactor/store.hpp>
 #include <kactor/types.hpp>
 
 namespace kactor {
@@ -44,6 +45,19 @@ class context {
       throw irrecoverable_error("cannot serialize " + msg.GetTypeName() + " for " +
                                 std::string(topic));
     emit(topic, key, std::string_view(buf), hdrs, partition);
+  }
+
+  /// This partition's part of the agent's store `name` (declared with
+  /// `agent_builder::store` or `agents[].stores`), restored before the
+  /// partition's first record. An undeclared name throws
+  /// `irrecoverable_error` naming the declared ones (the record goes to the
+  /// dead-letter topic).
+  virtual kv_store& kv(std::string_view name) = 0;
+
+  /// The store `name` with Protobuf `Message` values (see `typed_store`).
+  template <class Message>
+  typed_store<Message> store(std::string_view name) {
+    return typed_store<Message>(kv(name));
   }
 
   /// The agent this partition actor belongs to.

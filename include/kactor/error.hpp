@@ -74,6 +74,19 @@ class config_error : public std::runtime_error {
   std::string key_;
 };
 
+/// A local state store (RocksDB) failed: it cannot be opened, read or
+/// written. From a handler it is a retriable failure (a full disk may clear);
+/// `path()` is the store's directory.
+class store_error : public std::runtime_error {
+ public:
+  store_error(std::string path, const std::string& what)
+      : std::runtime_error("state store " + path + ": " + what), path_(std::move(path)) {}
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+};
+
 /// Thrown when the embedded (mock) cluster is asked for something it cannot do
 /// honestly, or when a Kafka call fails in a way the caller must see.
 class kafka_exception : public std::runtime_error {

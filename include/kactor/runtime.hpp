@@ -64,6 +64,13 @@ struct partition_stats {
   std::int64_t stored_offset = -1;
   /// exactly_once: the offset the last committed transaction holds.
   std::int64_t committed_offset = -1;
+  /// State stores: whether the partition's stores are being restored from
+  /// their changelogs now (it handles no record meanwhile; the agent's other
+  /// partitions go on), and the changelog records of the current or last
+  /// restore read so far and to read in all.
+  bool restoring = false;
+  std::uint64_t restored = 0;
+  std::uint64_t to_restore = 0;
   /// Handler runs after a retriable failure (not counting the first).
   std::uint64_t retries = 0;
   /// Dead letters the broker acknowledged (at most `failed`; lower while a
@@ -154,6 +161,10 @@ class agent_builder {
   /// exists on a real broker (see agent_config::produces). Replaces and
   /// collapses as `consume` does.
   agent_builder& produces(std::string topic);
+  /// Declares a state store (`context::kv(name)`), as `agents[].stores`
+  /// does; replaces and collapses as `consume` does. Stores need at_least_once
+  /// and one input topic for now (start refuses others, saying so).
+  agent_builder& store(std::string name);
   agent_builder& group(std::string group_id);
   /// Throws `config_error` for n < 1 (the upper bound is checked at start).
   agent_builder& max_poll_records(std::int64_t n);

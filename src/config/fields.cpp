@@ -153,6 +153,8 @@ const std::vector<scalar_field<runtime_config>>& runtime_fields() {
       text<C, &C::client_id>("client_id"),
       millis<C, &C::commit_interval>("commit_interval_ms", 1, kUnbounded),
       count<C, &C::worker_threads>("worker_threads", 0, kUnbounded),
+      text<C, &C::state_dir>("state_dir"),
+      count<C, &C::state_memory_mb>("state_memory_mb", 8, 1048576),
   };
   return fields;
 }
@@ -285,7 +287,7 @@ const std::vector<std::string>& runtime_keys() {
 }
 const std::vector<std::string>& agent_keys() {
   static const auto k =
-      keys({"name", "topics", "produces"}, agent_fields(), {"kafka", "supervision"});
+      keys({"name", "topics", "produces", "stores"}, agent_fields(), {"kafka", "supervision"});
   return k;
 }
 const std::vector<std::string>& supervision_keys() {
@@ -303,8 +305,8 @@ const std::vector<std::string>& override_keys() {
   return k;
 }
 const std::vector<std::string>& agent_override_keys() {
-  static const auto k =
-      keys({"topics", "produces"}, agent_fields(), {"kafka.<property>", "supervision.<key>"});
+  static const auto k = keys({"topics", "produces", "stores"}, agent_fields(),
+                             {"kafka.<property>", "supervision.<key>"});
   return k;
 }
 
@@ -337,7 +339,8 @@ std::vector<std::string> config_keys() {
   for (const auto& f : log_fields()) out.push_back(std::string("log.") + f.name);
   for (const char* map : {"kafka", "consumer", "producer"})
     out.push_back(std::string(map) + ".<property>");
-  for (const char* k : {"name", "topics", "produces"}) out.push_back(std::string("agents[].") + k);
+  for (const char* k : {"name", "topics", "produces", "stores"})
+    out.push_back(std::string("agents[].") + k);
   for (const auto& f : agent_fields()) out.push_back(std::string("agents[].") + f.name);
   out.emplace_back("agents[].kafka.<property>");
   for (const auto& f : supervision_fields())

@@ -57,9 +57,12 @@ void read_properties(const YAML::Node& node, const std::string& path, properties
   }
 }
 
-std::vector<std::string> read_topics(const YAML::Node& node, const std::string& key) {
+// A name or a sequence of names (`what`: "topic", "store").
+std::vector<std::string> read_names(const YAML::Node& node, const std::string& key,
+                                    const char* what) {
   if (node.IsScalar()) return {node.Scalar()};
-  if (!node.IsSequence()) throw expected(key, "a topic name or a sequence of them", node);
+  if (!node.IsSequence())
+    throw expected(key, std::string("a ") + what + " name or a sequence of them", node);
   std::vector<std::string> topics;
   for (std::size_t i = 0; i < node.size(); ++i)
     topics.push_back(scalar(node[i], key + "[" + std::to_string(i) + "]"));
@@ -87,9 +90,11 @@ agent_config read_agent(const YAML::Node& node, const std::string& path) {
     if (name == "name") {
       agent.name = scalar(value, key);
     } else if (name == "topics") {
-      agent.topics = read_topics(value, key);
+      agent.topics = read_names(value, key, "topic");
     } else if (name == "produces") {
-      agent.produces = read_topics(value, key);
+      agent.produces = read_names(value, key, "topic");
+    } else if (name == "stores") {
+      agent.stores = read_names(value, key, "store");
     } else if (name == "kafka") {
       read_properties(value, key, agent.kafka);
     } else if (name == "supervision") {

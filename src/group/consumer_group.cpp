@@ -18,17 +18,22 @@ struct consumer_group::assigned_partition {
   // The queue (and its callbacks) goes before the hook its callback wakes.
   std::unique_ptr<wake_hook> hook = std::make_unique<wake_hook>();
   partition_queue queue;
+  /// The task's state stores (null if the agent has none).
+  std::shared_ptr<task_stores> stores;
 };
 
 consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, property_list props,
                                shared_producer& producer, const property_list& producer_props,
-                               std::chrono::milliseconds commit_interval)
+                               std::chrono::milliseconds commit_interval,
+                               std::shared_ptr<const store_layout> stores)
     : sys_(sys),
       def_(std::move(def)),
       producer_(&producer),
       commit_interval_(commit_interval),
-      cooperative_(def_.cfg.assignor == assignor_kind::cooperative_sticky) {
+      cooperative_(def_.cfg.assignor == assignor_kind::cooperative_sticky),
+      stores_(std::move(stores)) {
   const std::string where = "agents." + def_.cfg.name;
+  if (stores_) restorer_ = std::make_unique<restorer>(def_.cfg.name, props);
   props.push_back(
       property{where, "group.id", def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group});
   props.push_back(property{where, "partition.assignment.strategy", to_string(def_.cfg.assignor)});
@@ -111,6 +116,9 @@ void consumer_group::stop() {
     stop_.store(true, std::memory_order_release);
     thread_.join();
   }
+  if (restorer_) restorer_->stop();
+  // The stores' directory lock goes with the last task holding the layout.
+  stores_.reset();
   if (supervisor_) {
     caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(dead_letters_, caf::exit_reason::user_shutdown);
@@ -301,6 +309,11 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     pc.source = std::make_shared<queue_source>(ap->queue);
     pc.sink = sink_.get();
     pc.txn = txn_;
+    if (stores_) {
+      ap->stores = std::make_shared<task_stores>(stores_, tp.partition, counters);
+      pc.state = ap->stores;
+      restorer_->restore(ap->stores);
+    }
     pc.counters = std::move(counters);
     spec.hook = ap->hook.get();
     ap->queue.on_records(&wake_hook::wake, ap->hook.get());
@@ -345,10 +358,12 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
   // acknowledgements: every emit has its report within the producer's
   // message.timeout.ms, so a dead broker cannot hang the rebalance forever.
   caf::scoped_actor self{sys_};
+  bool stopped = false;
   self->request(supervisor_, producer_->delivery_timeout() + std::chrono::seconds(10),
                 revoke_atom::value, tps)
       .receive(
           [&](partition_offsets& r) {
+            stopped = true;
             for (auto& [tp, next] : r.offsets)
               if (next.value() >= 0 && !lost && !txn_)
                 rd_kafka_topic_partition_list_add(commits.get(), tp.topic.c_str(),
@@ -369,6 +384,15 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
     auto counters = counters_for(tp);
     counters->revocations.fetch_add(1, std::memory_order_relaxed);
     counters->assigned = false;
+    // Stores are checkpointed and closed once their actor stopped; one that
+    // did not stop in time keeps them open until it ends (a new assignment's
+    // restore then retries until they close).
+    if (auto it = assigned_.find(tp); it != assigned_.end() && it->second->stores) {
+      if (stopped)
+        restorer_->close(it->second->stores);
+      else
+        it->second->stores->cancel();
+    }
     assigned_.erase(tp);
   }
   if (cooperative_) {
@@ -428,6 +452,9 @@ agent_stats consumer_group::stats() const {
     p.pauses = c->pauses.load();
     p.resumes = c->resumes.load();
     p.stored_offset = c->stored_offset.load();
+    p.restoring = c->restoring.load();
+    p.restored = c->restored.load();
+    p.to_restore = c->to_restore.load();
     p.committed_offset = c->committed_offset.load();
     p.retries = c->retries.load();
     p.dead_lettered = c->dead_lettered.load();

@@ -24,6 +24,8 @@
 #include "actors/retry_policy.hpp"
 #include "actors/supervisor.hpp"
 #include "src/group/ports.hpp"
+#include "src/group/restorer.hpp"
+#include "src/group/task_stores.hpp"
 #include "src/kafka/handles.hpp"
 #include "src/kafka/partition_queue.hpp"
 #include "src/kafka/producer.hpp"
@@ -40,10 +42,13 @@ class consumer_group {
  public:
   /// Creates the consumer (so bad properties fail here, naming the key).
   /// at_least_once agents emit through `producer`; exactly_once agents through a
-  /// transactional producer of their own, made from `producer_props`.
+  /// transactional producer of their own, made from `producer_props`. With
+  /// `stores` (the agent declared state stores), each assigned partition's
+  /// stores are restored on a restorer thread before its actor takes records.
   consumer_group(caf::actor_system& sys, agent_definition def, property_list props,
                  shared_producer& producer, const property_list& producer_props,
-                 std::chrono::milliseconds commit_interval);
+                 std::chrono::milliseconds commit_interval,
+                 std::shared_ptr<const store_layout> stores = nullptr);
   /// Stops if running.
   ~consumer_group();
 
@@ -165,6 +170,10 @@ class consumer_group {
   std::shared_ptr<agent_health> health_ = std::make_shared<agent_health>();
   supervisor_actor supervisor_;
   dead_letter_actor dead_letters_;
+  /// State stores (null without): where they live, and the thread that
+  /// restores and closes them.
+  std::shared_ptr<const store_layout> stores_;
+  std::unique_ptr<restorer> restorer_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -83,6 +83,34 @@ void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>
   }
 }
 
+std::string topic_config(rd_kafka_t* rk, const std::string& topic, const std::string& name,
+                         int timeout_ms) {
+  std::unique_ptr<rd_kafka_ConfigResource_t, void (*)(rd_kafka_ConfigResource_t*)> res{
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str()),
+      rd_kafka_ConfigResource_destroy};
+  rd_kafka_ConfigResource_t* resources[] = {res.get()};
+  auto ev = admin_request(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout_ms,
+                          "DescribeConfigs of " + topic,
+                          [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+                            rd_kafka_DescribeConfigs(rk, resources, 1, opts, q);
+                          });
+  const auto* result = rd_kafka_event_DescribeConfigs_result(ev.get());
+  size_t n = 0;
+  const auto** described = rd_kafka_DescribeConfigs_result_resources(result, &n);
+  for (size_t i = 0; i < n; ++i) {
+    if (auto err = rd_kafka_ConfigResource_error(described[i]))
+      throw kafka_exception(make_error(err, "DescribeConfigs of " + topic));
+    size_t entries = 0;
+    const auto** configs = rd_kafka_ConfigResource_configs(described[i], &entries);
+    for (size_t j = 0; j < entries; ++j)
+      if (name == rd_kafka_ConfigEntry_name(configs[j])) {
+        const char* value = rd_kafka_ConfigEntry_value(configs[j]);
+        return value ? value : "";
+      }
+  }
+  return {};
+}
+
 std::map<std::string, int> partition_counts(rd_kafka_t* rk, int timeout_ms) {
   const rd_kafka_metadata_t* raw = nullptr;
   if (auto err = rd_kafka_metadata(rk, 1, nullptr, &raw, timeout_ms))

@@ -40,6 +40,11 @@ event_ptr admin_request(
 void create_topics(rd_kafka_t* rk, const std::vector<std::pair<std::string, int>>& topics,
                    int timeout_ms = 30000, const std::map<std::string, std::string>& configs = {});
 
+/// The value of the topic config `name` of `topic` (DescribeConfigs); empty
+/// if the broker does not report it. Throws `kafka_exception`.
+std::string topic_config(rd_kafka_t* rk, const std::string& topic, const std::string& name,
+                         int timeout_ms = 10000);
+
 /// Every topic the cluster has, with its partition count, from one
 /// all-topics metadata request (which never creates a topic). Throws
 /// `kafka_exception` when the brokers do not answer within `timeout_ms`.

@@ -1,0 +1,38 @@
+#pragma once
+// The state stores of one task, as its partition actor sees them.
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <kactor/store.hpp>
+
+namespace kactor::detail {
+
+/// A task's stores: the group layer opens and restores them (src/group/task_stores),
+/// the partition actor uses them. The actor takes no record before `ready()`.
+class task_state {
+ public:
+  /// Sends one changelog record of a store: `value` with a null data pointer
+  /// is a tombstone.
+  using changelog_emit =
+      std::function<void(const std::string& topic, std::string_view key, std::string_view value)>;
+
+  virtual ~task_state() = default;
+
+  /// The store `name`, or nullptr if the agent declared no such store.
+  virtual kv_store* find(std::string_view name) = 0;
+  /// The declared stores' names, comma-separated (for errors).
+  virtual std::string names() const = 0;
+  /// Routes every store's changelog records through `emit` (the actor's
+  /// context, so they are tied to the record being handled). Called by the
+  /// actor once `ready()`, before its first record; the stores are used by it only.
+  virtual void bind(changelog_emit emit) = 0;
+  /// Whether every store is restored (true from then on).
+  virtual bool ready() const = 0;
+  /// Calls `wake` once when the stores are restored: on the restoring thread,
+  /// or at once on the calling thread if they already are. `wake` must not block.
+  virtual void when_ready(std::function<void()> wake) = 0;
+};
+
+}  // namespace kactor::detail

@@ -1,0 +1,82 @@
+// Creates and checks the changelog topics of an agent's state stores, and
+// locks their directory.
+
+#include "src/group/store_setup.hpp"
+
+#include "src/group/task_stores.hpp"
+#include "src/kafka/admin.hpp"
+
+namespace kactor::detail {
+
+void prepare_changelogs(rd_kafka_t* rk, rd_kafka_mock_cluster_t* mock, const agent_config& cfg,
+                        const std::map<std::string, int>& counts) {
+  if (cfg.stores.empty()) return;
+  const auto key = "agents." + cfg.name + ".stores";
+  if (cfg.topics.size() != 1)
+    throw config_error(key, "an agent with state stores consumes exactly one topic for now (" +
+                                std::to_string(cfg.topics.size()) +
+                                " given): each partition's stores belong to one partition actor");
+  if (cfg.guarantee == processing_guarantee::exactly_once)
+    throw config_error(key,
+                       "state stores work with processing_guarantee at_least_once only for now");
+  const auto& input = cfg.topics.front();
+  const auto in = counts.find(input);
+  if (in == counts.end())
+    throw config_error(key, "input topic '" + input +
+                                "' does not exist; an agent with state stores needs it to size "
+                                "its changelog topics (create it first)");
+  const auto group = cfg.group.empty() ? cfg.name : cfg.group;
+  for (const auto& store : cfg.stores) {
+    const auto topic = store_layout::changelog_topic(group, store);
+    const auto it = counts.find(topic);
+    if (it == counts.end()) {
+      if (mock) {
+        if (auto err = rd_kafka_mock_topic_create(mock, topic.c_str(), in->second, 1);
+            err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+          throw config_error(
+              key, "cannot create changelog topic '" + topic + "': " + rd_kafka_err2str(err));
+      } else {
+        try {
+          create_topics(rk, {{topic, in->second}}, 30000, {{"cleanup.policy", "compact"}});
+        } catch (const kafka_exception& e) {
+          if (e.info().cls == error_class::retriable) throw;
+          throw config_error(key, "cannot create changelog topic '" + topic + "': " + e.what());
+        }
+      }
+      continue;
+    }
+    if (it->second != in->second)
+      throw config_error(key, "changelog topic '" + topic + "' has " + std::to_string(it->second) +
+                                  " partition(s), input topic '" + input + "' " +
+                                  std::to_string(in->second) +
+                                  "; they must match (each partition's store is restored from "
+                                  "the changelog partition of the same number)");
+    if (!mock) {
+      const auto policy = topic_config(rk, topic, "cleanup.policy");
+      if (policy.find("compact") == std::string::npos)
+        throw config_error(key, "changelog topic '" + topic + "' has cleanup.policy=" + policy +
+                                    "; a changelog must be compacted (cleanup.policy=compact), "
+                                    "or deleting old records loses state");
+    }
+  }
+}
+
+std::shared_ptr<const store_layout> make_store_layout(const agent_config& cfg,
+                                                      const std::string& state_dir,
+                                                      std::shared_ptr<const store_memory> memory) {
+  if (cfg.stores.empty()) return nullptr;
+  auto layout = std::make_shared<store_layout>();
+  layout->agent = cfg.name;
+  layout->group = cfg.group.empty() ? cfg.name : cfg.group;
+  layout->root = state_dir + "/" + layout->group;
+  layout->stores = cfg.stores;
+  layout->memory = std::move(memory);
+  try {
+    layout->lock = std::make_shared<dir_lock>(layout->root);
+  } catch (const store_error& e) {
+    throw config_error("state_dir", e.what());
+  }
+  return layout;
+}
+
+}  // namespace kactor::detail

@@ -1,0 +1,37 @@
+#pragma once
+// An agent's state stores made ready at start: their changelog topics and
+// their directory.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <kactor/config.hpp>
+
+#include "src/group/task_stores.hpp"
+#include "src/kafka/handles.hpp"
+
+namespace kactor::detail {
+
+/// Makes every changelog topic of `cfg`'s stores ready before the agent
+/// starts: creates those missing (compacted, `cleanup.policy=compact`, as
+/// many partitions as the agent's input topic) and checks those that exist
+/// (same partition count; on a real broker, compacted). `counts` are the
+/// cluster's topics and partition counts; `mock` is the embedded cluster
+/// (null on a real broker: it has no Admin API, so topics are created with
+/// the mock API and compaction is not checked). Throws `config_error` naming
+/// `agents.<name>.stores` and the topic for anything unusable.
+void prepare_changelogs(rd_kafka_t* rk, rd_kafka_mock_cluster_t* mock, const agent_config& cfg,
+                        const std::map<std::string, int>& counts);
+
+/// Where `cfg`'s stores live (`<state_dir>/<group>`), locked for this
+/// process while the layout lives (throws `config_error` naming `state_dir`
+/// when another live process holds it). Null for an agent without stores.
+std::shared_ptr<const store_layout> make_store_layout(const agent_config& cfg,
+                                                      const std::string& state_dir,
+                                                      std::shared_ptr<const store_memory> memory);
+
+}  // namespace kactor::detail

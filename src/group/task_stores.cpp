@@ -1,0 +1,166 @@
+// A task's state stores: restore from the changelogs, checkpoint on close.
+
+#include "src/group/task_stores.hpp"
+
+#include <chrono>
+
+#include <rocksdb/write_batch.h>
+
+#include <kactor/log.hpp>
+
+#include "state/checkpoint.hpp"
+#include "state/restore_plan.hpp"
+
+namespace kactor::detail {
+
+namespace {
+
+// A restore writes the DB in batches of this many records or bytes.
+constexpr std::size_t batch_records = 10000;
+constexpr std::size_t batch_bytes = std::size_t{4} << 20;
+// A long restore logs its progress this often.
+constexpr auto progress_every = std::chrono::seconds(5);
+
+}  // namespace
+
+task_stores::task_stores(std::shared_ptr<const store_layout> layout, partition_id partition,
+                         std::shared_ptr<partition_counters> counters)
+    : layout_(std::move(layout)), partition_(partition), counters_(std::move(counters)) {}
+
+kv_store* task_stores::find(std::string_view name) {
+  for (auto& s : stores_)
+    if (s->name() == name) return s.get();
+  return nullptr;
+}
+
+std::string task_stores::names() const {
+  std::string out;
+  for (const auto& s : layout_->stores) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+void task_stores::bind(changelog_emit emit) {
+  for (auto& s : stores_)
+    s->bind([emit, topic = store_layout::changelog_topic(layout_->group, s->name())](
+                std::string_view key, std::string_view value) { emit(topic, key, value); });
+}
+
+void task_stores::when_ready(std::function<void()> wake) {
+  {
+    std::lock_guard lock(wake_mx_);
+    if (!ready()) {
+      wakes_.push_back(std::move(wake));
+      return;
+    }
+  }
+  wake();
+}
+
+bool task_stores::restore(changelog_reader& reader) {
+  counters_->restoring = true;
+  counters_->restored = 0;
+  counters_->to_restore = 0;
+  std::vector<std::unique_ptr<task_store>> opened;
+  for (const auto& name : layout_->stores) {
+    auto s = restore_one(reader, name);
+    if (!s) {
+      counters_->restoring = false;
+      return false;
+    }
+    opened.push_back(std::move(s));
+  }
+  stores_ = std::move(opened);
+  std::vector<std::function<void()>> wakes;
+  {
+    std::lock_guard lock(wake_mx_);
+    ready_.store(true, std::memory_order_release);
+    wakes.swap(wakes_);
+  }
+  counters_->restoring = false;
+  for (auto& w : wakes) w();
+  return true;
+}
+
+std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
+                                                     const std::string& name) {
+  const auto& l = *layout_;
+  const auto dir = l.dir(name, partition_);
+  const auto checkpoint_path = l.checkpoint(name, partition_);
+  const auto topic = store_layout::changelog_topic(l.group, name);
+  const auto where =
+      "agent " + l.agent + ": store " + name + " partition " + std::to_string(partition_.value());
+
+  restore_inputs in;
+  const auto ck = read_checkpoint(checkpoint_path);
+  in.checkpoint = ck.offset;
+  in.checkpoint_problem = ck.problem;
+  std::unique_ptr<rocks_store> db;
+  try {
+    db = rocks_store::open(dir, *l.memory);
+  } catch (const rocks_store::open_error& e) {
+    if (e.why() == rocks_store::open_failure::locked) throw;
+    in.db_opened = false;
+    in.db_problem = e.what();
+  }
+  std::tie(in.log_start, in.log_end) = reader.bounds(topic, partition_.value());
+  const auto plan = plan_restore(in);
+  if (plan.wipe) {
+    db.reset();
+    rocks_store::wipe(dir);
+    remove_checkpoint(checkpoint_path);
+    db = rocks_store::open(dir, *l.memory);
+  }
+  const auto total = static_cast<std::uint64_t>(in.log_end - plan.from);
+  counters_->to_restore.fetch_add(total, std::memory_order_relaxed);
+  log(plan.wipe && plan.from < in.log_end ? log_level::info : log_level::debug,
+      "{}: {}; {} changelog record(s) to restore", where, plan.why, total);
+
+  const auto started = std::chrono::steady_clock::now();
+  auto last_log = started;
+  rocksdb::WriteBatch batch;
+  std::uint64_t done = 0;
+  const auto write = [&] {
+    db->write(batch);
+    counters_->restored.fetch_add(batch.Count(), std::memory_order_relaxed);
+    done += batch.Count();
+    batch.Clear();
+    if (const auto now = std::chrono::steady_clock::now(); now - last_log >= progress_every) {
+      last_log = now;
+      log(log_level::info, "{}: restored {} of {} changelog record(s)", where, done, total);
+    }
+  };
+  const bool complete = reader.read(
+      topic, partition_.value(), plan.from, in.log_end,
+      [&](std::string_view key, std::string_view value) {
+        const rocksdb::Slice k(key.data(), key.size());
+        if (value.data() == nullptr)
+          batch.Delete(k);
+        else
+          batch.Put(k, rocksdb::Slice(value.data(), value.size()));
+        if (static_cast<std::size_t>(batch.Count()) >= batch_records ||
+            batch.GetDataSize() >= batch_bytes)
+          write();
+      },
+      [this] { return cancelled(); });
+  if (!complete) return nullptr;
+  if (batch.Count() > 0) write();
+  if (total > 0)
+    log(log_level::info, "{}: restored {} changelog record(s) in {} ms", where, done,
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                              started)
+            .count());
+  return std::make_unique<task_store>(name, std::move(db));
+}
+
+void task_stores::close(changelog_reader& reader) {
+  auto stores = std::move(stores_);
+  if (!ready()) return;  // a cancelled restore: the old checkpoint still holds
+  for (auto& s : stores) {
+    s->db().flush();
+    const auto topic = store_layout::changelog_topic(layout_->group, s->name());
+    write_checkpoint(layout_->checkpoint(s->name(), partition_),
+                     reader.bounds(topic, partition_.value()).second);
+  }
+}
+
+}  // namespace kactor::detail

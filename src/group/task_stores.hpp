@@ -1,0 +1,97 @@
+#pragma once
+// One task's state stores: opened and restored from their changelogs on the
+// restorer's thread, used by the task's partition actor, checkpointed and
+// closed when the task is revoked.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <kactor/types.hpp>
+
+#include "actors/partition_counters.hpp"
+#include "actors/task_state.hpp"
+#include "src/kafka/changelog_reader.hpp"
+#include "state/dir_lock.hpp"
+#include "state/store_memory.hpp"
+#include "state/task_store.hpp"
+
+namespace kactor::detail {
+
+/// Where one agent's stores live and what they share.
+struct store_layout {
+  std::string agent;
+  /// `<state_dir>/<group>`.
+  std::string root;
+  std::string group;
+  std::vector<std::string> stores;
+  std::shared_ptr<const store_memory> memory;
+  /// Keeps other processes out of `root` while the layout lives.
+  std::shared_ptr<dir_lock> lock;
+
+  /// `<group>-<store>-changelog`.
+  static std::string changelog_topic(const std::string& group, const std::string& store) {
+    return group + "-" + store + "-changelog";
+  }
+  /// `<root>/<store>/<partition>`: the RocksDB directory.
+  std::string dir(const std::string& store, partition_id p) const {
+    return root + "/" + store + "/" + std::to_string(p.value());
+  }
+  /// The checkpoint beside it: `<root>/<store>/<partition>.checkpoint`.
+  std::string checkpoint(const std::string& store, partition_id p) const {
+    return dir(store, p) + ".checkpoint";
+  }
+};
+
+/// The stores of the task `partition` of one agent. `restore` and `close`
+/// run on the restorer's thread; `cancel` on any; the `task_state` side on
+/// the partition actor, after `ready()`.
+class task_stores final : public task_state {
+ public:
+  task_stores(std::shared_ptr<const store_layout> layout, partition_id partition,
+              std::shared_ptr<partition_counters> counters);
+
+  kv_store* find(std::string_view name) override;
+  std::string names() const override;
+  void bind(changelog_emit emit) override;
+  bool ready() const override { return ready_.load(std::memory_order_acquire); }
+  void when_ready(std::function<void()> wake) override;
+
+  /// Opens every store and brings it to its changelog's end: from its
+  /// checkpoint, or from the start after wiping it (`plan_restore` decides).
+  /// Returns false if cancelled (nothing is ready then). Throws
+  /// `kafka_exception` or `store_error`; the stores are closed then.
+  bool restore(changelog_reader& reader);
+
+  /// The task is revoked: a restore stops at its next fetch.
+  void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+
+  /// After the task's actor stopped (its changelog records acknowledged):
+  /// each restored store is flushed and checkpointed at its changelog's end,
+  /// then every store is closed. Throws `kafka_exception` or `store_error`
+  /// (the stores are closed all the same; the next restore reads more).
+  void close(changelog_reader& reader);
+
+  partition_id partition() const { return partition_; }
+  const store_layout& layout() const { return *layout_; }
+
+ private:
+  std::unique_ptr<task_store> restore_one(changelog_reader& reader, const std::string& name);
+
+  std::shared_ptr<const store_layout> layout_;
+  partition_id partition_;
+  std::shared_ptr<partition_counters> counters_;
+  std::vector<std::unique_ptr<task_store>> stores_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> cancelled_{false};
+  std::mutex wake_mx_;
+  std::vector<std::function<void()>> wakes_;
+};
+
+}  // namespace kactor::detail
