@@ -32,6 +32,7 @@ class deferred_outputs {
     partition_id partition{-1};
     std::size_t key_at = 0, key_len = 0;
     std::size_t value_at = 0, value_len = 0;
+    bool null_value = false;  // a tombstone: no value at all, not an empty one
     std::size_t hdrs = no_headers;
     delivery_tracker::entry* token = nullptr;
   };
@@ -64,6 +65,7 @@ class deferred_outputs {
     e.key_len = key.size();
     e.value_at = append(value);
     e.value_len = value.size();
+    e.null_value = value.data() == nullptr;
     e.token = token;
     if (!hdrs.empty()) {
       e.hdrs = headers_.size();
@@ -85,7 +87,7 @@ class deferred_outputs {
     return {view(e.topic_at, e.topic_len),
             e.partition,
             view(e.key_at, e.key_len),
-            view(e.value_at, e.value_len),
+            e.null_value ? std::string_view{} : view(e.value_at, e.value_len),
             e.hdrs == no_headers ? none_ : headers_[e.hdrs],
             e.token};
   }

@@ -122,8 +122,10 @@ void partition_actor::on_stop() {
   bound_.on_dropped(buffer_.size());
   buffer_.clear();
   // Outputs of records the committed transaction does not cover: the
-  // next owner handles those records again.
+  // next owner handles those records again; so are the stores' writes.
   drop_deferred();
+  if (cfg_.txn && cfg_.state)
+    cfg_.state->roll_back(kactor::offset{cfg_.counters->committed_offset.load()});
   publish();
   stop_promise_ = make_response_promise();
   store_progress();
@@ -156,6 +158,12 @@ void partition_actor::bind_stores() {
   // handled, to the changelog partition of the task's number.
   cfg_.state->bind([this, partition = cfg_.tp.partition](
                        const std::string& topic, std::string_view key, std::string_view value) {
+    // exactly_once tells whether a store's writes committed by the offsets
+    // of the records that made them; a write outside a record (a tick) has none.
+    if (cfg_.txn && !ctx_.current_)
+      throw std::logic_error("exactly_once: agent " + cfg_.agent +
+                             " writes a store outside a record handler (a tick?); its stores "
+                             "are written from record handlers only");
     ctx_.emit(topic, key, value, {}, partition);
   });
 }

@@ -30,6 +30,7 @@ void partition_actor::answer_barrier() {
   if (!deferring()) {
     deferred_from_ = eos_next_;
     ctx_.deferred_ = &deferred_;
+    if (cfg_.state) cfg_.state->seal(deferred_from_);
   }
   barrier_promise_.deliver(deferred_from_);
   waits_.clear(partition_wait::barrier);
@@ -38,6 +39,7 @@ void partition_actor::answer_barrier() {
 
 void partition_actor::end_deferral() {
   if (!deferring()) return;
+  if (cfg_.state) cfg_.state->commit_sealed();
   ctx_.deferred_ = nullptr;
   handed_ = 0;
   for (auto& p : dead_letters_)
@@ -100,6 +102,7 @@ void partition_actor::rewind(const rewind_order& order) {
   dead_letters_.clear();
   waits_.clear(partition_wait::retry);
   next_expected_ = kactor::offset{-1};
+  if (cfg_.state) cfg_.state->roll_back(order.to);
   poison_ = order.poison;
   if (order.to.value() >= 0) {
     eos_next_ = order.to;

@@ -154,8 +154,12 @@ class supervisor final : public supervisor_actor::base {
       if (it == slots_.end()) continue;
       if (it->second.child)
         caf::anon_send<caf::message_priority::high>(it->second.child, order);
-      else if (order.to.value() >= 0 && !it->second.spec.cfg.counters->escalated)
-        it->second.spec.cfg.source->rewind(order.to);  // and resumes
+      else {
+        // Between restarts: the dead actor's uncommitted store writes go too.
+        if (auto& state = it->second.spec.cfg.state) state->roll_back(order.to);
+        if (order.to.value() >= 0 && !it->second.spec.cfg.counters->escalated)
+          it->second.spec.cfg.source->rewind(order.to);  // and resumes
+      }
     }
     return true;
   }

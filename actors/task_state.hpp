@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include <kactor/store.hpp>
+#include <kactor/types.hpp>
 
 namespace kactor::detail {
 
@@ -33,6 +34,18 @@ class task_state {
   /// Calls `wake` once when the stores are restored: on the restoring thread,
   /// or at once on the calling thread if they already are. `wake` must not block.
   virtual void when_ready(std::function<void()> wake) = 0;
+
+  // exactly_once: writes reach the local DBs only once their transaction
+  // committed (no-ops at_least_once).
+  /// The actor's offsets up to `until` go into a commit: writes so far belong
+  /// to it, later ones to the next transaction.
+  virtual void seal(kactor::offset until) = 0;
+  /// The sealed writes' transaction committed (the release): they go to the DBs.
+  virtual void commit_sealed() = 0;
+  /// The partition reads again from `committed`, its last committed offset
+  /// (a rewind, a revocation): open writes are dropped; sealed ones are
+  /// applied if `committed` covers them (their commit landed), else dropped.
+  virtual void roll_back(kactor::offset committed) = 0;
 };
 
 }  // namespace kactor::detail

@@ -1,6 +1,10 @@
-// One RocksDB instance without a write-ahead log, its open-failure classes and its wipe.
+// One RocksDB instance without a write-ahead log, its open-failure classes, its
+// read-only (secondary) open and its wipe.
 #include "state/rocks_store.hpp"
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -58,6 +62,26 @@ std::unique_ptr<rocks_store> rocks_store::open(const std::string& dir, const sto
   return std::unique_ptr<rocks_store>(new rocks_store(dir, std::unique_ptr<rocksdb::DB>(raw)));
 }
 
+std::unique_ptr<rocks_store> rocks_store::open_read_only(const std::string& dir,
+                                                         const store_memory& memory) {
+  std::error_code ec;
+  std::string secondary = (std::filesystem::temp_directory_path(ec) / "kactor-secondary-XXXXXX");
+  if (ec) throw store_error(dir, "cannot find a temporary directory: " + ec.message());
+  if (::mkdtemp(secondary.data()) == nullptr)
+    throw store_error(dir, "cannot create " + secondary + ": " + std::strerror(errno));
+  rocksdb::Options options = make_options(memory);
+  options.create_if_missing = false;
+  options.max_open_files = -1;  // what a secondary instance needs: every SST file held open
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s = rocksdb::DB::OpenAsSecondary(options, dir, secondary, &raw);
+  if (!s.ok()) {
+    std::filesystem::remove_all(secondary, ec);
+    throw store_error(dir, "cannot open for reading: " + s.ToString());
+  }
+  return std::unique_ptr<rocks_store>(
+      new rocks_store(dir, std::unique_ptr<rocksdb::DB>(raw), std::move(secondary)));
+}
+
 void rocks_store::wipe(const std::string& dir) {
   std::error_code ec;
   if (!std::filesystem::exists(dir, ec)) {
@@ -70,8 +94,9 @@ void rocks_store::wipe(const std::string& dir) {
   if (ec) throw store_error(dir, "cannot wipe: " + ec.message());
 }
 
-rocks_store::rocks_store(std::string dir, std::unique_ptr<rocksdb::DB> db)
-    : dir_(std::move(dir)), db_(std::move(db)) {
+rocks_store::rocks_store(std::string dir, std::unique_ptr<rocksdb::DB> db,
+                         std::string secondary_dir)
+    : dir_(std::move(dir)), db_(std::move(db)), secondary_dir_(std::move(secondary_dir)) {
   write_options_.disableWAL = true;
 }
 
@@ -79,6 +104,10 @@ rocks_store::~rocks_store() {
   // A failed close leaves nothing to do: without the WAL, unflushed writes
   // are lost either way and the changelog restores them.
   db_->Close().PermitUncheckedError();
+  db_.reset();
+  if (secondary_dir_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(secondary_dir_, ec);
 }
 
 std::optional<std::string> rocks_store::get(std::string_view key) const {
@@ -105,10 +134,21 @@ void rocks_store::range(std::string_view from, std::string_view to,
   rocksdb::ReadOptions options;
   if (!to.empty()) options.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options));
-  for (it->Seek(slice(from)); it->Valid(); it->Next()) {
-    if (!fn(view(it->key()), view(it->value()))) break;
+  range(*it, from, {}, fn);
+}
+
+void rocks_store::range(rocksdb::Iterator& it, std::string_view from, std::string_view to,
+                        const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  const rocksdb::Slice end = slice(to);
+  for (it.Seek(slice(from)); it.Valid(); it.Next()) {
+    if (!to.empty() && it.key().compare(end) >= 0) break;
+    if (!fn(view(it.key()), view(it.value()))) break;
   }
-  if (!it->status().ok()) fail("range", it->status());
+  if (!it.status().ok()) fail("range", it.status());
+}
+
+std::unique_ptr<rocksdb::Iterator> rocks_store::iterator() const {
+  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions()));
 }
 
 void rocks_store::write(rocksdb::WriteBatch& batch) {

@@ -47,6 +47,20 @@ class rocks_store {
   /// absent. Throws `open_error`.
   static std::unique_ptr<rocks_store> open(const std::string& dir, const store_memory& memory);
 
+  /// Opens the DB in `dir` for reading only, as a RocksDB secondary instance
+  /// (`DB::OpenAsSecondary`): it takes no LOCK, so it works while another
+  /// handle (in this or another process) has the DB open, and it creates and
+  /// changes nothing in `dir`; its own info log goes to a fresh directory
+  /// under the system temp dir, removed with the handle. It shows the DB as
+  /// its files held it at the open. Writers skip the WAL, so what is still in
+  /// a writer's memtables is not visible: only what is flushed to SST files,
+  /// which includes everything up to the last checkpoint or clean close.
+  /// `put`, `del`, `write` and `flush` on it throw `store_error`. Throws
+  /// `store_error` with RocksDB's reason when the DB cannot be opened
+  /// (`dir` missing included).
+  static std::unique_ptr<rocks_store> open_read_only(const std::string& dir,
+                                                     const store_memory& memory);
+
   /// Removes the DB in `dir` and everything in the directory (absent: no-op).
   static void wipe(const std::string& dir);
 
@@ -62,6 +76,12 @@ class rocks_store {
   /// Keys in [from, to) in byte order (empty `to`: to the end) until `fn` returns false.
   void range(std::string_view from, std::string_view to,
              const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  /// As `range`, over `it`: an iterator of this DB, or one that merges
+  /// writes over it (`txn_buffer::iterator`).
+  void range(rocksdb::Iterator& it, std::string_view from, std::string_view to,
+             const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  /// A new iterator over the DB.
+  std::unique_ptr<rocksdb::Iterator> iterator() const;
   /// Applies `batch` atomically (restore writes in large batches).
   void write(rocksdb::WriteBatch& batch);
   /// Writes the memtables to disk: with the WAL off, the only way writes
@@ -69,12 +89,14 @@ class rocks_store {
   void flush();
 
  private:
-  rocks_store(std::string dir, std::unique_ptr<rocksdb::DB> db);
+  rocks_store(std::string dir, std::unique_ptr<rocksdb::DB> db, std::string secondary_dir = {});
   [[noreturn]] void fail(const char* what, const rocksdb::Status& s) const;
 
   std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::WriteOptions write_options_;
+  /// `open_read_only`: the secondary instance's own directory, removed on close.
+  std::string secondary_dir_;
 };
 
 }  // namespace kactor::detail

@@ -10,19 +10,22 @@
 #include <kactor/store.hpp>
 
 #include "state/rocks_store.hpp"
+#include "state/txn_buffer.hpp"
 
 namespace kactor::detail {
 
 /// `kactor::kv_store` over one `rocks_store`. Each write goes first to the
-/// changelog writer (which may throw: then the DB is untouched) and then to
-/// the DB. Owned by the task's stores, used by its partition actor only.
+/// changelog writer (which may throw: then the store is untouched) and then
+/// to the DB, or, transactional (exactly_once), to a `txn_buffer` that
+/// reaches the DB only once its transaction committed. Owned by the task's
+/// stores, used by its partition actor only.
 class task_store final : public kv_store {
  public:
   /// Sends one changelog record; a value with a null data pointer is a
   /// tombstone (a delete).
   using changelog_writer = std::function<void(std::string_view key, std::string_view value)>;
 
-  task_store(std::string name, std::unique_ptr<rocks_store> db);
+  task_store(std::string name, std::unique_ptr<rocks_store> db, bool transactional = false);
 
   /// Where writes' changelog records go; set by the partition actor that uses
   /// the store (a write before it throws `std::logic_error`).
@@ -37,10 +40,21 @@ class task_store final : public kv_store {
 
   rocks_store& db() { return *db_; }
 
+  /// Transactional only (no-ops otherwise). The handled records' offsets go
+  /// into a commit: writes from now on belong to the next transaction.
+  void seal();
+  /// The sealed writes' transaction committed: they go to the DB.
+  void commit_sealed();
+  /// The partition reads again from its committed offset: the open writes
+  /// are dropped, and the sealed ones too unless `sealed_committed` (their
+  /// transaction committed after all: applied).
+  void roll_back(bool sealed_committed);
+
  private:
   std::string name_;
   std::unique_ptr<rocks_store> db_;
   changelog_writer writer_;
+  std::unique_ptr<txn_buffer> txn_;  // transactional only
 };
 
 }  // namespace kactor::detail

@@ -68,6 +68,15 @@ TEST(deferred_outputs, gives_back_every_output_in_emit_order) {
   EXPECT_EQ(read(d), expected);
 }
 
+TEST(deferred_outputs, keeps_a_tombstone_apart_from_an_empty_value) {
+  deferred_outputs d;
+  d.add("changelog", partition_id{0}, "gone", std::string_view{}, {}, nullptr);
+  d.add("changelog", partition_id{0}, "empty", std::string_view("", 0), {}, nullptr);
+  EXPECT_EQ(d[0].value.data(), nullptr) << "a delete stays a delete (compaction drops the key)";
+  ASSERT_NE(d[1].value.data(), nullptr) << "an empty value is a value";
+  EXPECT_TRUE(d[1].value.empty());
+}
+
 TEST(deferred_outputs, counts_the_bytes_it_keeps) {
   deferred_outputs d;
   EXPECT_EQ(d.bytes(), 0u);

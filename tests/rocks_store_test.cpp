@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -246,4 +248,98 @@ TEST_F(rocks_store_test, write_applies_a_batch_of_puts_and_deletes) {
   batch.Put("y", "new");
   db->write(batch);
   EXPECT_EQ(collect(*db, "", ""), (entries{{"a", "1"}, {"b", "2"}, {"y", "new"}}));
+}
+
+namespace {
+
+/// Every file under `dir` with its size and modification time.
+std::map<std::string, std::pair<std::uintmax_t, fs::file_time_type>> tree(const std::string& dir) {
+  std::map<std::string, std::pair<std::uintmax_t, fs::file_time_type>> out;
+  for (const auto& f : fs::recursive_directory_iterator(dir))
+    out[f.path().string()] = {f.is_regular_file() ? f.file_size() : 0, f.last_write_time()};
+  return out;
+}
+
+/// Points TMPDIR (where `open_read_only` puts its secondary directory) at a
+/// fresh directory while it lives.
+struct scoped_tmpdir {
+  explicit scoped_tmpdir(std::string dir) : path(std::move(dir)) {
+    fs::create_directories(path);
+    if (const char* old = std::getenv("TMPDIR")) saved = old;
+    ::setenv("TMPDIR", path.c_str(), 1);
+  }
+  ~scoped_tmpdir() {
+    if (saved)
+      ::setenv("TMPDIR", saved->c_str(), 1);
+    else
+      ::unsetenv("TMPDIR");
+  }
+  bool empty() const { return fs::is_empty(path); }
+  std::string path;
+  std::optional<std::string> saved;
+};
+
+}  // namespace
+
+TEST_F(rocks_store_test, open_read_only_sees_flushed_writes_while_a_writer_holds_the_db) {
+  auto writer = rocks_store::open(dir, memory);
+  writer->put("b", "2");
+  writer->put("a", "1");
+  writer->flush();
+  writer->put("c", "only in the memtable");
+  {
+    auto reader = rocks_store::open_read_only(dir, memory);
+    EXPECT_EQ(reader->dir(), dir);
+    EXPECT_EQ(collect(*reader, "", ""), (entries{{"a", "1"}, {"b", "2"}}));
+    EXPECT_EQ(reader->get("c"), std::nullopt);
+  }
+  writer->put("d", "4");
+  writer->flush();
+  EXPECT_EQ(writer->get("c"), "only in the memtable");
+  auto reader = rocks_store::open_read_only(dir, memory);
+  EXPECT_EQ(collect(*reader, "", ""),
+            (entries{{"a", "1"}, {"b", "2"}, {"c", "only in the memtable"}, {"d", "4"}}));
+}
+
+TEST_F(rocks_store_test, open_read_only_of_a_closed_store_reads_it_and_changes_nothing) {
+  {
+    auto db = rocks_store::open(dir, memory);
+    db->put("k", "v");
+  }  // a clean close flushes
+  const auto before = tree(dir);
+  scoped_tmpdir tmpdir(tmp.sub("tmp"));
+  {
+    auto reader = rocks_store::open_read_only(dir, memory);
+    EXPECT_EQ(reader->get("k"), "v");
+    EXPECT_FALSE(tmpdir.empty());
+  }
+  EXPECT_TRUE(tmpdir.empty());
+  EXPECT_EQ(tree(dir), before);
+  auto writer = rocks_store::open(dir, memory);  // no LOCK left behind
+  EXPECT_EQ(writer->get("k"), "v");
+}
+
+TEST_F(rocks_store_test, open_read_only_refuses_writes) {
+  { rocks_store::open(dir, memory)->put("k", "v"); }
+  auto reader = rocks_store::open_read_only(dir, memory);
+  EXPECT_THROW(reader->put("k", "w"), store_error);
+  EXPECT_THROW(reader->del("k"), store_error);
+  rocksdb::WriteBatch batch;
+  batch.Put("x", "y");
+  EXPECT_THROW(reader->write(batch), store_error);
+  EXPECT_THROW(reader->flush(), store_error);
+  EXPECT_EQ(reader->get("k"), "v");
+}
+
+TEST_F(rocks_store_test, open_read_only_of_a_missing_dir_throws_and_creates_nothing) {
+  scoped_tmpdir tmpdir(tmp.sub("tmp"));
+  try {
+    rocks_store::open_read_only(dir, memory);
+    ADD_FAILURE() << "open_read_only of a missing directory succeeded";
+  } catch (const store_error& e) {
+    EXPECT_EQ(e.path(), dir);
+    EXPECT_NE(std::string(e.what()).find("cannot open for reading"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir));
+  EXPECT_TRUE(tmpdir.empty());
 }

@@ -1,7 +1,8 @@
 // The kactor command line: `demo` runs a two-agent pipeline on the embedded
 // cluster; `lag` reports a consumer group's lag on any cluster; `dlq show` and
 // `dlq redrive` inspect and re-drive a dead-letter topic; `bench rebalance`
-// measures how a change of membership stalls a group's partitions.
+// measures how a change of membership stalls a group's partitions; `store dump`
+// prints what a local state store holds.
 
 #include <atomic>
 #include <cstdio>
@@ -19,6 +20,7 @@
 
 #include "src/cli/dlq_tool.hpp"
 #include "src/cli/rebalance_bench.hpp"
+#include "src/cli/store_tool.hpp"
 #include "src/kafka/admin.hpp"
 
 namespace {
@@ -375,6 +377,33 @@ command add_bench_rebalance(CLI::App& bench) {
           }};
 }
 
+command add_store_dump(CLI::App& store) {
+  auto* dump = store.add_subcommand(
+      "dump", "print a local state store's keys and values per partition, read-only");
+  dump->footer(
+      "Works while the owning process runs, without taking the stores' locks, and shows what is "
+      "flushed to disk: everything up to each partition's last checkpoint or clean close. Writes "
+      "skip the WAL, so those still in the running process's memtables are not shown.");
+  struct options {
+    kactor::detail::store_dump_options dump;
+    std::int32_t partition = 0;
+  };
+  auto o = std::make_shared<options>();
+  dump->add_option("--state-dir", o->dump.state_dir, "the agents' state_dir")->required();
+  dump->add_option("--group", o->dump.group, "the agent's consumer group")->required();
+  dump->add_option("--store", o->dump.store, "the store's name")->required();
+  auto* partition =
+      dump->add_option("--partition", o->partition, "only this partition (default: every one)")
+          ->check(CLI::NonNegativeNumber);
+  dump->add_flag("--json", o->dump.json,
+                 "one JSON document; keys and values are strings escaped as in the text (a "
+                 "backslash as \\\\, bytes that are not printable UTF-8 as \\xNN), values whole");
+  return {dump, [o, partition] {
+            if (partition->count() > 0) o->dump.partition = o->partition;
+            return kactor::detail::run_store_dump(o->dump, std::cout, std::cerr);
+          }};
+}
+
 int main(int argc, char** argv) {
   if (auto member = kactor::detail::run_rebalance_member_if_invoked(argc, argv)) return *member;
   CLI::App app{"kactor: Kafka partitions as CAF actors"};
@@ -387,6 +416,9 @@ int main(int argc, char** argv) {
   auto* bench = app.add_subcommand("bench", "measure kactor on a cluster");
   bench->require_subcommand(1);
   commands.push_back(add_bench_rebalance(*bench));
+  auto* store = app.add_subcommand("store", "inspect local state stores");
+  store->require_subcommand(1);
+  commands.push_back(add_store_dump(*store));
 
   CLI11_PARSE(app, argc, argv);
   kactor::log_config quiet;

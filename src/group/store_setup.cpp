@@ -16,9 +16,6 @@ void prepare_changelogs(rd_kafka_t* rk, rd_kafka_mock_cluster_t* mock, const age
     throw config_error(key, "an agent with state stores consumes exactly one topic for now (" +
                                 std::to_string(cfg.topics.size()) +
                                 " given): each partition's stores belong to one partition actor");
-  if (cfg.guarantee == processing_guarantee::exactly_once)
-    throw config_error(key,
-                       "state stores work with processing_guarantee at_least_once only for now");
   const auto& input = cfg.topics.front();
   const auto in = counts.find(input);
   if (in == counts.end())
@@ -70,6 +67,7 @@ std::shared_ptr<const store_layout> make_store_layout(const agent_config& cfg,
   layout->group = cfg.group.empty() ? cfg.name : cfg.group;
   layout->root = state_dir + "/" + layout->group;
   layout->stores = cfg.stores;
+  layout->transactional = cfg.guarantee == processing_guarantee::exactly_once;
   layout->memory = std::move(memory);
   try {
     layout->lock = std::make_shared<dir_lock>(layout->root);

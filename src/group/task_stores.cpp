@@ -56,6 +56,25 @@ void task_stores::when_ready(std::function<void()> wake) {
   wake();
 }
 
+void task_stores::seal(kactor::offset until) {
+  if (!ready()) return;  // restoring: no write yet
+  for (auto& s : stores_) s->seal();
+  sealed_until_ = until;
+}
+
+void task_stores::commit_sealed() {
+  if (!ready()) return;
+  for (auto& s : stores_) s->commit_sealed();
+  sealed_until_ = kactor::offset{-1};
+}
+
+void task_stores::roll_back(kactor::offset committed) {
+  if (!ready()) return;
+  const bool landed = sealed_until_.value() >= 0 && committed >= sealed_until_;
+  for (auto& s : stores_) s->roll_back(landed);
+  sealed_until_ = kactor::offset{-1};
+}
+
 bool task_stores::restore(changelog_reader& reader) {
   counters_->restoring = true;
   counters_->restored = 0;
@@ -149,7 +168,7 @@ std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                               started)
             .count());
-  return std::make_unique<task_store>(name, std::move(db));
+  return std::make_unique<task_store>(name, std::move(db), l.transactional);
 }
 
 void task_stores::close(changelog_reader& reader) {

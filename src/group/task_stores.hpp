@@ -30,6 +30,8 @@ struct store_layout {
   std::string root;
   std::string group;
   std::vector<std::string> stores;
+  /// exactly_once: writes wait in a `txn_buffer` until their commit.
+  bool transactional = false;
   std::shared_ptr<const store_memory> memory;
   /// Keeps other processes out of `root` while the layout lives.
   std::shared_ptr<dir_lock> lock;
@@ -61,6 +63,9 @@ class task_stores final : public task_state {
   void bind(changelog_emit emit) override;
   bool ready() const override { return ready_.load(std::memory_order_acquire); }
   void when_ready(std::function<void()> wake) override;
+  void seal(kactor::offset until) override;
+  void commit_sealed() override;
+  void roll_back(kactor::offset committed) override;
 
   /// Opens every store and brings it to its changelog's end: from its
   /// checkpoint, or from the start after wiping it (`plan_restore` decides).
@@ -88,6 +93,8 @@ class task_stores final : public task_state {
   partition_id partition_;
   std::shared_ptr<partition_counters> counters_;
   std::vector<std::unique_ptr<task_store>> stores_;
+  /// exactly_once: the offset the sealed writes' records end at (-1: none sealed).
+  kactor::offset sealed_until_{-1};
   std::atomic<bool> ready_{false};
   std::atomic<bool> cancelled_{false};
   std::mutex wake_mx_;
