@@ -1,13 +1,19 @@
 // State stores on the real broker, across processes' lives: a clean restart
 // resumes from the checkpoints (nothing to read), a lost state directory is
-// restored whole from the changelogs, and the counts stay exact throughout.
+// restored whole from the changelogs, partitions move between members with
+// their state while the others keep going, and the counts stay exact.
 
 #include <kactor/kactor.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -119,6 +125,166 @@ TEST(task_stores_kafka, a_store_survives_a_clean_restart_and_a_lost_state_direct
 
   EXPECT_EQ(run.last_per_key(run.out), run.oracle) << "every count emitted is exact";
   EXPECT_EQ(run.last_per_key(changelog), run.oracle) << "the changelog holds the counts";
+}
+
+/// When each partition last handled a record, and its longest gap so far.
+struct gap_meter {
+  std::mutex mx;
+  std::map<int, std::chrono::steady_clock::time_point> last;
+  std::map<int, std::chrono::steady_clock::duration> longest;
+
+  void handled(int partition) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mx);
+    auto [it, first] = last.try_emplace(partition, now);
+    if (!first) longest[partition] = std::max(longest[partition], now - it->second);
+    it->second = now;
+  }
+  void reset() {
+    std::lock_guard lock(mx);
+    last.clear();
+    longest.clear();
+  }
+  std::chrono::milliseconds longest_of(const std::set<int>& partitions) {
+    std::lock_guard lock(mx);
+    std::chrono::steady_clock::duration m{0};
+    for (int p : partitions)
+      if (auto it = longest.find(p); it != longest.end()) m = std::max(m, it->second);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(m);
+  }
+};
+
+TEST(task_stores_kafka, partitions_move_with_their_state_and_the_others_keep_going_meanwhile) {
+  constexpr int kMoving = 6, kPad = 1200000, kKeys = 300;
+  const auto brokers = test::kafka_bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const auto words = test::unique_name("words"), out = test::unique_name("counts"),
+             group = test::unique_name("wc"), changelog = group + "-counts-changelog";
+  test::create_topic(brokers, words, kMoving);
+  test::create_topic(brokers, out, kMoving);
+  // A large store: 200k records of 100 bytes per changelog partition, under
+  // keys the counts never use, so each restore from scratch takes a while.
+  test::create_topic(brokers, changelog, kMoving, {{"cleanup.policy", "compact"}});
+  {
+    std::vector<std::pair<std::string, std::string>> pad;
+    for (int i = 0; i < kPad; ++i)
+      pad.emplace_back("pad-" + std::to_string(i), std::string(100, 'p'));
+    for (int p = 0; p < kMoving; ++p) {
+      std::vector<std::pair<std::string, std::string>> part;
+      for (int i = p; i < kPad; i += kMoving) part.push_back(pad[i]);
+      test::produce_all(brokers, changelog, part, {}, p);
+    }
+  }
+  std::string root = testing::TempDir() + "kactor_stores_move_XXXXXX";
+  ASSERT_NE(::mkdtemp(root.data()), nullptr);
+  gap_meter gaps;
+  std::mutex oracle_mx;
+  std::map<std::string, long long> oracle;
+  auto member = [&](const std::string& name) {
+    runtime_config cfg;
+    cfg.brokers = brokers;
+    cfg.commit_interval = 200ms;
+    cfg.state_dir = root + "/" + name;
+    // Members learn of a rebalance at their next heartbeat.
+    cfg.consumer["heartbeat.interval.ms"] = "500";
+    auto rt = std::make_unique<runtime>(cfg);
+    rt->agent("counter").consume(words).group(group).store("counts").on(
+        [&](const event& e, context& ctx) {
+          auto& counts = ctx.kv("counts");
+          const auto before = counts.get(e.key());
+          const auto n = std::to_string(before ? std::stoll(*before) + 1 : 1);
+          counts.put(e.key(), n);
+          ctx.emit(out, e.key(), n);
+          gaps.handled(e.partition().value());
+        });
+    return rt;
+  };
+  auto holds = [](runtime& rt) {
+    std::set<int> out;
+    for (const auto& p : rt.stats().agents.at(0).partitions)
+      if (p.assigned) out.insert(p.tp.partition.value());
+    return out;
+  };
+  auto restoring = [](runtime& rt) {
+    for (const auto& p : rt.stats().agents.at(0).partitions)
+      if (p.assigned && (p.restoring || p.restored == 0)) return true;
+    return false;
+  };
+  // A steady input over every partition while members come and go (its pace
+  // is load, not synchronisation).
+  std::atomic<bool> feeding{true};
+  std::thread feeder([&] {
+    for (int round = 0; feeding; ++round) {
+      std::vector<std::pair<std::string, std::string>> batch;
+      for (int k = 0; k < kKeys; ++k) batch.emplace_back("key-" + std::to_string(k), "x");
+      test::produce_all(brokers, words, batch);
+      {
+        std::lock_guard lock(oracle_mx);
+        for (auto& [k, v] : batch) ++oracle[k];
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  auto a = member("a"), b = member("b");
+  a->start();
+  b->start();
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        return holds(*a).size() + holds(*b).size() == kMoving && !restoring(*a) && !restoring(*b);
+      },
+      180s));
+  const auto kept_a = holds(*a), kept_b = holds(*b);
+
+  // C joins: the partitions it takes are restored from scratch there, from
+  // their assignment until C handles their records.
+  auto c = member("c");
+  c->start();
+  ASSERT_TRUE(test::eventually([&] { return !holds(*c).empty(); }, 180s));
+  gaps.reset();
+  const auto assigned = std::chrono::steady_clock::now();
+  ASSERT_TRUE(test::eventually([&] { return !restoring(*c); }, 180s));
+  const auto restore_window = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - assigned);
+  std::set<int> unmoved;
+  for (int p : holds(*a))
+    if (kept_a.count(p)) unmoved.insert(p);
+  for (int p : holds(*b))
+    if (kept_b.count(p)) unmoved.insert(p);
+  ASSERT_FALSE(unmoved.empty());
+  std::uint64_t c_restored = 0;
+  for (const auto& p : c->stats().agents.at(0).partitions) c_restored += p.restored;
+  const auto gap = gaps.longest_of(unmoved);
+  std::printf(
+      "C restored %llu records of %zu partition(s) within %lld ms of their assignment; the "
+      "longest gap of the %zu unmoved partition(s) meanwhile: %lld ms\n",
+      static_cast<unsigned long long>(c_restored), holds(*c).size(),
+      static_cast<long long>(restore_window.count()), unmoved.size(),
+      static_cast<long long>(gap.count()));
+  EXPECT_GE(c_restored, static_cast<std::uint64_t>(kPad / kMoving)) << "a whole partition restored";
+  EXPECT_LT(gap * 3, restore_window) << "the unmoved partitions stood still during the restore";
+
+  // C leaves: its partitions go back, resumed from the checkpoints their
+  // last owners wrote, plus what C logged.
+  c->stop();
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        return holds(*a).size() + holds(*b).size() == kMoving && !restoring(*a) && !restoring(*b);
+      },
+      180s));
+  feeding = false;
+  feeder.join();
+  ASSERT_TRUE(test::eventually(
+      [&] { return test::group_caught_up(brokers, group, words, kMoving); }, 120s));
+  a->stop();
+  b->stop();
+
+  std::map<std::string, long long> emitted, logged;
+  for (auto& r : test::read_all(brokers, out)) emitted[r.key] = std::stoll(r.value);
+  for (auto& r : test::read_all(brokers, changelog))
+    if (r.key.rfind("pad-", 0) != 0) logged[r.key] = std::stoll(r.value);
+  EXPECT_EQ(emitted, oracle) << "every count exact through two moves";
+  EXPECT_EQ(logged, oracle);
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace

@@ -1,0 +1,119 @@
+// restore_bench: how fast a task's stores come back from their changelog.
+//
+// A changelog of 1M keys with 100-byte values over 8 partitions is produced
+// once; each repetition restores all 8 partitions into fresh stores the way
+// the restorer does (task_stores::restore, one partition after another), and
+// in the same repetition loads the same records into fresh RocksDB instances
+// with WriteBatches of the same size, straight from memory: the baseline, so
+// `ratio` (restore MB/s over raw MB/s) compares within one run.
+//
+//   KACTOR_BROKERS=$(cat /tmp/k/bootstrap.txt) build/benchmarks/restore_bench
+//   build/benchmarks/restore_bench        # embedded cluster
+//
+// Counters: restore_MBps, restore_rec_per_s, raw_MBps, ratio.
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <rocksdb/write_batch.h>
+
+#include "benchmarks/bench_support.hpp"
+#include "src/group/task_stores.hpp"
+#include "src/kafka/admin.hpp"
+#include "state/rocks_store.hpp"
+
+namespace {
+
+using namespace kactor;
+using namespace kactor::detail;
+
+constexpr int kPartitions = 8;
+constexpr int kKeys = 1000000;
+constexpr std::size_t kValueBytes = 100;
+
+std::string key_of(int i) {
+  return "key-" + std::to_string(i);
+}
+
+/// The changelog, produced once per process.
+const std::string& changelog(bench::cluster& c) {
+  static const std::string topic = [&] {
+    const auto t = test::unique_name("restore-bench") + "-counts-changelog";
+    c.create_topic(t, kPartitions);
+    const std::string value(kValueBytes, 'v');
+    for (int p = 0; p < kPartitions; ++p) {
+      std::vector<std::pair<std::string, std::string>> part;
+      for (int i = p; i < kKeys; i += kPartitions) part.emplace_back(key_of(i), value);
+      test::produce_all(c.brokers(), t, part, {}, p);
+    }
+    return t;
+  }();
+  return topic;
+}
+
+std::string fresh_dir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "kactor_restore_bench_XXXXXX");
+  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return tmpl;
+}
+
+void BM_restore(benchmark::State& state) {
+  bench::cluster cluster;
+  const auto topic = changelog(cluster);
+  const std::string group = topic.substr(0, topic.size() - std::string("-counts-changelog").size());
+  const double bytes = static_cast<double>(kKeys) * (kValueBytes + key_of(kKeys / 2).size());
+  auto memory = std::make_shared<store_memory>(std::size_t{128} << 20);
+  changelog_reader reader({{"", "bootstrap.servers", cluster.brokers()}});
+  double restore_s = 0, raw_s = 0;
+  for (auto _ : state) {
+    const auto dir = fresh_dir();
+    auto layout = std::make_shared<store_layout>();
+    layout->agent = "bench";
+    layout->group = group;
+    layout->root = dir + "/restore";
+    layout->stores = {"counts"};
+    layout->memory = memory;
+    const auto t0 = std::chrono::steady_clock::now();
+    std::uint64_t restored = 0;
+    for (int p = 0; p < kPartitions; ++p) {
+      auto counters = std::make_shared<partition_counters>();
+      task_stores task(layout, partition_id{p}, counters);
+      if (!task.restore(reader)) state.SkipWithError("restore cancelled");
+      restored += counters->restored;
+    }
+    const auto t1 = std::chrono::steady_clock::now();
+    // The baseline: the same records, from memory, in batches of the same size.
+    const std::string value(kValueBytes, 'v');
+    for (int p = 0; p < kPartitions; ++p) {
+      auto db = rocks_store::open(dir + "/raw/" + std::to_string(p), *memory);
+      rocksdb::WriteBatch batch;
+      for (int i = p; i < kKeys; i += kPartitions) {
+        batch.Put(key_of(i), value);
+        if (batch.Count() >= 10000) {
+          db->write(batch);
+          batch.Clear();
+        }
+      }
+      if (batch.Count() > 0) db->write(batch);
+    }
+    const auto t2 = std::chrono::steady_clock::now();
+    if (restored != static_cast<std::uint64_t>(kKeys)) state.SkipWithError("restored too few");
+    restore_s += std::chrono::duration<double>(t1 - t0).count();
+    raw_s += std::chrono::duration<double>(t2 - t1).count();
+    std::filesystem::remove_all(dir);
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["restore_MBps"] = bytes * n / restore_s / 1e6;
+  state.counters["restore_rec_per_s"] = kKeys * n / restore_s;
+  state.counters["raw_MBps"] = bytes * n / raw_s / 1e6;
+  state.counters["ratio"] = raw_s / restore_s;
+  state.SetLabel(cluster.describe());
+}
+BENCHMARK(BM_restore)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
