@@ -62,6 +62,7 @@ caf::behavior partition_actor::make_behavior() {
       [this](restored_atom) {
         bind_stores();
         waits_.clear(partition_wait::restore);
+        cfg_.source->resume();
         take();
         schedule();
       },
@@ -146,6 +147,12 @@ void partition_actor::await_stores() {
     return;
   }
   waits_.set(partition_wait::restore);
+  // Nothing is taken until the stores are restored: fetched records would
+  // only wait in librdkafka's queue, each holding its whole fetch response
+  // (256 restoring partitions held ~150 MB that way in
+  // store_memory_kafka_test). Paused before much is fetched, the partition
+  // loses at most its first fetch.
+  cfg_.source->pause();
   cfg_.state->when_ready(
       [self = caf::actor_cast<caf::weak_actor_ptr>(caf::actor_cast<caf::strong_actor_ptr>(this))] {
         if (auto a = self.lock())
@@ -169,8 +176,7 @@ void partition_actor::bind_stores() {
 }
 
 void partition_actor::take() {
-  // Restoring, records stay in librdkafka's queue (bounded by the prefetch
-  // budget), which stops fetching when full: no pause, no refetch.
+  // Restoring, the partition is paused (await_stores).
   if (stopping() || waiting(partition_wait::restore)) return;
   // Record ages are on the actor clock (steady_clock; the test scheduler's
   // virtual time in tests); slices stay on steady_clock, they bound CPU time.

@@ -285,7 +285,7 @@ void runtime::start() {
     d.groups.push_back(std::make_unique<consumer_group>(
         *d.sys, d.agents[i], d.client_props(d.cfg.consumer, "consumer", defaults), *d.producer,
         d.client_props(d.cfg.producer, "producer"), d.cfg.commit_interval,
-        make_store_layout(d.agents[i].cfg, d.cfg.state_dir, memory)));
+        make_store_layout(d.agents[i].cfg, d.cfg.state_dir, memory, partitions)));
     if (!d.mock) {
       // Through the consumer, which never creates a topic by asking for it.
       auto missing = d.groups.back()->missing_topics();

@@ -45,7 +45,10 @@ class rocks_store {
 
   /// Opens the DB in `dir`, creating it (and missing parent directories) if
   /// absent. Throws `open_error`.
-  static std::unique_ptr<rocks_store> open(const std::string& dir, const store_memory& memory);
+  /// `write_buffer_bytes`: the memtable size at which this DB flushes on its
+  /// own (see `store_memory::write_buffer_for`).
+  static std::unique_ptr<rocks_store> open(const std::string& dir, const store_memory& memory,
+                                           std::size_t write_buffer_bytes = std::size_t{8} << 20);
 
   /// Opens the DB in `dir` for reading only, as a RocksDB secondary instance
   /// (`DB::OpenAsSecondary`): it takes no LOCK, so it works while another

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include <rocksdb/cache.h>
+#include <rocksdb/env.h>
 #include <rocksdb/write_buffer_manager.h>
 
 namespace kactor::detail {
@@ -23,12 +24,25 @@ class store_memory {
   const std::shared_ptr<rocksdb::WriteBufferManager>& write_buffers() const {
     return write_buffers_;
   }
+  /// RocksDB's info log for every instance: its errors go to kactor's log,
+  /// its warnings at debug, the rest nowhere (no LOG file per store, ~30 KB
+  /// less each).
+  const std::shared_ptr<rocksdb::Logger>& logger() const { return logger_; }
   std::size_t bytes() const { return bytes_; }
+
+  /// The memtable size for each of `instances` stores sharing this memory:
+  /// half of it divided over them, from 64 KiB to 8 MiB. The write-buffer
+  /// manager's limit is soft (its flushes run behind the writes), so with
+  /// hundreds of instances each must also flush on its own at its share:
+  /// 256 instances with 8 MiB memtables grew 180 MB beyond a 32 MB budget
+  /// (store_memory_kafka_test).
+  std::size_t write_buffer_for(std::size_t instances) const;
 
  private:
   std::size_t bytes_;
   std::shared_ptr<rocksdb::Cache> cache_;
   std::shared_ptr<rocksdb::WriteBufferManager> write_buffers_;
+  std::shared_ptr<rocksdb::Logger> logger_;
 };
 
 }  // namespace kactor::detail

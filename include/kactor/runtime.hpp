@@ -65,9 +65,10 @@ struct partition_stats {
   /// exactly_once: the offset the last committed transaction holds.
   std::int64_t committed_offset = -1;
   /// State stores: whether the partition's stores are being restored from
-  /// their changelogs now (it handles no record meanwhile; the agent's other
-  /// partitions go on), and the changelog records of the current or last
-  /// restore read so far and to read in all.
+  /// their changelogs now, from its assignment until they are ready (it
+  /// handles no record meanwhile; the agent's other partitions go on), and
+  /// the changelog records of the current or last restore read so far and to
+  /// read in all.
   bool restoring = false;
   std::uint64_t restored = 0;
   std::uint64_t to_restore = 0;

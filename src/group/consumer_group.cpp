@@ -310,6 +310,8 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     pc.sink = sink_.get();
     pc.txn = txn_;
     if (stores_) {
+      // Restoring from now until the restorer is done (or the task goes).
+      counters->restoring = true;
       ap->stores = std::make_shared<task_stores>(stores_, tp.partition, counters);
       pc.state = ap->stores;
       restorer_->restore(ap->stores);

@@ -3,6 +3,8 @@
 
 #include "src/group/store_setup.hpp"
 
+#include <algorithm>
+
 #include "src/group/task_stores.hpp"
 #include "src/kafka/admin.hpp"
 
@@ -60,7 +62,8 @@ void prepare_changelogs(rd_kafka_t* rk, rd_kafka_mock_cluster_t* mock, const age
 
 std::shared_ptr<const store_layout> make_store_layout(const agent_config& cfg,
                                                       const std::string& state_dir,
-                                                      std::shared_ptr<const store_memory> memory) {
+                                                      std::shared_ptr<const store_memory> memory,
+                                                      int partitions) {
   if (cfg.stores.empty()) return nullptr;
   auto layout = std::make_shared<store_layout>();
   layout->agent = cfg.name;
@@ -68,6 +71,8 @@ std::shared_ptr<const store_layout> make_store_layout(const agent_config& cfg,
   layout->root = state_dir + "/" + layout->group;
   layout->stores = cfg.stores;
   layout->transactional = cfg.guarantee == processing_guarantee::exactly_once;
+  layout->write_buffer_bytes = memory->write_buffer_for(
+      static_cast<std::size_t>(std::max(partitions, 1)) * cfg.stores.size());
   layout->memory = std::move(memory);
   try {
     layout->lock = std::make_shared<dir_lock>(layout->root);

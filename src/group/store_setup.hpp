@@ -30,8 +30,10 @@ void prepare_changelogs(rd_kafka_t* rk, rd_kafka_mock_cluster_t* mock, const age
 /// Where `cfg`'s stores live (`<state_dir>/<group>`), locked for this
 /// process while the layout lives (throws `config_error` naming `state_dir`
 /// when another live process holds it). Null for an agent without stores.
+/// `partitions`: the input topic's partition count (the most tasks the agent can hold).
 std::shared_ptr<const store_layout> make_store_layout(const agent_config& cfg,
                                                       const std::string& state_dir,
-                                                      std::shared_ptr<const store_memory> memory);
+                                                      std::shared_ptr<const store_memory> memory,
+                                                      int partitions);
 
 }  // namespace kactor::detail

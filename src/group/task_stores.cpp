@@ -76,16 +76,12 @@ void task_stores::roll_back(kactor::offset committed) {
 }
 
 bool task_stores::restore(changelog_reader& reader) {
-  counters_->restoring = true;
   counters_->restored = 0;
   counters_->to_restore = 0;
   std::vector<std::unique_ptr<task_store>> opened;
   for (const auto& name : layout_->stores) {
     auto s = restore_one(reader, name);
-    if (!s) {
-      counters_->restoring = false;
-      return false;
-    }
+    if (!s) return false;  // cancelled (cancel() cleared `restoring`)
     opened.push_back(std::move(s));
   }
   stores_ = std::move(opened);
@@ -95,7 +91,8 @@ bool task_stores::restore(changelog_reader& reader) {
     ready_.store(true, std::memory_order_release);
     wakes.swap(wakes_);
   }
-  counters_->restoring = false;
+  // A revocation meanwhile cleared it, and a new assignment may have set it.
+  if (!cancelled()) counters_->restoring = false;
   for (auto& w : wakes) w();
   return true;
 }
@@ -115,7 +112,7 @@ std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
   in.checkpoint_problem = ck.problem;
   std::unique_ptr<rocks_store> db;
   try {
-    db = rocks_store::open(dir, *l.memory);
+    db = rocks_store::open(dir, *l.memory, l.write_buffer_bytes);
   } catch (const rocks_store::open_error& e) {
     if (e.why() == rocks_store::open_failure::locked) throw;
     in.db_opened = false;
@@ -127,7 +124,7 @@ std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
     db.reset();
     rocks_store::wipe(dir);
     remove_checkpoint(checkpoint_path);
-    db = rocks_store::open(dir, *l.memory);
+    db = rocks_store::open(dir, *l.memory, l.write_buffer_bytes);
   }
   const auto total = static_cast<std::uint64_t>(in.log_end - plan.from);
   counters_->to_restore.fetch_add(total, std::memory_order_relaxed);

@@ -32,6 +32,9 @@ struct store_layout {
   std::vector<std::string> stores;
   /// exactly_once: writes wait in a `txn_buffer` until their commit.
   bool transactional = false;
+  /// Each store's memtable size (`store_memory::write_buffer_for` over the
+  /// agent's stores times its input's partitions).
+  std::size_t write_buffer_bytes = std::size_t{8} << 20;
   std::shared_ptr<const store_memory> memory;
   /// Keeps other processes out of `root` while the layout lives.
   std::shared_ptr<dir_lock> lock;
@@ -74,7 +77,10 @@ class task_stores final : public task_state {
   bool restore(changelog_reader& reader);
 
   /// The task is revoked: a restore stops at its next fetch.
-  void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+  void cancel() {
+    cancelled_.store(true, std::memory_order_relaxed);
+    counters_->restoring = false;
+  }
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
 
   /// After the task's actor stopped (its changelog records acknowledged):
