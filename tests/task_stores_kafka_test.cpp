@@ -295,4 +295,65 @@ TEST(task_stores_kafka, partitions_move_with_their_state_and_the_others_keep_goi
   std::filesystem::remove_all(root);
 }
 
+TEST(task_stores_kafka, a_stop_during_a_restore_cancels_it_promptly) {
+  constexpr int kRecords = 2000000;
+  const auto brokers = test::kafka_bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const auto words = test::unique_name("words"), group = test::unique_name("wc");
+  const auto changelog = group + "-counts-changelog";
+  test::create_topic(brokers, words, 1);
+  test::create_topic(brokers, changelog, 1, {{"cleanup.policy", "compact"}});
+  {
+    std::vector<std::pair<std::string, std::string>> records;
+    for (int i = 0; i < kRecords; ++i)
+      records.emplace_back("k" + std::to_string(i), std::string(100, 'v'));
+    test::produce_all(brokers, changelog, records, {}, 0);
+  }
+  std::string dir = testing::TempDir() + "kactor_stores_cancel_XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  auto member = [&] {
+    runtime_config cfg;
+    cfg.brokers = brokers;
+    cfg.state_dir = dir;
+    auto rt = std::make_unique<runtime>(cfg);
+    rt->agent("counter").consume(words).group(group).store("counts").on(
+        [](const event&, context&) {});
+    return rt;
+  };
+  auto partition = [](runtime& rt) { return rt.stats().agents.at(0).partitions.at(0); };
+  auto rt = member();
+  rt->start();
+  // Well into the restore: some records read, most still to read.
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        auto s = rt->stats().agents.at(0).partitions;
+        return !s.empty() && s[0].restoring && s[0].restored > 0;
+      },
+      120s));
+  const auto asked = std::chrono::steady_clock::now();
+  rt->stop();
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - asked);
+  const auto at_stop = partition(*rt);
+  std::printf("a stop during a restore took %lld ms; %llu of %llu records read\n",
+              static_cast<long long>(took.count()),
+              static_cast<unsigned long long>(at_stop.restored),
+              static_cast<unsigned long long>(at_stop.to_restore));
+  EXPECT_LT(at_stop.restored, at_stop.to_restore) << "the restore stopped before its end";
+  EXPECT_LT(took, 2000ms) << "a stop waits for one fetch of the restore, not for all of it";
+
+  // The next start restores the whole store (no checkpoint was written).
+  rt = member();
+  rt->start();
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        auto s = rt->stats().agents.at(0).partitions;
+        return !s.empty() && s[0].assigned && !s[0].restoring;
+      },
+      120s));
+  EXPECT_EQ(partition(*rt).restored, static_cast<std::uint64_t>(kRecords));
+  rt->stop();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
