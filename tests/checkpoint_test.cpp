@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/temp_dir.hpp"
+
 #include <kactor/error.hpp>
 
 using namespace kactor;
@@ -18,19 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A fresh directory under the test temp dir, removed with everything in it.
-struct temp_dir {
-  temp_dir() {
-    std::string tmpl = testing::TempDir() + "kactor_checkpoint_XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string path;
-};
+using kactor::test::temp_dir;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -16,26 +16,15 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/temp_dir.hpp"
+
 using namespace kactor;
 using namespace kactor::detail;
 namespace fs = std::filesystem;
 
 namespace {
 
-/// A fresh directory under the test temp dir, removed with everything in it.
-struct temp_dir {
-  temp_dir() {
-    std::string tmpl = testing::TempDir() + "kactor_rocks_XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string sub(const std::string& name) const { return path + "/" + name; }
-  std::string path;
-};
+using kactor::test::temp_dir;
 
 using entries = std::vector<std::pair<std::string, std::string>>;
 

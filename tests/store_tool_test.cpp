@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+#include "tests/temp_dir.hpp"
 
 #include "state/checkpoint.hpp"
 #include "state/rocks_store.hpp"
@@ -23,19 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A fresh state dir under the test temp dir, removed with everything in it.
-struct temp_dir {
-  temp_dir() {
-    std::string tmpl = testing::TempDir() + "kactor_store_tool_XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string path;
-};
+using kactor::test::temp_dir;
 
 /// Every file and directory under `dir` with its size and modification time.
 std::map<std::string, std::pair<std::uintmax_t, fs::file_time_type>> tree(const std::string& dir) {

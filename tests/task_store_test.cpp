@@ -12,24 +12,14 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/temp_dir.hpp"
+
 using namespace kactor;
 using namespace kactor::detail;
 
 namespace {
 
-/// A fresh directory under the test temp dir, removed with everything in it.
-struct temp_dir {
-  temp_dir() {
-    std::string tmpl = testing::TempDir() + "kactor_task_store_XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string path;
-};
+using kactor::test::temp_dir;
 
 /// One changelog record: the key and the value, none for a tombstone.
 using record = std::pair<std::string, std::optional<std::string>>;

@@ -27,6 +27,16 @@ using namespace std::chrono_literals;
 
 constexpr int kPartitions = 4;
 
+/// The counting behaviour: the record's key counted in the store "counts",
+/// the new count emitted to `out`.
+void count_in_store(const event& e, context& ctx, const std::string& out) {
+  auto& counts = ctx.kv("counts");
+  const auto before = counts.get(e.key());
+  const auto n = std::to_string(before ? std::stoll(*before) + 1 : 1);
+  counts.put(e.key(), n);
+  ctx.emit(out, e.key(), n);
+}
+
 struct counting_run {
   std::string brokers = test::kafka_bootstrap();
   std::string words = test::unique_name("words");
@@ -63,13 +73,7 @@ struct counting_run {
     cfg.state_dir = dir;
     runtime rt(cfg);
     rt.agent("counter").consume(words).group(group).store("counts").on(
-        [&](const event& e, context& ctx) {
-          auto& counts = ctx.kv("counts");
-          const auto before = counts.get(e.key());
-          const auto n = std::to_string(before ? std::stoll(*before) + 1 : 1);
-          counts.put(e.key(), n);
-          ctx.emit(out, e.key(), n);
-        });
+        [&](const event& e, context& ctx) { count_in_store(e, ctx, out); });
     EXPECT_TRUE(rt.run_until([&](const runtime_stats& s) { return s.finished() >= records; }, 120s))
         << "finished " << rt.stats().finished() << " of " << records;
     rt.stop();
@@ -198,11 +202,7 @@ TEST(task_stores_kafka, partitions_move_with_their_state_and_the_others_keep_goi
     auto rt = std::make_unique<runtime>(cfg);
     rt->agent("counter").consume(words).group(group).store("counts").on(
         [&](const event& e, context& ctx) {
-          auto& counts = ctx.kv("counts");
-          const auto before = counts.get(e.key());
-          const auto n = std::to_string(before ? std::stoll(*before) + 1 : 1);
-          counts.put(e.key(), n);
-          ctx.emit(out, e.key(), n);
+          count_in_store(e, ctx, out);
           gaps.handled(e.partition().value());
         });
     return rt;

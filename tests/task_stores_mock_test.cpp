@@ -14,22 +14,14 @@
 
 #include "state/checkpoint.hpp"
 #include "state/rocks_store.hpp"
+#include "tests/temp_dir.hpp"
 #include "tests/test_support.hpp"
 
 namespace {
 
 using namespace kactor;
 
-/// A fresh state directory, removed afterwards.
-struct state_dir {
-  std::string path;
-  state_dir() {
-    std::string tmpl = testing::TempDir() + "kactor_stores_XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~state_dir() { std::filesystem::remove_all(path); }
-};
+using state_dir = test::temp_dir;
 
 runtime_config mock_config(const std::string& dir) {
   runtime_config cfg;

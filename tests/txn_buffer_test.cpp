@@ -12,24 +12,15 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/temp_dir.hpp"
+
 #include "state/task_store.hpp"
 
 using namespace kactor::detail;
 
 namespace {
 
-struct temp_dir {
-  temp_dir() {
-    std::string tmpl = testing::TempDir() + "kactor_txn_buffer_XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string path;
-};
+using kactor::test::temp_dir;
 
 class transactional_store : public testing::Test {
  protected:
