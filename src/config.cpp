@@ -101,6 +101,8 @@ void check_agent(const agent_config& cfg, const std::string& where, bool need_to
 
 void validate(const runtime_config& cfg) {
   check_ranges(cfg, "");
+  if (cfg.state_dir.empty())
+    throw config_error("state_dir", "must not be empty (the default is kactor-state)");
   check_properties(cfg.kafka, "kafka");
   check_properties(cfg.consumer, "consumer");
   check_properties(cfg.producer, "producer");

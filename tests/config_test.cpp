@@ -145,6 +145,7 @@ TEST(ParseConfig, StoresAndTheStateDirectoryParseAndAreChecked) {
   cfg.agents[0].stores = {"a", "a"};
   expect_error([&] { validate(cfg); }, "agents[0].stores", {"'a' is declared twice"});
   expect_parse_error("state_memory_mb: 4", "state_memory_mb", {"'4'"});
+  expect_parse_error("state_dir: ''", "state_dir", {"must not be empty"});
   expect_parse_error("agents: [{name: a, topics: t, stores: {x: 1}}]", "agents[0].stores",
                      {"a store name or a sequence of them"});
 }

@@ -158,6 +158,20 @@ TEST(exactly_once_kafka, the_fraud_example_killed_midway_still_decides_each_tran
   first->signal(SIGKILL);  // mid-transaction, most likely
   ASSERT_EQ(first->wait(std::chrono::seconds(10)), 128 + SIGKILL);
   auto second = detector("second");
+  // Joined (its stats say it holds partitions) before anything else: had the
+  // first process handled everything before its kill, the group is caught up
+  // at once, and a SIGTERM before the second installed its handlers ended it
+  // with 143 instead of a clean stop (seen once in CI).
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        auto j = nlohmann::json::parse(test::read_file(dir + "/" + prefix + "second.json"), nullptr,
+                                       false);
+        if (j.is_discarded() || !j.contains("agents") || j["agents"].empty()) return false;
+        for (auto& p : j["agents"][0]["partitions"])
+          if (p["assigned"].get<bool>()) return true;
+        return false;
+      },
+      std::chrono::seconds(60)));
   ASSERT_TRUE(test::eventually(
       [&] {
         return test::group_caught_up(brokers, prefix + "fraud-detector",
