@@ -62,7 +62,10 @@ caf::behavior partition_actor::make_behavior() {
       [this](restored_atom) {
         bind_stores();
         waits_.clear(partition_wait::restore);
-        cfg_.source->resume();
+        if (const auto at = cfg_.state->resume_at(); at.value() >= 0)
+          cfg_.source->resume_at(at);
+        else
+          cfg_.source->resume();
         take();
         schedule();
       },

@@ -40,6 +40,11 @@ class partition_source {
   /// Makes `next` the next record handed out (a restarted actor resumes from
   /// its predecessor's last stored offset) and resumes the partition.
   virtual void rewind(kactor::offset next) = 0;
+  /// Resumes a partition paused before its first record, reading from
+  /// `next`. By default as `rewind`; the Kafka source resumes first and then
+  /// seeks, because librdkafka 2.0.2's resume alone leaves the fetcher idle
+  /// for up to a second and a seek wakes it.
+  virtual void resume_at(kactor::offset next) { rewind(next); }
 };
 
 }  // namespace kactor::detail

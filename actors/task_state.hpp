@@ -34,6 +34,9 @@ class task_state {
   /// Calls `wake` once when the stores are restored: on the restoring thread,
   /// or at once on the calling thread if they already are. `wake` must not block.
   virtual void when_ready(std::function<void()> wake) = 0;
+  /// Once ready: the partition's committed offset, asked after the restore
+  /// (-1: none known; the consumer's reset policy decides where it starts).
+  virtual kactor::offset resume_at() const = 0;
 
   // exactly_once: writes reach the local DBs only once their transaction
   // committed (no-ops at_least_once).

@@ -51,6 +51,12 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
   stats_enabled_ = rd_kafka_conf_get(conf.get(), "statistics.interval.ms", interval, &size) ==
                        RD_KAFKA_CONF_OK &&
                    std::string(interval) != "0";
+  char reset[32];
+  size = sizeof(reset);
+  reset_earliest_ =
+      rd_kafka_conf_get(conf.get(), "auto.offset.reset", reset, &size) == RD_KAFKA_CONF_OK &&
+      (std::string(reset) == "earliest" || std::string(reset) == "smallest" ||
+       std::string(reset) == "beginning");
   rd_kafka_conf_set_stats_cb(conf.get(), &consumer_group::on_stats);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &consumer_group::on_rebalance);
   rd_kafka_conf_set_opaque(conf.get(), this);
@@ -312,7 +318,15 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     if (stores_) {
       // Restoring from now until the restorer is done (or the task goes).
       counters->restoring = true;
-      ap->stores = std::make_shared<task_stores>(stores_, tp.partition, counters);
+      // Where the partition starts once restored: its committed offset, or
+      // without one the log's start when the reset policy says so.
+      ap->stores = std::make_shared<task_stores>(
+          stores_, tp.partition, counters, [rk = rk_.get(), tp, earliest = reset_earliest_] {
+            auto at = committed_offset(rk, tp.topic, tp.partition.value(), 10000);
+            if (at < 0 && earliest)
+              at = watermarks(rk, tp.topic, tp.partition.value(), 10000).first;
+            return at;
+          });
       pc.state = ap->stores;
       restorer_->restore(ap->stores);
     }

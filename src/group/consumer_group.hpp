@@ -150,6 +150,8 @@ class consumer_group {
   // Group thread only: whether the last statistics showed the group steady.
   bool steady_ = false;
   bool stats_enabled_ = true;
+  /// The consumer's auto.offset.reset reads from a partition's start.
+  bool reset_earliest_ = false;
   std::map<topic_partition, std::unique_ptr<assigned_partition>> assigned_;
   mutable std::mutex counters_mx_;
   std::map<topic_partition, std::shared_ptr<partition_counters>> counters_;

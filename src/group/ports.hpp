@@ -29,6 +29,7 @@ class queue_source final : public partition_source {
   bool has_backlog() override { return queue_.has_backlog(); }
   void pause() override { queue_.pause(); }
   void resume() override { queue_.resume(); }
+  void resume_at(kactor::offset next) override { queue_.resume_at(next); }
   void store(kactor::offset next) override { queue_.store(next); }
   void rewind(kactor::offset next) override { queue_.seek(next); }
 

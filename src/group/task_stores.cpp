@@ -24,8 +24,12 @@ constexpr auto progress_every = std::chrono::seconds(5);
 }  // namespace
 
 task_stores::task_stores(std::shared_ptr<const store_layout> layout, partition_id partition,
-                         std::shared_ptr<partition_counters> counters)
-    : layout_(std::move(layout)), partition_(partition), counters_(std::move(counters)) {}
+                         std::shared_ptr<partition_counters> counters,
+                         std::function<std::int64_t()> committed)
+    : layout_(std::move(layout)),
+      partition_(partition),
+      counters_(std::move(counters)),
+      committed_(std::move(committed)) {}
 
 kv_store* task_stores::find(std::string_view name) {
   for (auto& s : stores_)
@@ -85,6 +89,14 @@ bool task_stores::restore(changelog_reader& reader) {
     opened.push_back(std::move(s));
   }
   stores_ = std::move(opened);
+  if (committed_) {
+    try {
+      resume_at_ = committed_();
+    } catch (const std::exception& e) {
+      log(log_level::debug, "agent {}: partition {}: {}; it resumes where it was", layout_->agent,
+          partition_.value(), e.what());
+    }
+  }
   std::vector<std::function<void()>> wakes;
   {
     std::lock_guard lock(wake_mx_);

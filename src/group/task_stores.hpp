@@ -58,14 +58,20 @@ struct store_layout {
 /// the partition actor, after `ready()`.
 class task_stores final : public task_state {
  public:
+  /// `committed`: asks the partition's committed offset (-1: none), on the
+  /// restorer's thread once the stores are restored; may be empty.
   task_stores(std::shared_ptr<const store_layout> layout, partition_id partition,
-              std::shared_ptr<partition_counters> counters);
+              std::shared_ptr<partition_counters> counters,
+              std::function<std::int64_t()> committed = {});
 
   kv_store* find(std::string_view name) override;
   std::string names() const override;
   void bind(changelog_emit emit) override;
   bool ready() const override { return ready_.load(std::memory_order_acquire); }
   void when_ready(std::function<void()> wake) override;
+  kactor::offset resume_at() const override {
+    return kactor::offset{resume_at_.load(std::memory_order_relaxed)};
+  }
   void seal(kactor::offset until) override;
   void commit_sealed() override;
   void roll_back(kactor::offset committed) override;
@@ -98,6 +104,8 @@ class task_stores final : public task_state {
   std::shared_ptr<const store_layout> layout_;
   partition_id partition_;
   std::shared_ptr<partition_counters> counters_;
+  std::function<std::int64_t()> committed_;
+  std::atomic<std::int64_t> resume_at_{-1};
   std::vector<std::unique_ptr<task_store>> stores_;
   /// exactly_once: the offset the sealed writes' records end at (-1: none sealed).
   kactor::offset sealed_until_{-1};

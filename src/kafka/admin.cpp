@@ -162,6 +162,18 @@ int partition_count(rd_kafka_t* rk, const std::string& brokers, const std::strin
 
 /// Low and high watermark. On a read_committed consumer the high one is the
 /// last stable offset: librdkafka sends its isolation.level with ListOffsets.
+std::int64_t committed_offset(rd_kafka_t* rk, const std::string& topic, std::int32_t partition,
+                              int timeout_ms) {
+  auto tpl = make_tpl(1);
+  auto* p = rd_kafka_topic_partition_list_add(tpl.get(), topic.c_str(), partition);
+  auto err = rd_kafka_committed(rk, tpl.get(), timeout_ms);
+  if (!err) err = p->err;
+  if (err)
+    throw kafka_exception(make_error(
+        err, "committed offset of " + to_string(topic_partition{topic, partition_id{partition}})));
+  return p->offset >= 0 ? p->offset : -1;
+}
+
 std::pair<std::int64_t, std::int64_t> watermarks(rd_kafka_t* rk, const std::string& topic,
                                                  std::int32_t partition, int timeout_ms) {
   std::int64_t lo = 0, hi = 0;

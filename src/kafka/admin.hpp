@@ -60,6 +60,11 @@ void delete_topics(rd_kafka_t* rk, const std::vector<std::string>& topics, int t
 int partition_count(rd_kafka_t* rk, const std::string& brokers, const std::string& topic,
                     const std::string& what, int timeout_ms);
 
+/// The consumer group's committed offset of a partition (-1 if none), asked
+/// through the group's consumer `rk`. Throws `kafka_exception`.
+std::int64_t committed_offset(rd_kafka_t* rk, const std::string& topic, std::int32_t partition,
+                              int timeout_ms);
+
 /// Low and high watermark of a partition. On a read_committed consumer the
 /// high one is the last stable offset: librdkafka sends its isolation.level
 /// with ListOffsets.

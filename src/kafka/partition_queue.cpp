@@ -122,6 +122,15 @@ void partition_queue::seek(kactor::offset next) {
   resume();
 }
 
+void partition_queue::resume_at(kactor::offset next) {
+  std::lock_guard lock(seek_mx_);
+  next_to_take_.store(next.value(), std::memory_order_relaxed);
+  resume();
+  if (auto err = seek_locked(next.value(), 10000))
+    log(log_level::warn, "resume {}/{} at {}: {}", topic_, partition_.value(), next.value(),
+        rd_kafka_error_string(err.get()));
+}
+
 void partition_queue::wake_fetcher() {
   std::lock_guard lock(seek_mx_);
   const auto next = next_to_take_.load(std::memory_order_relaxed);

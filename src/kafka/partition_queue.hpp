@@ -68,6 +68,10 @@ class partition_queue {
   void resume();
   /// Makes `next` the next record fetched, and resumes the partition.
   void seek(kactor::offset next);
+  /// Resumes the partition, then seeks it to `next`: the seek wakes the
+  /// broker thread, which a resume alone does not (a partition paused before
+  /// its first record otherwise waited ~1 s for its first fetch).
+  void resume_at(kactor::offset next);
   /// librdkafka 2.0.2: after an incremental rebalance the broker thread that
   /// fetches this member's partitions waits out a fixed second before it
   /// fetches again, and neither a resume nor new assignments wake it; a seek
