@@ -152,7 +152,7 @@ void partition_actor::await_stores() {
   waits_.set(partition_wait::restore);
   // Nothing is taken until the stores are restored: fetched records would
   // only wait in librdkafka's queue, each holding its whole fetch response
-  // (256 restoring partitions held ~150 MB that way in
+  // (256 restoring partitions held ~110 MB that way in
   // store_memory_kafka_test). Paused before much is fetched, the partition
   // loses at most its first fetch.
   cfg_.source->pause();

@@ -159,8 +159,8 @@ class partition_actor final : public caf::event_based_actor {
   /// The user's behaviour's fallback and exception handlers.
   void install_handlers();
   void on_stop();
-  /// Binds the task's stores to this actor's emits; until they are restored
-  /// the actor takes no record.
+  /// Takes no record, its partition paused, until the task's stores are
+  /// restored; binds them once they are.
   void await_stores();
   /// Once restored: the stores' changelog records become this actor's emits.
   void bind_stores();

@@ -36,8 +36,9 @@ struct partition_counters {
   std::atomic<std::uint64_t> pauses{0};
   std::atomic<std::uint64_t> resumes{0};
   std::atomic<std::int64_t> stored_offset{-1};
-  /// State stores: restoring now, and the records of the current (or last)
-  /// restore read so far and to read in all (written by the restorer).
+  /// State stores: restoring now (set by the group thread at the assignment,
+  /// cleared by the restorer or a revocation), and the records of the
+  /// current (or last) restore read so far and to read in all.
   std::atomic<bool> restoring{false};
   std::atomic<std::uint64_t> restored{0};
   std::atomic<std::uint64_t> to_restore{0};
