@@ -330,6 +330,7 @@ TEST(task_stores_kafka, a_stop_during_a_restore_cancels_it_promptly) {
         return !s.empty() && s[0].restoring && s[0].restored > 0;
       },
       120s));
+  EXPECT_FALSE(rt->stats().agents.at(0).ready) << "not ready while a partition restores";
   const auto asked = std::chrono::steady_clock::now();
   rt->stop();
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -352,6 +353,7 @@ TEST(task_stores_kafka, a_stop_during_a_restore_cancels_it_promptly) {
       },
       120s));
   EXPECT_EQ(partition(*rt).restored, static_cast<std::uint64_t>(kRecords));
+  EXPECT_TRUE(rt->stats().agents.at(0).ready) << "ready once every partition is restored";
   rt->stop();
   std::filesystem::remove_all(dir);
 }

@@ -104,9 +104,10 @@ struct agent_stats {
   /// for them every second and consumes each one once it appears. Start
   /// refuses them instead with `agent_config::require_topics`.
   std::vector<std::string> missing_topics;
-  /// Healthy, every consumed topic exists, and the consumer has joined its
-  /// group (it had its first assignment, possibly of no partitions): what a
-  /// readiness probe should report.
+  /// Healthy, every consumed topic exists, the consumer has joined its group
+  /// (it had its first assignment, possibly of no partitions), and no
+  /// partition it holds is restoring its state stores: what a readiness
+  /// probe should report.
   bool ready = false;
   std::uint64_t rebalances = 0;
   /// How long the last revocation held the rebalance callback, and the

@@ -478,6 +478,8 @@ agent_stats consumer_group::stats() const {
     p.restarts = c->restarts.load();
     p.escalated = c->escalated.load();
     p.escalation_cause = c->escalation();
+    // A partition whose stores are still restoring handles nothing yet.
+    if (p.assigned && p.restoring) s.ready = false;
     s.partitions.push_back(p);
   }
   return s;
