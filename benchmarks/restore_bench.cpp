@@ -18,8 +18,6 @@
 // to each partition's first handled record: first_ms (the first partition),
 // last_ms (the last one; the agent's restores run one after another).
 
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +31,7 @@
 #include "src/group/task_stores.hpp"
 #include "src/kafka/admin.hpp"
 #include "state/rocks_store.hpp"
+#include "tests/temp_dir.hpp"
 
 namespace {
 
@@ -66,12 +65,6 @@ const std::string& changelog(bench::cluster& c) {
   return topic;
 }
 
-std::string fresh_dir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "kactor_restore_bench_XXXXXX");
-  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return tmpl;
-}
-
 void BM_restore(benchmark::State& state) {
   bench::cluster cluster;
   const auto topic = changelog(cluster);
@@ -81,7 +74,8 @@ void BM_restore(benchmark::State& state) {
   changelog_reader reader({{"", "bootstrap.servers", cluster.brokers()}});
   double restore_s = 0, raw_s = 0;
   for (auto _ : state) {
-    const auto dir = fresh_dir();
+    const test::temp_dir tmp("restore_bench");
+    const auto& dir = tmp.path;
     auto layout = std::make_shared<store_layout>();
     layout->agent = "bench";
     layout->group = group;
@@ -115,7 +109,6 @@ void BM_restore(benchmark::State& state) {
     if (restored != static_cast<std::uint64_t>(kKeys)) state.SkipWithError("restored too few");
     restore_s += std::chrono::duration<double>(t1 - t0).count();
     raw_s += std::chrono::duration<double>(t2 - t1).count();
-    std::filesystem::remove_all(dir);
   }
   const double n = static_cast<double>(state.iterations());
   state.counters["restore_MBps"] = bytes * n / restore_s / 1e6;
@@ -134,7 +127,8 @@ void BM_first_record(benchmark::State& state) {
   cluster.create_topic(input, kPartitions);
   double first_ms = 0, last_ms = 0;
   for (auto _ : state) {
-    const auto dir = fresh_dir();
+    const test::temp_dir tmp("restore_bench");
+    const auto& dir = tmp.path;
     auto cfg = bench::config();
     cfg.brokers = cluster.brokers();
     cfg.state_dir = dir;
@@ -171,7 +165,6 @@ void BM_first_record(benchmark::State& state) {
     last_ms += hi;
     if (first.size() != kPartitions) state.SkipWithError("a partition handled nothing");
     rt.stop();
-    std::filesystem::remove_all(dir);
   }
   const double n = static_cast<double>(state.iterations());
   state.counters["first_ms"] = first_ms / n;

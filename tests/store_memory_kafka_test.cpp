@@ -11,11 +11,9 @@
 
 #include <kactor/kactor.hpp>
 
-#include <cstdlib>
-#include <filesystem>
-
 #include <gtest/gtest.h>
 
+#include "tests/temp_dir.hpp"
 #include "tests/test_support.hpp"
 
 namespace {
@@ -74,11 +72,9 @@ TEST(store_memory_kafka, stores_of_256_tasks_stay_within_their_budget) {
       records.emplace_back("p" + std::to_string(p) + "-" + std::to_string(i), value);
     test::produce_all(brokers, topic, records, {}, p);
   }
-  std::string dir = testing::TempDir() + "kactor_store_memory_XXXXXX";
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
-  const double without = drain(brokers, topic, out, false, dir);
-  const double with = drain(brokers, topic, out, true, dir);
-  std::filesystem::remove_all(dir);
+  const test::temp_dir dir("store_memory");
+  const double without = drain(brokers, topic, out, false, dir.path);
+  const double with = drain(brokers, topic, out, true, dir.path);
   std::printf(
       "peak RSS growth, 256 partitions, %d MB written: emitted %.0f MB, into stores %.0f MB "
       "(state_memory_mb %zu)\n",

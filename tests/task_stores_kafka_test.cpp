@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -18,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "state/checkpoint.hpp"
+#include "tests/temp_dir.hpp"
 #include "tests/test_support.hpp"
 
 namespace {
@@ -42,17 +42,14 @@ struct counting_run {
   std::string words = test::unique_name("words");
   std::string out = test::unique_name("counts");
   std::string group = test::unique_name("wc");
-  std::string dir;
+  test::temp_dir state{"stores_kafka"};
+  const std::string& dir = state.path;
   std::map<std::string, long long> oracle;
 
   counting_run() {
-    std::string tmpl = testing::TempDir() + "kactor_stores_kafka_XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir = tmpl;
     test::create_topic(brokers, words, kPartitions);
     test::create_topic(brokers, out, kPartitions);
   }
-  ~counting_run() { std::filesystem::remove_all(dir); }
 
   void feed(int records, int keys, int offset) {
     std::vector<std::pair<std::string, std::string>> batch;
@@ -187,8 +184,8 @@ TEST(task_stores_kafka, partitions_move_with_their_state_and_the_others_keep_goi
       test::produce_all(brokers, changelog, part, {}, p);
     }
   }
-  std::string root = testing::TempDir() + "kactor_stores_move_XXXXXX";
-  ASSERT_NE(::mkdtemp(root.data()), nullptr);
+  const test::temp_dir state{"stores_move"};
+  const std::string& root = state.path;
   gap_meter gaps;
   std::mutex oracle_mx;
   std::map<std::string, long long> oracle;
@@ -292,7 +289,6 @@ TEST(task_stores_kafka, partitions_move_with_their_state_and_the_others_keep_goi
     if (r.key.rfind("pad-", 0) != 0) logged[r.key] = std::stoll(r.value);
   EXPECT_EQ(emitted, oracle) << "every count exact through two moves";
   EXPECT_EQ(logged, oracle);
-  std::filesystem::remove_all(root);
 }
 
 TEST(task_stores_kafka, a_stop_during_a_restore_cancels_it_promptly) {
@@ -309,8 +305,8 @@ TEST(task_stores_kafka, a_stop_during_a_restore_cancels_it_promptly) {
       records.emplace_back("k" + std::to_string(i), std::string(100, 'v'));
     test::produce_all(brokers, changelog, records, {}, 0);
   }
-  std::string dir = testing::TempDir() + "kactor_stores_cancel_XXXXXX";
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const test::temp_dir state{"stores_cancel"};
+  const std::string& dir = state.path;
   auto member = [&] {
     runtime_config cfg;
     cfg.brokers = brokers;
@@ -355,7 +351,6 @@ TEST(task_stores_kafka, a_stop_during_a_restore_cancels_it_promptly) {
   EXPECT_EQ(partition(*rt).restored, static_cast<std::uint64_t>(kRecords));
   EXPECT_TRUE(rt->stats().agents.at(0).ready) << "ready once every partition is restored";
   rt->stop();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

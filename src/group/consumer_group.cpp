@@ -34,8 +34,7 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
       stores_(std::move(stores)) {
   const std::string where = "agents." + def_.cfg.name;
   if (stores_) restorer_ = std::make_unique<restorer>(def_.cfg.name, props);
-  props.push_back(
-      property{where, "group.id", def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group});
+  props.push_back(property{where, "group.id", group_id(def_.cfg)});
   props.push_back(property{where, "partition.assignment.strategy", to_string(def_.cfg.assignor)});
   if (!def_.cfg.group_instance_id.empty())
     props.push_back(property{where, "group.instance.id", def_.cfg.group_instance_id});
@@ -69,7 +68,7 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
     // transaction at once; otherwise that transaction times out
     // (transaction.timeout.ms, 10 s unless configured) and holds back
     // read_committed readers of its partitions until then.
-    const auto& group = def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group;
+    const auto& group = group_id(def_.cfg);
     std::string instance = def_.cfg.group_instance_id;
     if (instance.empty()) {
       std::random_device rd;
@@ -286,7 +285,7 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
         "agent {}: joined group {} {} ms after start (a group's first join waits for the "
         "coordinator: group.initial.rebalance.delay.ms on a broker, a fixed 3000 ms on the "
         "embedded cluster)",
-        def_.cfg.name, def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group,
+        def_.cfg.name, group_id(def_.cfg),
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                               started_at_)
             .count());
@@ -431,7 +430,7 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
 agent_stats consumer_group::stats() const {
   agent_stats s;
   s.name = def_.cfg.name;
-  s.group = def_.cfg.group.empty() ? def_.cfg.name : def_.cfg.group;
+  s.group = group_id(def_.cfg);
   s.rebalances = rebalances_.load(std::memory_order_relaxed);
   s.last_revoke = std::chrono::microseconds(revoke_last_us_.load(std::memory_order_relaxed));
   s.longest_revoke = std::chrono::microseconds(revoke_max_us_.load(std::memory_order_relaxed));

@@ -73,6 +73,11 @@ class consumer_group {
   /// The agent's dead-letter topic: the configured one or "<agent>.dlq".
   static std::string dlq_topic(const agent_config& cfg);
 
+  /// The agent's consumer group: the configured one or the agent's name.
+  static const std::string& group_id(const agent_config& cfg) {
+    return cfg.group.empty() ? cfg.name : cfg.group;
+  }
+
   /// `cgrp.join_state` of a librdkafka statistics JSON ("steady", "wait-join", ...).
   static std::optional<std::string_view> join_state(std::string_view stats);
 

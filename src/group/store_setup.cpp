@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "src/group/consumer_group.hpp"
 #include "src/group/task_stores.hpp"
 #include "src/kafka/admin.hpp"
 
@@ -24,7 +25,7 @@ void prepare_changelogs(rd_kafka_t* rk, rd_kafka_mock_cluster_t* mock, const age
     throw config_error(key, "input topic '" + input +
                                 "' does not exist; an agent with state stores needs it to size "
                                 "its changelog topics (create it first)");
-  const auto group = cfg.group.empty() ? cfg.name : cfg.group;
+  const auto group = consumer_group::group_id(cfg);
   for (const auto& store : cfg.stores) {
     const auto topic = store_layout::changelog_topic(group, store);
     const auto it = counts.find(topic);
@@ -67,7 +68,7 @@ std::shared_ptr<const store_layout> make_store_layout(const agent_config& cfg,
   if (cfg.stores.empty()) return nullptr;
   auto layout = std::make_shared<store_layout>();
   layout->agent = cfg.name;
-  layout->group = cfg.group.empty() ? cfg.name : cfg.group;
+  layout->group = consumer_group::group_id(cfg);
   layout->root = state_dir + "/" + layout->group;
   layout->stores = cfg.stores;
   layout->transactional = cfg.guarantee == processing_guarantee::exactly_once;
