@@ -4,15 +4,19 @@
 // flowing (issue 14). Two runtimes in this process are two members, each with
 // its own librdkafka consumer: the stall this guards against lives inside one
 // consumer (its fetcher sleeping out a fixed second after the rebalance).
-// The same with members as separate processes, through `kactor bench
+// Nor do periodic commits cost a member its partitions while others come and
+// go (librdkafka 2.0.2 takes a commit refused during a rejoin for a lost
+// assignment). The same with members as separate processes, through `kactor bench
 // rebalance`: rebalance_bench_test; benchmarks/rebalance_bench reports the
 // measured gaps.
 
 #include <kactor/kactor.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -144,6 +148,91 @@ TEST(rebalance_kafka, partitions_that_stay_keep_flowing_while_a_member_joins) {
     EXPECT_LT(gap, 250.0) << "partition " << p << " stood still during the rebalance";
     std::printf("kept partition %d: longest gap %.1f ms during the rebalance\n", p, gap);
   }
+}
+
+/// Each record of `partitions` handled how many times, by (partition, offset).
+class handled_count {
+ public:
+  void add(int partition, std::int64_t offset) {
+    std::lock_guard lock(mx_);
+    ++times_[{partition, offset}];
+  }
+  /// Records handled more than once, and the distinct records handled.
+  std::pair<std::size_t, std::size_t> twice_and_distinct() const {
+    std::lock_guard lock(mx_);
+    std::size_t twice = 0;
+    for (const auto& [at, n] : times_) twice += n > 1 ? 1 : 0;
+    return {twice, times_.size()};
+  }
+
+ private:
+  mutable std::mutex mx_;
+  std::map<std::pair<int, std::int64_t>, int> times_;
+};
+
+TEST(rebalance_kafka, periodic_commits_never_cost_a_member_its_partitions) {
+  constexpr int kInputs = 6, kCycles = 3;
+  const auto brokers = test::kafka_bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const auto topic = test::unique_name("commits");
+  test::create_topic(brokers, topic, kInputs);
+  std::atomic<int> lost{0};
+  handled_count handled;
+  auto member = [&] {
+    runtime_config cfg;
+    cfg.brokers = brokers;
+    // A commit every few milliseconds: one is nearly always pending when a
+    // member starts to rejoin.
+    cfg.commit_interval = 5ms;
+    cfg.consumer["heartbeat.interval.ms"] = "500";
+    cfg.log.sink = [&lost](log_level, std::string_view line) {
+      if (line.find("(lost)") != std::string_view::npos) ++lost;
+    };
+    auto rt = std::make_unique<runtime>(cfg);
+    rt->agent("member").consume(topic).group(topic + "-group").on([&](const event& e, context&) {
+      handled.add(e.partition().value(), e.offset().value());
+    });
+    return rt;
+  };
+  auto holds = [](const runtime& rt) { return held(rt).size(); };
+  std::vector<std::int64_t> end;
+  {
+    detail::steady_feeder feed(brokers, topic, kInputs, kRate,
+                               [](std::int64_t i) { return "record-" + std::to_string(i); });
+    // Three members at most: a member's rejoin waits for the slowest of the
+    // others to notice the rebalance (up to a heartbeat), the window in which
+    // a commit it sends is refused.
+    auto a = member(), b = member();
+    a->start();
+    b->start();
+    ASSERT_TRUE(test::eventually([&] { return holds(*a) + holds(*b) == kInputs; }));
+    for (int cycle = 0; cycle < kCycles; ++cycle) {
+      auto c = member();
+      c->start();
+      ASSERT_TRUE(test::eventually([&] {
+        return holds(*c) > 0 && holds(*a) + holds(*b) + holds(*c) == kInputs;
+      })) << "cycle " << cycle << ": the third member never got partitions";
+      c->stop();
+      ASSERT_TRUE(test::eventually([&] { return holds(*a) + holds(*b) == kInputs; }))
+          << "cycle " << cycle << ": the partitions never went back";
+    }
+    // The feed stops (flushed) before the group drains it.
+  }
+  end = test::end_offsets(brokers, topic, "read_uncommitted");
+  std::size_t produced = 0;
+  for (auto e : end) produced += static_cast<std::size_t>(e);
+  // a and b left with their scope; a fresh member handles what they left.
+  auto d = member();
+  d->start();
+  ASSERT_TRUE(test::eventually([&] { return handled.twice_and_distinct().second == produced; }))
+      << "handled " << handled.twice_and_distinct().second << " of " << produced;
+  d->stop();
+  const auto [twice, distinct] = handled.twice_and_distinct();
+  std::printf("%d join/leave cycles: %zu records, %zu handled twice, %d lost assignment(s)\n",
+              kCycles, distinct, twice, lost.load());
+  EXPECT_EQ(lost.load(), 0) << "a member lost its assignment in a clean rebalance";
+  EXPECT_EQ(twice, 0u) << "records handled again after clean rebalances";
+  configure_log(log_config{});  // the sink refers to this test's counter
 }
 
 }  // namespace

@@ -128,7 +128,9 @@ struct runtime_config {
   /// Bootstrap servers; empty starts librdkafka's embedded mock cluster.
   std::string brokers;
   std::string client_id = "kactor";
-  /// How often stored offsets are committed (also on revoke and shutdown).
+  /// How often at_least_once agents commit their stored offsets, 1 ms to a
+  /// day (librdkafka's `auto.commit.interval.ms`, set from it); they also
+  /// commit on revoke and shutdown.
   std::chrono::milliseconds commit_interval{1000};
   /// Where state stores keep their local RocksDB instances:
   /// `<state_dir>/<group>/<store>/<partition>`. One live process per

@@ -27,6 +27,8 @@ constexpr managed_property kManagedProperties[] = {
 constexpr std::uint64_t kUnbounded = std::numeric_limits<std::int64_t>::max();
 constexpr std::uint64_t kMaxPollRecordsLimit = 1000000;
 constexpr std::uint64_t kPauseAfterLimitMs = 3600000;
+// librdkafka's auto.commit.interval.ms allows at most a day.
+constexpr std::uint64_t kCommitIntervalLimitMs = 86400000;
 constexpr std::uint64_t kRetriesLimit = 1000;  // max_retries and max_restarts
 constexpr std::uint64_t kBackoffLimitMs = 3600000;
 constexpr std::uint64_t kRestartWindowLimitMs = 86400000;
@@ -151,7 +153,7 @@ const std::vector<scalar_field<runtime_config>>& runtime_fields() {
   static const std::vector<scalar_field<C>> fields{
       text<C, &C::brokers>("brokers"),
       text<C, &C::client_id>("client_id"),
-      millis<C, &C::commit_interval>("commit_interval_ms", 1, kUnbounded),
+      millis<C, &C::commit_interval>("commit_interval_ms", 1, kCommitIntervalLimitMs),
       count<C, &C::worker_threads>("worker_threads", 0, kUnbounded),
       text<C, &C::state_dir>("state_dir"),
       count<C, &C::state_memory_mb>("state_memory_mb", 8, 1048576),

@@ -29,7 +29,6 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
     : sys_(sys),
       def_(std::move(def)),
       producer_(&producer),
-      commit_interval_(commit_interval),
       cooperative_(def_.cfg.assignor == assignor_kind::cooperative_sticky),
       stores_(std::move(stores)) {
   const std::string where = "agents." + def_.cfg.name;
@@ -39,24 +38,25 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
   if (!def_.cfg.group_instance_id.empty())
     props.push_back(property{where, "group.instance.id", def_.cfg.group_instance_id});
   props.push_back(property{"", "enable.auto.offset.store", "false"});
-  props.push_back(property{"", "enable.auto.commit", "false"});
+  // at_least_once: librdkafka's own timer commits the stored offsets. It
+  // reads the group's join state on librdkafka's main thread as it sends, so
+  // no periodic commit goes out behind a JoinGroup: such a commit is answered
+  // ILLEGAL_GENERATION, which librdkafka 2.0.2 takes for a lost assignment
+  // (librdkafka #4059) and revokes every partition without a commit.
+  // exactly_once commits offsets in its transactions.
+  const bool auto_commit = def_.cfg.guarantee != processing_guarantee::exactly_once;
+  props.push_back(property{"", "enable.auto.commit", auto_commit ? "true" : "false"});
+  if (auto_commit)
+    props.push_back(
+        property{"", "auto.commit.interval.ms", std::to_string(commit_interval.count())});
   append(props, where + ".kafka", def_.cfg.kafka);
-  // Statistics tell the group thread when the group is steady again after a
-  // rebalance (see `on_stats`); users may still override the interval.
-  props.insert(props.begin(), property{"", "statistics.interval.ms", "100"});
   auto conf = make_conf(props);
-  char interval[32];
-  size_t size = sizeof(interval);
-  stats_enabled_ = rd_kafka_conf_get(conf.get(), "statistics.interval.ms", interval, &size) ==
-                       RD_KAFKA_CONF_OK &&
-                   std::string(interval) != "0";
   char reset[32];
-  size = sizeof(reset);
+  size_t size = sizeof(reset);
   reset_earliest_ =
       rd_kafka_conf_get(conf.get(), "auto.offset.reset", reset, &size) == RD_KAFKA_CONF_OK &&
       (std::string(reset) == "earliest" || std::string(reset) == "smallest" ||
        std::string(reset) == "beginning");
-  rd_kafka_conf_set_stats_cb(conf.get(), &consumer_group::on_stats);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &consumer_group::on_rebalance);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rk_ = make_client(RD_KAFKA_CONSUMER, std::move(conf));
@@ -195,32 +195,21 @@ void consumer_group::run() {
       last_look = now;
       look_for_missing_topics();
     }
-    if (transactional) {
-      if (txn_->backing_off && now >= backoff_until_ && !broken()) {
-        txn_->end_backoff();
-        caf::scoped_actor self{sys_};
-        release(self);  // the held partition actors take records again
-      }
-      const auto due =
-          broken() ? backoff_.next(failed_recoveries_.load()) : def_.cfg.transaction_interval;
-      const auto max_records = def_.cfg.transaction_max_records;
-      const bool full = max_records > 0 && !broken() && handled() - handled_at_cycle >= max_records;
-      if ((txn_->abort_requested && !broken()) || full || now - last_commit >= due) {
-        handled_at_cycle = max_records > 0 ? handled() : 0;
-        transaction_cycle(true);
-        last_commit = std::chrono::steady_clock::now();
-      }
-      continue;
+    // at_least_once: librdkafka commits (enable.auto.commit, see the constructor).
+    if (!transactional) continue;
+    if (txn_->backing_off && now >= backoff_until_ && !broken()) {
+      txn_->end_backoff();
+      caf::scoped_actor self{sys_};
+      release(self);  // the held partition actors take records again
     }
-    // librdkafka 2.0.2 treats a commit answered with ILLEGAL_GENERATION (one
-    // sent while the member rejoins) as losing the whole assignment, which
-    // would revoke partitions a cooperative rebalance meant to keep
-    // (librdkafka #4059): commit periodically only while the group is steady.
-    if (now - last_commit >= commit_interval_ && (steady_ || !stats_enabled_)) {
-      last_commit = now;
-      auto err = rd_kafka_commit(rk_.get(), nullptr, 1);
-      if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        log(log_level::warn, "agent {}: commit: {}", def_.cfg.name, rd_kafka_err2str(err));
+    const auto due =
+        broken() ? backoff_.next(failed_recoveries_.load()) : def_.cfg.transaction_interval;
+    const auto max_records = def_.cfg.transaction_max_records;
+    const bool full = max_records > 0 && !broken() && handled() - handled_at_cycle >= max_records;
+    if ((txn_->abort_requested && !broken()) || full || now - last_commit >= due) {
+      handled_at_cycle = max_records > 0 ? handled() : 0;
+      transaction_cycle(true);
+      last_commit = std::chrono::steady_clock::now();
     }
   }
   // Leaving the group revokes every partition through on_rebalance, which
@@ -230,28 +219,10 @@ void consumer_group::run() {
   assigned_.clear();
 }
 
-std::optional<std::string_view> consumer_group::join_state(std::string_view stats) {
-  // ..."cgrp": { "state": "up", ..., "join_state": "steady", ... }
-  auto at = stats.find("\"join_state\"", stats.find("\"cgrp\""));
-  if (at == std::string_view::npos) return std::nullopt;
-  auto open = stats.find('"', stats.find(':', at) + 1);
-  if (open == std::string_view::npos) return std::nullopt;
-  auto close = stats.find('"', open + 1);
-  if (close == std::string_view::npos) return std::nullopt;
-  return stats.substr(open + 1, close - open - 1);
-}
-
-int consumer_group::on_stats(rd_kafka_t*, char* json, size_t len, void* opaque) {
-  auto* self = static_cast<consumer_group*>(opaque);
-  if (auto state = join_state(std::string_view(json, len))) self->steady_ = *state == "steady";
-  return 0;  // librdkafka frees the JSON
-}
-
 void consumer_group::on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
                                   rd_kafka_topic_partition_list_t* parts, void* opaque) {
   auto* self = static_cast<consumer_group*>(opaque);
   self->rebalances_.fetch_add(1, std::memory_order_relaxed);
-  self->steady_ = false;  // until statistics say the group settled
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     self->assign(parts);
   } else {

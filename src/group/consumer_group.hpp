@@ -11,7 +11,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <string_view>
 #include <thread>
 
 #include <caf/actor.hpp>
@@ -78,16 +77,12 @@ class consumer_group {
     return cfg.group.empty() ? cfg.name : cfg.group;
   }
 
-  /// `cgrp.join_state` of a librdkafka statistics JSON ("steady", "wait-join", ...).
-  static std::optional<std::string_view> join_state(std::string_view stats);
-
  private:
   struct assigned_partition;
 
   void run();
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* parts, void* opaque);
-  static int on_stats(rd_kafka_t* rk, char* json, size_t len, void* opaque);
   void assign(rd_kafka_topic_partition_list_t* parts);
   void revoke(rd_kafka_topic_partition_list_t* parts);
   std::shared_ptr<partition_counters> counters_for(const topic_partition& tp);
@@ -149,12 +144,8 @@ class consumer_group {
   /// The producer's emitted count when the last transaction committed.
   std::uint64_t emitted_at_commit_ = 0;
   backoff backoff_{def_.cfg.supervision.backoff_base, def_.cfg.supervision.backoff_max};
-  std::chrono::milliseconds commit_interval_;
   handle_ptr rk_;
   bool cooperative_;
-  // Group thread only: whether the last statistics showed the group steady.
-  bool steady_ = false;
-  bool stats_enabled_ = true;
   /// The consumer's auto.offset.reset reads from a partition's start.
   bool reset_earliest_ = false;
   std::map<topic_partition, std::unique_ptr<assigned_partition>> assigned_;
