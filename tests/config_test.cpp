@@ -232,7 +232,8 @@ TEST(ParseConfig, IntegersAreCheckedNotWrapped) {
   expect_parse_error("worker_threads: 2.5", "worker_threads", {"'2.5'", "integers >= 0"});
   expect_parse_error("commit_interval_ms: soon", "commit_interval_ms",
                      {"'soon'", "integers 1..86400000"});
-  expect_parse_error("commit_interval_ms: 0", "commit_interval_ms", {"'0'", "integers 1..86400000"});
+  expect_parse_error("commit_interval_ms: 0", "commit_interval_ms",
+                     {"'0'", "integers 1..86400000"});
   expect_parse_error("commit_interval_ms: 99999999999999999999", "commit_interval_ms",
                      {"integers 1..86400000"});
   expect_parse_error("commit_interval_ms: 86400001", "commit_interval_ms",

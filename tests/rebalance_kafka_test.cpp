@@ -211,7 +211,8 @@ TEST(rebalance_kafka, periodic_commits_never_cost_a_member_its_partitions) {
       c->start();
       ASSERT_TRUE(test::eventually([&] {
         return holds(*c) > 0 && holds(*a) + holds(*b) + holds(*c) == kInputs;
-      })) << "cycle " << cycle << ": the third member never got partitions";
+      })) << "cycle "
+          << cycle << ": the third member never got partitions";
       c->stop();
       ASSERT_TRUE(test::eventually([&] { return holds(*a) + holds(*b) == kInputs; }))
           << "cycle " << cycle << ": the partitions never went back";
