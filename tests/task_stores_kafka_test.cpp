@@ -219,10 +219,11 @@ TEST(task_stores_kafka, partitions_move_with_their_state_and_the_others_keep_goi
   // is load, not synchronisation).
   std::atomic<bool> feeding{true};
   std::thread feeder([&] {
+    test::producer feed(brokers);
     for (int round = 0; feeding; ++round) {
       std::vector<std::pair<std::string, std::string>> batch;
       for (int k = 0; k < kKeys; ++k) batch.emplace_back("key-" + std::to_string(k), "x");
-      test::produce_all(brokers, words, batch);
+      feed.produce_all(words, batch);
       {
         std::lock_guard lock(oracle_mx);
         for (auto& [k, v] : batch) ++oracle[k];

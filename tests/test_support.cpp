@@ -91,32 +91,43 @@ void deny_writes(const std::string& brokers, const std::string& topic) {
   if (!refused) throw std::runtime_error("writes to " + topic + " are still allowed");
 }
 
-void produce_all(const std::string& brokers, const std::string& topic,
-                 const std::vector<std::pair<std::string, std::string>>& records,
-                 const property_list& extra, std::int32_t partition) {
+producer::producer(const std::string& brokers, const property_list& extra) {
   property_list props{{"", "bootstrap.servers", brokers},
                       {"", "enable.idempotence", "true"},
                       {"", "linger.ms", "5"}};
   props.insert(props.end(), extra.begin(), extra.end());
   auto conf = make_conf(props);
-  static std::atomic<long> failures{0};
-  rd_kafka_conf_set_dr_msg_cb(conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
-    if (m->err) failures.fetch_add(1);
-  });
-  auto rk = make_client(RD_KAFKA_PRODUCER, std::move(conf));
-  failures = 0;
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), &producer::on_delivery);
+  rk_ = make_client(RD_KAFKA_PRODUCER, std::move(conf));
+}
+
+void producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  if (m->err) static_cast<producer*>(opaque)->failures_.fetch_add(1);
+}
+
+void producer::produce_all(const std::string& topic,
+                           const std::vector<std::pair<std::string, std::string>>& records,
+                           std::int32_t partition) {
+  failures_ = 0;
   for (const auto& [k, v] : records) {
     outgoing_record r;
     r.topic = topic;
     r.partition = partition >= 0 ? partition : RD_KAFKA_PARTITION_UA;
     r.key = k;
     r.value = v;
-    produce(rk.get(), r, queue_full_policy{std::chrono::seconds(60), true});
-    rd_kafka_poll(rk.get(), 0);
+    produce(rk_.get(), r, queue_full_policy{std::chrono::seconds(60), true});
+    rd_kafka_poll(rk_.get(), 0);
   }
-  if (rd_kafka_flush(rk.get(), 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+  if (rd_kafka_flush(rk_.get(), 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
     throw std::runtime_error("produce: flush timed out");
-  if (failures.load() > 0) throw std::runtime_error("produce: deliveries failed");
+  if (failures_.load() > 0) throw std::runtime_error("produce: deliveries failed");
+}
+
+void produce_all(const std::string& brokers, const std::string& topic,
+                 const std::vector<std::pair<std::string, std::string>>& records,
+                 const property_list& extra, std::int32_t partition) {
+  producer(brokers, extra).produce_all(topic, records, partition);
 }
 
 std::vector<std::pair<std::string, std::string>> sequenced(int records, int keys) {

@@ -2,6 +2,7 @@
 // Helpers shared by kactor's tests: waiting for conditions, a raw librdkafka
 // producer and reader for feeding inputs and checking outputs against oracles.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -55,9 +56,28 @@ struct record {
   std::map<std::string, std::string> headers;
 };
 
-/// Produces `records` (to `partition`, or by key when -1) and waits for
-/// every acknowledgement; throws on failure. `props` are added librdkafka
-/// producer properties (`message.max.bytes` for large records, ...).
+/// An idempotent producer kept for many batches: a feed that makes a new
+/// one per batch waits, now and then, up to a second for the new one's
+/// producer id (librdkafka retries it every 500 ms), which reads downstream
+/// as the consumer standing still. One thread at a time.
+class producer {
+ public:
+  /// `props` are added librdkafka producer properties (`message.max.bytes`
+  /// for large records, ...).
+  explicit producer(const std::string& brokers, const detail::property_list& props = {});
+  /// Produces `records` (to `partition`, or by key when -1) and waits for
+  /// every acknowledgement; throws on failure.
+  void produce_all(const std::string& topic,
+                   const std::vector<std::pair<std::string, std::string>>& records,
+                   std::int32_t partition = -1);
+
+ private:
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
+  detail::handle_ptr rk_;
+  std::atomic<long> failures_{0};
+};
+
+/// One batch through a producer of its own (see `producer`).
 void produce_all(const std::string& brokers, const std::string& topic,
                  const std::vector<std::pair<std::string, std::string>>& records,
                  const detail::property_list& props = {}, std::int32_t partition = -1);
