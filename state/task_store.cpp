@@ -2,6 +2,7 @@
 #include "state/task_store.hpp"
 
 #include <stdexcept>
+#include <thread>
 
 namespace kactor::detail {
 
@@ -19,8 +20,34 @@ std::optional<std::string> task_store::get(std::string_view key) {
   return db_->get(key);
 }
 
+class task_store::write_scope {
+ public:
+  explicit write_scope(task_store& s) : s_(s) { s_.begun_.fetch_add(1, std::memory_order_seq_cst); }
+  ~write_scope() { s_.finished_.fetch_add(1, std::memory_order_release); }
+  write_scope(const write_scope&) = delete;
+  write_scope& operator=(const write_scope&) = delete;
+
+ private:
+  task_store& s_;
+};
+
+bool task_store::await_writes(std::uint64_t begun, std::chrono::milliseconds timeout) const {
+  // A write takes microseconds, unless its changelog record waits for room
+  // in the producer's queue: yield a while, then poll every millisecond.
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  for (int spins = 0; writes() < begun; ++spins) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    if (spins < 1000)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
 void task_store::put(std::string_view key, std::string_view value) {
   if (!writer_) throw std::logic_error("store " + name_ + ": no changelog writer bound");
+  const write_scope counted(*this);
   // A null data pointer means a tombstone to the writer: an empty value the
   // caller built as std::string_view{} must stay a value.
   if (value.data() == nullptr) value = std::string_view("", 0);
@@ -33,6 +60,7 @@ void task_store::put(std::string_view key, std::string_view value) {
 
 void task_store::del(std::string_view key) {
   if (!writer_) throw std::logic_error("store " + name_ + ": no changelog writer bound");
+  const write_scope counted(*this);
   writer_(key, std::string_view{});
   if (txn_)
     txn_->del(key);

@@ -2,6 +2,9 @@
 // A store partition as a handler sees it: the local DB, with every write also
 // sent to the changelog.
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -39,6 +42,14 @@ class task_store final : public kv_store {
   const std::string& name() const override { return name_; }
 
   rocks_store& db() { return *db_; }
+  /// Puts and deletes begun, and finished (any thread may read them). A
+  /// write sends its changelog record first and then reaches the DB (or the
+  /// transaction's buffer); a failed one counts as finished.
+  std::uint64_t writes_begun() const { return begun_.load(std::memory_order_seq_cst); }
+  std::uint64_t writes() const { return finished_.load(std::memory_order_acquire); }
+  /// Waits, up to `timeout`, until `begun` writes are finished (another
+  /// thread than the writer's); false on timeout.
+  bool await_writes(std::uint64_t begun, std::chrono::milliseconds timeout) const;
 
   /// Transactional only (no-ops otherwise). The handled records' offsets go
   /// into a commit: writes from now on belong to the next transaction.
@@ -55,6 +66,10 @@ class task_store final : public kv_store {
   std::unique_ptr<rocks_store> db_;
   changelog_writer writer_;
   std::unique_ptr<txn_buffer> txn_;  // transactional only
+  std::atomic<std::uint64_t> begun_{0};
+  std::atomic<std::uint64_t> finished_{0};
+  /// Counts a write as begun now and as finished when it goes.
+  class write_scope;
 };
 
 }  // namespace kactor::detail

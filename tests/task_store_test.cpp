@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -137,4 +139,38 @@ TEST_F(task_store_test, scan_returns_exactly_the_keys_with_the_prefix_in_byte_or
   EXPECT_EQ(scanned("ab\xff"), (std::vector<std::string>{"ab\xff", "ab\xff\x01"}));
   EXPECT_EQ(scanned("\xff\xff"),
             (std::vector<std::string>{"\xff\xff", "\xff\xff\x01", "\xff\xff\xff"}));
+}
+
+TEST_F(task_store_test, writes_count_as_begun_then_finished_failed_ones_too) {
+  bind_recorder();
+  store.put("a", "1");
+  store.del("a");
+  EXPECT_EQ(store.writes_begun(), 2u);
+  EXPECT_EQ(store.writes(), 2u);
+  store.bind([](std::string_view, std::string_view) { throw std::runtime_error("refused"); });
+  EXPECT_THROW(store.put("b", "2"), std::runtime_error);
+  EXPECT_EQ(store.writes_begun(), 3u);
+  EXPECT_EQ(store.writes(), 3u) << "a failed write must not hold a checkpoint back";
+}
+
+// A checkpoint reads the changelog's end, then waits for the writes begun by
+// then: a write whose record is sent but not yet in the DB holds it back.
+TEST_F(task_store_test, await_writes_waits_for_a_write_between_its_record_and_the_db) {
+  std::promise<void> sent_record, release;
+  auto released = release.get_future().share();
+  store.bind([&](std::string_view, std::string_view) {
+    sent_record.set_value();
+    released.wait();
+  });
+  std::thread writer([&] { store.put("a", "1"); });
+  sent_record.get_future().wait();
+  const auto begun = store.writes_begun();
+  EXPECT_EQ(begun, 1u);
+  EXPECT_FALSE(store.await_writes(begun, std::chrono::milliseconds(20)))
+      << "the write's record is out but the DB does not have it yet";
+  EXPECT_EQ(store.db().get("a"), std::nullopt);
+  release.set_value();
+  EXPECT_TRUE(store.await_writes(begun, std::chrono::seconds(60)));
+  EXPECT_EQ(store.db().get("a"), "1") << "finished means in the DB";
+  writer.join();
 }

@@ -29,6 +29,8 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
     : sys_(sys),
       def_(std::move(def)),
       producer_(&producer),
+      checkpoint_interval_(
+          std::max<std::chrono::milliseconds>(commit_interval, std::chrono::seconds(1))),
       cooperative_(def_.cfg.assignor == assignor_kind::cooperative_sticky),
       stores_(std::move(stores)) {
   const std::string where = "agents." + def_.cfg.name;
@@ -195,8 +197,16 @@ void consumer_group::run() {
       last_look = now;
       look_for_missing_topics();
     }
-    // at_least_once: librdkafka commits (enable.auto.commit, see the constructor).
-    if (!transactional) continue;
+    // at_least_once: librdkafka commits (enable.auto.commit, see the
+    // constructor); stores written enough since are checkpointed after.
+    if (!transactional) {
+      if (restorer_ && now - last_commit >= checkpoint_interval_) {
+        last_commit = now;
+        for (auto& [tp, ap] : assigned_)
+          if (ap->stores && ap->stores->ready()) restorer_->checkpoint(ap->stores);
+      }
+      continue;
+    }
     if (txn_->backing_off && now >= backoff_until_ && !broken()) {
       txn_->end_backoff();
       caf::scoped_actor self{sys_};

@@ -144,6 +144,9 @@ class consumer_group {
   /// The producer's emitted count when the last transaction committed.
   std::uint64_t emitted_at_commit_ = 0;
   backoff backoff_{def_.cfg.supervision.backoff_base, def_.cfg.supervision.backoff_max};
+  /// at_least_once: how often stores are checked for a checkpoint (the
+  /// commit interval, at least a second).
+  std::chrono::milliseconds checkpoint_interval_;
   handle_ptr rk_;
   bool cooperative_;
   /// The consumer's auto.offset.reset reads from a partition's start.

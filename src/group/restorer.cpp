@@ -17,14 +17,21 @@ restorer::~restorer() {
 
 void restorer::restore(std::shared_ptr<task_stores> task) {
   std::lock_guard lock(mx_);
-  jobs_.push_back({std::move(task), false});
+  jobs_.push_back({std::move(task), job_kind::restore});
+  cv_.notify_one();
+}
+
+void restorer::checkpoint(std::shared_ptr<task_stores> task) {
+  if (!task->queue_checkpoint()) return;
+  std::lock_guard lock(mx_);
+  jobs_.push_back({std::move(task), job_kind::checkpoint});
   cv_.notify_one();
 }
 
 void restorer::close(std::shared_ptr<task_stores> task) {
   task->cancel();
   std::lock_guard lock(mx_);
-  jobs_.push_back({std::move(task), true});
+  jobs_.push_back({std::move(task), job_kind::close});
   cv_.notify_one();
 }
 
@@ -48,7 +55,7 @@ void restorer::run() {
       if (jobs_.empty()) return;
       j = std::move(jobs_.front());
       jobs_.pop_front();
-      if (stopping_ && !j.close) continue;
+      if (stopping_ && j.kind != job_kind::close) continue;
     }
     run_job(j);
   }
@@ -57,15 +64,23 @@ void restorer::run() {
 void restorer::run_job(job& j) {
   const auto p = j.task->partition().value();
   try {
-    if (j.close) {
-      j.task->close(reader_);
-      return;
+    switch (j.kind) {
+      case job_kind::close:
+        j.task->close(reader_);
+        return;
+      case job_kind::checkpoint:
+        j.task->checkpoint(reader_);
+        return;
+      case job_kind::restore:
+        if (!j.task->cancelled()) j.task->restore(reader_);
+        return;
     }
-    if (!j.task->cancelled()) j.task->restore(reader_);
   } catch (const std::exception& e) {
-    log(log_level::error, "agent {}: {} of the stores of partition {} failed: {}", agent_,
-        j.close ? "closing" : "restoring", p, e.what());
-    if (j.close) return;
+    static constexpr const char* what[] = {"restoring", "checkpointing", "closing"};
+    log(log_level::error, "agent {}: {} the stores of partition {} failed: {}", agent_,
+        what[static_cast<int>(j.kind)], p, e.what());
+    // A checkpoint is tried again at its next turn, a close not at all.
+    if (j.kind != job_kind::restore) return;
     // Try again after a second unless the task goes meanwhile.
     std::unique_lock lock(mx_);
     cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });

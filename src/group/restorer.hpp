@@ -14,9 +14,10 @@
 
 namespace kactor::detail {
 
-/// Restores and closes one agent's tasks on its own thread, one job at a
-/// time in the order given: a task revoked and assigned again is closed
-/// (and checkpointed) before it is opened again. Called from the group thread.
+/// Restores, checkpoints and closes one agent's tasks on its own thread, one
+/// job at a time in the order given: a task revoked and assigned again is
+/// closed (and checkpointed) before it is opened again. Called from the
+/// group thread.
 class restorer {
  public:
   /// `props`: client properties for the changelog reader. Throws
@@ -32,6 +33,10 @@ class restorer {
   /// the task is closed.
   void restore(std::shared_ptr<task_stores> task);
 
+  /// Checkpoints the task's stores that are due (`task_stores::checkpoint`),
+  /// unless a checkpoint of it is already queued.
+  void checkpoint(std::shared_ptr<task_stores> task);
+
   /// The task is revoked and its actor stopped: a restore of it stops, then
   /// its stores are checkpointed and closed.
   void close(std::shared_ptr<task_stores> task);
@@ -41,9 +46,10 @@ class restorer {
   void stop();
 
  private:
+  enum class job_kind { restore, checkpoint, close };
   struct job {
     std::shared_ptr<task_stores> task;
-    bool close = false;
+    job_kind kind = job_kind::restore;
   };
   void run();
   void run_job(job& j);

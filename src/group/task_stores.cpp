@@ -180,6 +180,27 @@ std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
   return std::make_unique<task_store>(name, std::move(db), l.transactional);
 }
 
+void task_stores::checkpoint(changelog_reader& reader) {
+  checkpoint_queued_.store(false);
+  if (!ready() || cancelled() || layout_->transactional) return;
+  checkpointed_writes_.resize(stores_.size(), 0);
+  for (std::size_t i = 0; i < stores_.size(); ++i) {
+    auto& s = *stores_[i];
+    const auto writes = s.writes();
+    if (writes - checkpointed_writes_[i] < checkpoint_every) continue;
+    const auto topic = store_layout::changelog_topic(layout_->group, s.name());
+    const auto end = reader.bounds(topic, partition_.value()).second;
+    // A write sends its changelog record before it reaches the DB: the
+    // records before `end` are all in the DB once the writes begun by now
+    // are finished. One in the producer's full queue may take a while: the
+    // checkpoint waits for the next turn then.
+    if (!s.await_writes(s.writes_begun(), std::chrono::seconds(1))) continue;
+    s.db().flush();
+    write_checkpoint(layout_->checkpoint(s.name(), partition_), end);
+    checkpointed_writes_[i] = writes;
+  }
+}
+
 void task_stores::close(changelog_reader& reader) {
   auto stores = std::move(stores_);
   if (!ready()) return;  // a cancelled restore: the old checkpoint still holds

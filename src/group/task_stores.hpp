@@ -89,6 +89,22 @@ class task_stores final : public task_state {
   }
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
 
+  /// A store is checkpointed while its task runs once it had this many
+  /// writes since its last checkpoint (Kafka Streams' threshold): each
+  /// checkpoint flushes a memtable, and small flushes cost compactions.
+  static constexpr std::uint64_t checkpoint_every = 10000;
+
+  /// at_least_once, on the restorer's thread while the task's actor writes:
+  /// each store written `checkpoint_every` times since its last checkpoint
+  /// is flushed and checkpointed, so a crash restores only what came after.
+  /// Its changelog's end is read first: every record before it was written
+  /// to the DB before it was sent, so the flushed DB holds it (later writes
+  /// may be in it too; the restore replays them). exactly_once checkpoints
+  /// only on close. Throws `kafka_exception` or `store_error`.
+  void checkpoint(changelog_reader& reader);
+  /// Marks a checkpoint job queued; false if one already is (group thread).
+  bool queue_checkpoint() { return !checkpoint_queued_.exchange(true); }
+
   /// After the task's actor stopped (its changelog records acknowledged):
   /// each restored store is flushed and checkpointed at its changelog's end,
   /// then every store is closed. Throws `kafka_exception` or `store_error`
@@ -107,6 +123,9 @@ class task_stores final : public task_state {
   std::function<std::int64_t()> committed_;
   std::atomic<std::int64_t> resume_at_{-1};
   std::vector<std::unique_ptr<task_store>> stores_;
+  /// Each store's `writes()` at its last checkpoint (restorer's thread).
+  std::vector<std::uint64_t> checkpointed_writes_;
+  std::atomic<bool> checkpoint_queued_{false};
   /// exactly_once: the offset the sealed writes' records end at (-1: none sealed).
   kactor::offset sealed_until_{-1};
   std::atomic<bool> ready_{false};
