@@ -8,6 +8,7 @@
 
 #include <kactor/log.hpp>
 
+#include "state/batch_writer.hpp"
 #include "state/checkpoint.hpp"
 #include "state/restore_plan.hpp"
 
@@ -145,35 +146,42 @@ std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
 
   const auto started = std::chrono::steady_clock::now();
   auto last_log = started;
+  std::atomic<std::uint64_t> done{0};
   rocksdb::WriteBatch batch;
-  std::uint64_t done = 0;
-  const auto write = [&] {
-    db->write(batch);
-    counters_->restored.fetch_add(batch.Count(), std::memory_order_relaxed);
-    done += batch.Count();
-    batch.Clear();
-    if (const auto now = std::chrono::steady_clock::now(); now - last_log >= progress_every) {
-      last_log = now;
-      log(log_level::info, "{}: restored {} of {} changelog record(s)", where, done, total);
-    }
-  };
-  const bool complete = reader.read(
-      topic, partition_.value(), plan.from, in.log_end,
-      [&](std::string_view key, std::string_view value) {
-        const rocksdb::Slice k(key.data(), key.size());
-        if (value.data() == nullptr)
-          batch.Delete(k);
-        else
-          batch.Put(k, rocksdb::Slice(value.data(), value.size()));
-        if (static_cast<std::size_t>(batch.Count()) >= batch_records ||
-            batch.GetDataSize() >= batch_bytes)
-          write();
-      },
-      [this] { return cancelled(); });
-  if (!complete) return nullptr;
-  if (batch.Count() > 0) write();
+  {
+    // RocksDB writes a batch while the next one fills (measured with
+    // restore_bench: see benchmarks/RESULTS.md).
+    batch_writer writer(*db, [&](std::uint64_t records) {
+      counters_->restored.fetch_add(records, std::memory_order_relaxed);
+      done.fetch_add(records, std::memory_order_relaxed);
+    });
+    const auto submit = [&] {
+      writer.submit(batch);
+      if (const auto now = std::chrono::steady_clock::now(); now - last_log >= progress_every) {
+        last_log = now;
+        log(log_level::info, "{}: restored {} of {} changelog record(s)", where, done.load(),
+            total);
+      }
+    };
+    const bool complete = reader.read(
+        topic, partition_.value(), plan.from, in.log_end,
+        [&](std::string_view key, std::string_view value) {
+          const rocksdb::Slice k(key.data(), key.size());
+          if (value.data() == nullptr)
+            batch.Delete(k);
+          else
+            batch.Put(k, rocksdb::Slice(value.data(), value.size()));
+          if (static_cast<std::size_t>(batch.Count()) >= batch_records ||
+              batch.GetDataSize() >= batch_bytes)
+            submit();
+        },
+        [this] { return cancelled(); });
+    if (!complete) return nullptr;
+    if (batch.Count() > 0) writer.submit(batch);
+    writer.finish();
+  }
   if (total > 0)
-    log(log_level::info, "{}: restored {} changelog record(s) in {} ms", where, done,
+    log(log_level::info, "{}: restored {} changelog record(s) in {} ms", where, done.load(),
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                               started)
             .count());

@@ -2,6 +2,7 @@
 
 #include "src/kafka/changelog_reader.hpp"
 
+#include <exception>
 #include <optional>
 #include <string>
 
@@ -56,7 +57,9 @@ bool changelog_reader::read(const std::string& topic, std::int32_t partition, st
     rd_kafka_t* rk;
     std::string where;
     bool done = false;
-    std::optional<kafka_exception> failure;
+    std::optional<kafka_exception> failure{};
+    /// What `apply` threw: kept across librdkafka's C frames, rethrown here.
+    std::exception_ptr apply_failed{};
   } r{apply, end, rk_.get(), to_string(topic_partition{topic, partition_id{partition}})};
   const queue_ptr queue{rd_kafka_queue_get_consumer(rk_.get())};
   const auto on_message = [](rd_kafka_message_t* m, void* opaque) {
@@ -72,14 +75,20 @@ bool changelog_reader::read(const std::string& topic, std::int32_t partition, st
     } else if (m->offset >= r.end) {
       r.done = true;
     } else {
-      r.apply({static_cast<const char*>(m->key), m->key_len},
-              {static_cast<const char*>(m->payload), m->len});
-      r.done = m->offset + 1 >= r.end;
+      try {
+        r.apply({static_cast<const char*>(m->key), m->key_len},
+                {static_cast<const char*>(m->payload), m->len});
+        r.done = m->offset + 1 >= r.end;
+      } catch (...) {
+        r.apply_failed = std::current_exception();
+        r.done = true;
+      }
     }
     if (r.done) rd_kafka_yield(r.rk);
   };
   while (!cancelled()) {
     rd_kafka_consume_callback_queue(queue.get(), 100, on_message, &r);
+    if (r.apply_failed) std::rethrow_exception(r.apply_failed);
     if (r.failure) throw *r.failure;
     if (r.done) return true;
   }

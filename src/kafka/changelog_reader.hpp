@@ -31,7 +31,8 @@ class changelog_reader {
 
   /// Reads [from, end) of the partition (records of aborted transactions
   /// skipped), calling `apply` for each. Between fetches it asks
-  /// `cancelled()`: true stops the read, and `read` returns false.
+  /// `cancelled()`: true stops the read, and `read` returns false. What
+  /// `apply` throws stops the read and is rethrown by `read`.
   bool read(const std::string& topic, std::int32_t partition, std::int64_t from, std::int64_t end,
             const apply_fn& apply, const std::function<bool()>& cancelled);
 
