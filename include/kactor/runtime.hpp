@@ -164,8 +164,8 @@ class agent_builder {
   /// collapses as `consume` does.
   agent_builder& produces(std::string topic);
   /// Declares a state store (`context::kv(name)`), as `agents[].stores`
-  /// does; replaces and collapses as `consume` does. Stores need at_least_once
-  /// and one input topic for now (start refuses others, saying so).
+  /// does; replaces and collapses as `consume` does. An agent with stores
+  /// consumes one topic for now (start refuses more, saying so).
   agent_builder& store(std::string name);
   agent_builder& group(std::string group_id);
   /// Throws `config_error` for n < 1 (the upper bound is checked at start).
