@@ -17,10 +17,17 @@
 // moment the member holds its partitions (stats polled every millisecond)
 // to each partition's first handled record: first_ms (the first partition),
 // last_ms (the last one; the agent's restores run one after another).
+//
+// BM_gap_while_restoring (real broker only): a member holding all 8 restored
+// partitions handles a steady feed while a second member joins and restores
+// the 4 it takes from scratch: gap_ms, the longest a kept partition went
+// without a record during that restore (restore_ms).
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,6 +37,7 @@
 #include "benchmarks/bench_support.hpp"
 #include "src/group/task_stores.hpp"
 #include "src/kafka/admin.hpp"
+#include "src/kafka/steady_feeder.hpp"
 #include "state/rocks_store.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -172,6 +180,116 @@ void BM_first_record(benchmark::State& state) {
   state.SetLabel(cluster.describe());
 }
 BENCHMARK(BM_first_record)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+
+/// When each partition handled its records, for the longest gap in a window.
+class handled_times {
+ public:
+  void add(int partition) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mx_);
+    at_[partition].push_back(now);
+  }
+  /// The longest stretch within [from, to] in which one of `partitions`
+  /// handled nothing (a stretch open at either end counts to it).
+  double longest_gap_ms(const std::set<int>& partitions, std::chrono::steady_clock::time_point from,
+                        std::chrono::steady_clock::time_point to) {
+    std::lock_guard lock(mx_);
+    double longest = 0;
+    for (int p : partitions) {
+      auto last = from;
+      for (auto t : at_[p]) {
+        if (t <= from) continue;
+        if (t > to) break;
+        longest = std::max(longest, std::chrono::duration<double, std::milli>(t - last).count());
+        last = t;
+      }
+      longest = std::max(longest, std::chrono::duration<double, std::milli>(to - last).count());
+    }
+    return longest;
+  }
+
+ private:
+  std::mutex mx_;
+  std::map<int, std::vector<std::chrono::steady_clock::time_point>> at_;
+};
+
+/// A member that holds the 8 restored partitions keeps handling a steady
+/// feed (2000 records/s over the input) while a second member joins and
+/// restores the 4 it takes (~125k records each) from scratch. gap_ms: the
+/// longest time one of the first member's kept partitions handled nothing,
+/// from the second member's assignment until its restores end (restore_ms);
+/// the feed alone leaves ~4 ms between a partition's records.
+void BM_gap_while_restoring(benchmark::State& state) {
+  bench::cluster cluster;
+  if (cluster.embedded()) {
+    state.SkipWithError("needs a real broker (KACTOR_BROKERS)");
+    return;
+  }
+  const auto topic = changelog(cluster);
+  const std::string group = topic.substr(0, topic.size() - std::string("-counts-changelog").size());
+  const auto input = group + "-gap";
+  cluster.create_topic(input, kPartitions);
+  double gap_ms = 0, restore_ms = 0;
+  for (auto _ : state) {
+    const test::temp_dir tmp("restore_bench");
+    handled_times handled;
+    auto member = [&](const std::string& name) {
+      auto cfg = bench::config();
+      cfg.brokers = cluster.brokers();
+      cfg.state_dir = tmp.path + "/" + name;
+      cfg.consumer["heartbeat.interval.ms"] = "500";
+      auto rt = std::make_unique<runtime>(cfg);
+      rt->agent("bench").consume(input).group(group).store("counts").on(
+          [&](const event& e, context&) { handled.add(e.partition().value()); });
+      return rt;
+    };
+    auto holds = [](runtime& rt, bool* restoring = nullptr) {
+      std::set<int> out;
+      for (const auto& p : rt.stats().agents.at(0).partitions)
+        if (p.assigned) {
+          out.insert(p.tp.partition.value());
+          if (restoring && p.restoring) *restoring = true;
+        }
+      return out;
+    };
+    detail::steady_feeder feed(cluster.brokers(), input, kPartitions, 2000,
+                               [](std::int64_t i) { return std::to_string(i); });
+    auto a = member("a");
+    a->start();
+    test::eventually(
+        [&] {
+          bool restoring = false;
+          return holds(*a, &restoring).size() == kPartitions && !restoring;
+        },
+        std::chrono::seconds(120));
+    const auto before = holds(*a);
+    auto b = member("b");
+    b->start();
+    test::eventually([&] { return !holds(*b).empty(); }, std::chrono::seconds(120));
+    const auto assigned = std::chrono::steady_clock::now();
+    test::eventually(
+        [&] {
+          bool restoring = false;
+          holds(*b, &restoring);
+          return !restoring;
+        },
+        std::chrono::seconds(120));
+    const auto restored = std::chrono::steady_clock::now();
+    std::set<int> kept;
+    for (int p : holds(*a))
+      if (before.count(p)) kept.insert(p);
+    if (kept.empty() || holds(*b).empty()) state.SkipWithError("the group did not split");
+    gap_ms += handled.longest_gap_ms(kept, assigned, restored);
+    restore_ms += std::chrono::duration<double, std::milli>(restored - assigned).count();
+    b->stop();
+    a->stop();
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["gap_ms"] = gap_ms / n;
+  state.counters["restore_ms"] = restore_ms / n;
+  state.SetLabel(cluster.describe());
+}
+BENCHMARK(BM_gap_while_restoring)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
 }  // namespace
 
