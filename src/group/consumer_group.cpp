@@ -182,8 +182,9 @@ void consumer_group::look_for_missing_topics() {
 
 void consumer_group::run() {
   const bool transactional = txn_ != nullptr;
-  auto last_commit = std::chrono::steady_clock::now();
-  auto last_look = last_commit;
+  // The last transaction (exactly_once) or checkpoint round (at_least_once).
+  auto last_cycle = std::chrono::steady_clock::now();
+  auto last_look = last_cycle;
   std::uint64_t handled_at_cycle = 0;
   while (!stop_.load(std::memory_order_acquire)) {
     if (auto* raw = rd_kafka_consumer_poll(rk_.get(), transactional ? 5 : 100)) {
@@ -200,8 +201,8 @@ void consumer_group::run() {
     // at_least_once: librdkafka commits (enable.auto.commit, see the
     // constructor); stores written enough since are checkpointed after.
     if (!transactional) {
-      if (restorer_ && now - last_commit >= checkpoint_interval_) {
-        last_commit = now;
+      if (restorer_ && now - last_cycle >= checkpoint_interval_) {
+        last_cycle = now;
         for (auto& [tp, ap] : assigned_)
           if (ap->stores && ap->stores->ready()) restorer_->checkpoint(ap->stores);
       }
@@ -216,10 +217,10 @@ void consumer_group::run() {
         broken() ? backoff_.next(failed_recoveries_.load()) : def_.cfg.transaction_interval;
     const auto max_records = def_.cfg.transaction_max_records;
     const bool full = max_records > 0 && !broken() && handled() - handled_at_cycle >= max_records;
-    if ((txn_->abort_requested && !broken()) || full || now - last_commit >= due) {
+    if ((txn_->abort_requested && !broken()) || full || now - last_cycle >= due) {
       handled_at_cycle = max_records > 0 ? handled() : 0;
       transaction_cycle(true);
-      last_commit = std::chrono::steady_clock::now();
+      last_cycle = std::chrono::steady_clock::now();
     }
   }
   // Leaving the group revokes every partition through on_rebalance, which

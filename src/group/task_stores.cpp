@@ -1,4 +1,5 @@
-// A task's state stores: restore from the changelogs, checkpoint on close.
+// A task's state stores: restore from the changelogs, checkpoints while the
+// task runs (at_least_once) and on close.
 
 #include "src/group/task_stores.hpp"
 

@@ -1,7 +1,7 @@
 #pragma once
 // One task's state stores: opened and restored from their changelogs on the
-// restorer's thread, used by the task's partition actor, checkpointed and
-// closed when the task is revoked.
+// restorer's thread, used by the task's partition actor, checkpointed while
+// it runs (at_least_once) and when it is revoked, then closed.
 
 #include <atomic>
 #include <cstdint>
@@ -53,8 +53,8 @@ struct store_layout {
   }
 };
 
-/// The stores of the task `partition` of one agent. `restore` and `close`
-/// run on the restorer's thread; `cancel` on any; the `task_state` side on
+/// The stores of the task `partition` of one agent. `restore`, `checkpoint`
+/// and `close` run on the restorer's thread; `cancel` on any; the `task_state` side on
 /// the partition actor, after `ready()`.
 class task_stores final : public task_state {
  public:
