@@ -73,10 +73,14 @@ const std::string& changelog(bench::cluster& c) {
   return topic;
 }
 
+/// The group whose store `counts` has `changelog` as its changelog.
+std::string group_of(const std::string& changelog) {
+  return changelog.substr(0, changelog.size() - std::string("-counts-changelog").size());
+}
+
 void BM_restore(benchmark::State& state) {
   bench::cluster cluster;
-  const auto topic = changelog(cluster);
-  const std::string group = topic.substr(0, topic.size() - std::string("-counts-changelog").size());
+  const auto group = group_of(changelog(cluster));
   const double bytes = static_cast<double>(kKeys) * (kValueBytes + key_of(kKeys / 2).size());
   auto memory = std::make_shared<store_memory>(std::size_t{128} << 20);
   changelog_reader reader({{"", "bootstrap.servers", cluster.brokers()}});
@@ -129,8 +133,7 @@ BENCHMARK(BM_restore)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime
 
 void BM_first_record(benchmark::State& state) {
   bench::cluster cluster;
-  const auto topic = changelog(cluster);
-  const std::string group = topic.substr(0, topic.size() - std::string("-counts-changelog").size());
+  const auto group = group_of(changelog(cluster));
   const auto input = group + "-in";
   cluster.create_topic(input, kPartitions);
   double first_ms = 0, last_ms = 0;
@@ -225,8 +228,7 @@ void BM_gap_while_restoring(benchmark::State& state) {
     state.SkipWithError("needs a real broker (KACTOR_BROKERS)");
     return;
   }
-  const auto topic = changelog(cluster);
-  const std::string group = topic.substr(0, topic.size() - std::string("-counts-changelog").size());
+  const auto group = group_of(changelog(cluster));
   const auto input = group + "-gap";
   cluster.create_topic(input, kPartitions);
   double gap_ms = 0, restore_ms = 0;

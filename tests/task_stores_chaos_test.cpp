@@ -125,6 +125,18 @@ struct word_count_run {
     EXPECT_EQ(wrong, 0) << "keys whose counts are wrong";
   }
 
+  /// One more record per key, counted by a new process until the input's
+  /// end, which then stops cleanly.
+  void one_more_per_key() {
+    std::vector<std::pair<std::string, std::string>> more;
+    for (int k = 0; k < kKeys; ++k) more.emplace_back("key-" + std::to_string(k), "more");
+    test::produce_all(brokers, input, more);
+    auto worker = start();
+    ASSERT_TRUE(test::eventually([&] { return caught_up(); }, 300s));
+    worker->signal(SIGTERM);
+    ASSERT_EQ(worker->wait(60s), 0);
+  }
+
   void run() {
     ASSERT_FALSE(brokers.empty());
     test::produce_all(brokers, input, test::sequenced(kRecords, kKeys));
@@ -149,13 +161,7 @@ struct word_count_run {
     // The disk is lost: the store comes back whole from the changelog, and
     // one more record per key counts on from it.
     std::filesystem::remove_all(dir);
-    std::vector<std::pair<std::string, std::string>> more;
-    for (int k = 0; k < kKeys; ++k) more.emplace_back("key-" + std::to_string(k), "more");
-    test::produce_all(brokers, input, more);
-    worker = start();
-    ASSERT_TRUE(test::eventually([&] { return caught_up(); }, 300s));
-    worker->signal(SIGTERM);
-    ASSERT_EQ(worker->wait(60s), 0);
+    ASSERT_NO_FATAL_FAILURE(one_more_per_key());
     EXPECT_GE(restored(), static_cast<std::uint64_t>(kRecords)) << "the whole changelog read";
     expect_counts(kRecords / kKeys + 1);
   }
@@ -193,13 +199,7 @@ struct word_count_run {
     ASSERT_EQ(worker->wait(10s), 128 + SIGKILL);
     const auto total = logged();
 
-    std::vector<std::pair<std::string, std::string>> more;
-    for (int k = 0; k < kKeys; ++k) more.emplace_back("key-" + std::to_string(k), "more");
-    test::produce_all(brokers, input, more);
-    worker = start();
-    ASSERT_TRUE(test::eventually([&] { return caught_up(); }, 300s));
-    worker->signal(SIGTERM);
-    ASSERT_EQ(worker->wait(60s), 0);
+    ASSERT_NO_FATAL_FAILURE(one_more_per_key());
     std::printf("after a SIGKILL: %llu of %llu changelog records restored\n",
                 static_cast<unsigned long long>(restored()),
                 static_cast<unsigned long long>(total));
