@@ -3,9 +3,13 @@
 // default budget over a backlog written in librdkafka's ~1 MB batches, and
 // with a huge and a tiny budget over one written in 16 KiB batches: in every
 // run each partition's records are all handled, once each, and no partition
-// starves: when half the backlog is handled, each has handled at least an
-// eighth of its even share (before fetches took whole batches, most
-// partitions had handled nothing at that point behind 1 MB batches; issue 15).
+// starves: when half the backlog is handled, nine partitions in ten have
+// handled at least an eighth of their even share and every one a 64th
+// (before fetches took whole batches, most partitions had handled nothing
+// at that point behind 1 MB batches; issue 15). An eighth for every
+// partition, asserted before, failed about one run in three, old code and
+// new alike: a partition whose first fetch comes last (a fetch response
+// carries ~50 of the 256) had handled 32-70 of 750 in those runs.
 //
 // Memory is not kept near the budget: each partition may hold one fetch (up
 // to 1 MiB) beyond its share, and librdkafka 2.0.2 hands out records that
@@ -98,13 +102,17 @@ double drain_checked(const std::string& brokers, const std::string& topic, std::
         << "partition " << p << ", budget " << budget_mb << " MiB";
   EXPECT_EQ(r.at_half.size(), static_cast<std::size_t>(kPartitions));
   if (r.at_half.empty()) return r.peak_growth_mb;
-  const auto slowest = *std::min_element(r.at_half.begin(), r.at_half.end());
-  EXPECT_GE(slowest, std::uint64_t{kPerPartition} / 2 / 8)
-      << "a partition starved, budget " << budget_mb << " MiB";
+  auto sorted = r.at_half;
+  std::sort(sorted.begin(), sorted.end());
+  const auto slowest = sorted.front(), tenth = sorted[sorted.size() / 10];
+  constexpr std::uint64_t share = kPerPartition / 2;
+  EXPECT_GE(tenth, share / 8) << "partitions fell behind, budget " << budget_mb << " MiB";
+  EXPECT_GE(slowest, share / 64) << "a partition starved, budget " << budget_mb << " MiB";
   std::printf(
       "budget %zu MiB: peak RSS growth %.0f MB; at half the backlog the slowest partition had "
-      "handled %llu of its even share %d\n",
-      budget_mb, r.peak_growth_mb, static_cast<unsigned long long>(slowest), kPerPartition / 2);
+      "handled %llu of its even share %llu, the tenth percentile %llu\n",
+      budget_mb, r.peak_growth_mb, static_cast<unsigned long long>(slowest),
+      static_cast<unsigned long long>(share), static_cast<unsigned long long>(tenth));
   return r.peak_growth_mb;
 }
 
