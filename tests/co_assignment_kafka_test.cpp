@@ -36,31 +36,13 @@ using namespace std::chrono_literals;
 
 constexpr int kPartitions = 4;
 
-/// Every record read, by (topic, partition, offset): how many times.
-struct reads {
-  std::mutex mx;
-  std::map<std::tuple<std::string, int, std::int64_t>, int> times;
-
-  void add(const std::string& topic, int partition, std::int64_t offset) {
-    std::lock_guard lock(mx);
-    ++times[{topic, partition, offset}];
-  }
-  /// Records read at least once, and those read more than once.
-  std::pair<std::size_t, std::size_t> distinct_and_twice() {
-    std::lock_guard lock(mx);
-    std::size_t twice = 0;
-    for (const auto& [at, n] : times) twice += n > 1 ? 1 : 0;
-    return {times.size(), twice};
-  }
-};
-
 /// One group member: subscribed to `lead`, co-assigned `follower`'s
 /// partition of the same number in its rebalance callback. Polls on a
 /// thread of its own.
 class member {
  public:
   member(const std::string& brokers, const std::string& group, std::string lead,
-         std::string follower, reads& log)
+         std::string follower, test::record_tally& log)
       : lead_(std::move(lead)), follower_(std::move(follower)), log_(log) {
     auto conf = make_conf({{"", "bootstrap.servers", brokers},
                            {"", "group.id", group},
@@ -144,7 +126,7 @@ class member {
   }
 
   std::string lead_, follower_;
-  reads& log_;
+  test::record_tally& log_;
   handle_ptr rk_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
@@ -170,8 +152,8 @@ TEST(co_assignment_kafka, partition_p_of_both_inputs_stays_on_one_member) {
         produced += records.size();
       }
   };
-  reads log;
-  auto all_read = [&] { return log.distinct_and_twice().first == produced; };
+  test::record_tally log;
+  auto all_read = [&] { return log.distinct() == produced; };
   // Each member holds the same numbers of both topics, together all of them once.
   auto co_assigned = [&](std::vector<member*> members) {
     std::set<int> lead_seen;
@@ -203,7 +185,7 @@ TEST(co_assignment_kafka, partition_p_of_both_inputs_stays_on_one_member) {
   ASSERT_TRUE(test::eventually([&] { return co_assigned({a.get()}); }));
   feed(100);
   ASSERT_TRUE(test::eventually(all_read));
-  EXPECT_EQ(log.distinct_and_twice().second, 0u) << "records read twice through clean moves";
+  EXPECT_EQ(log.twice(), 0u) << "records read twice through clean moves";
 
   // It joins again and dies: the session timeout hands its partitions back.
   b = std::make_unique<member>(brokers, group, lead, follower, log);

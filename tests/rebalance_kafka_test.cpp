@@ -150,26 +150,6 @@ TEST(rebalance_kafka, partitions_that_stay_keep_flowing_while_a_member_joins) {
   }
 }
 
-/// Each record of `partitions` handled how many times, by (partition, offset).
-class handled_count {
- public:
-  void add(int partition, std::int64_t offset) {
-    std::lock_guard lock(mx_);
-    ++times_[{partition, offset}];
-  }
-  /// Records handled more than once, and the distinct records handled.
-  std::pair<std::size_t, std::size_t> twice_and_distinct() const {
-    std::lock_guard lock(mx_);
-    std::size_t twice = 0;
-    for (const auto& [at, n] : times_) twice += n > 1 ? 1 : 0;
-    return {twice, times_.size()};
-  }
-
- private:
-  mutable std::mutex mx_;
-  std::map<std::pair<int, std::int64_t>, int> times_;
-};
-
 TEST(rebalance_kafka, periodic_commits_never_cost_a_member_its_partitions) {
   constexpr int kInputs = 6, kCycles = 3;
   const auto brokers = test::kafka_bootstrap();
@@ -177,7 +157,7 @@ TEST(rebalance_kafka, periodic_commits_never_cost_a_member_its_partitions) {
   const auto topic = test::unique_name("commits");
   test::create_topic(brokers, topic, kInputs);
   std::atomic<int> lost{0};
-  handled_count handled;
+  test::record_tally handled;
   auto member = [&] {
     runtime_config cfg;
     cfg.brokers = brokers;
@@ -190,7 +170,7 @@ TEST(rebalance_kafka, periodic_commits_never_cost_a_member_its_partitions) {
     };
     auto rt = std::make_unique<runtime>(cfg);
     rt->agent("member").consume(topic).group(topic + "-group").on([&](const event& e, context&) {
-      handled.add(e.partition().value(), e.offset().value());
+      handled.add(std::string(e.topic()), e.partition().value(), e.offset().value());
     });
     return rt;
   };
@@ -225,10 +205,10 @@ TEST(rebalance_kafka, periodic_commits_never_cost_a_member_its_partitions) {
   // a and b left with their scope; a fresh member handles what they left.
   auto d = member();
   d->start();
-  ASSERT_TRUE(test::eventually([&] { return handled.twice_and_distinct().second == produced; }))
-      << "handled " << handled.twice_and_distinct().second << " of " << produced;
+  ASSERT_TRUE(test::eventually([&] { return handled.distinct() == produced; }))
+      << "handled " << handled.distinct() << " of " << produced;
   d->stop();
-  const auto [twice, distinct] = handled.twice_and_distinct();
+  const auto twice = handled.twice(), distinct = handled.distinct();
   std::printf("%d join/leave cycles: %zu records, %zu handled twice, %d lost assignment(s)\n",
               kCycles, distinct, twice, lost.load());
   EXPECT_EQ(lost.load(), 0) << "a member lost its assignment in a clean rebalance";

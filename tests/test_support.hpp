@@ -9,9 +9,11 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "src/cli/child_process.hpp"
@@ -86,6 +88,32 @@ void produce_all(const std::string& brokers, const std::string& topic,
 /// stable offset at "read_committed", the high watermark at "read_uncommitted".
 std::vector<std::int64_t> end_offsets(const std::string& brokers, const std::string& topic,
                                       const std::string& isolation);
+
+/// How many times each record, by topic, partition and offset, was seen;
+/// thread-safe (filled from handlers or consumer threads, read by the test).
+class record_tally {
+ public:
+  void add(const std::string& topic, int partition, std::int64_t offset) {
+    std::lock_guard lock(mx_);
+    ++times_[{topic, partition, offset}];
+  }
+  /// Records seen at least once.
+  std::size_t distinct() const {
+    std::lock_guard lock(mx_);
+    return times_.size();
+  }
+  /// Records seen more than once.
+  std::size_t twice() const {
+    std::lock_guard lock(mx_);
+    std::size_t n = 0;
+    for (const auto& [at, times] : times_) n += times > 1 ? 1 : 0;
+    return n;
+  }
+
+ private:
+  mutable std::mutex mx_;
+  std::map<std::tuple<std::string, int, std::int64_t>, int> times_;
+};
 
 /// Whether no transaction with records in `topic` is open: every partition's
 /// last stable offset has reached its high watermark. A committed producer
