@@ -155,7 +155,8 @@ void BM_first_record(benchmark::State& state) {
     rt.start();
     std::chrono::steady_clock::time_point assigned{};
     while (assigned == std::chrono::steady_clock::time_point{}) {
-      for (const auto& p : rt.stats().agents.at(0).partitions)
+      const auto stats = rt.stats();
+      for (const auto& p : stats.agents.at(0).partitions)
         if (p.assigned) assigned = std::chrono::steady_clock::now();
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
@@ -247,7 +248,8 @@ void BM_gap_while_restoring(benchmark::State& state) {
     };
     auto holds = [](runtime& rt, bool* restoring = nullptr) {
       std::set<int> out;
-      for (const auto& p : rt.stats().agents.at(0).partitions)
+      const auto stats = rt.stats();
+      for (const auto& p : stats.agents.at(0).partitions)
         if (p.assigned) {
           out.insert(p.tp.partition.value());
           if (restoring && p.restoring) *restoring = true;

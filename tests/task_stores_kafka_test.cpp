@@ -206,12 +206,14 @@ TEST(task_stores_kafka, partitions_move_with_their_state_and_the_others_keep_goi
   };
   auto holds = [](runtime& rt) {
     std::set<int> out;
-    for (const auto& p : rt.stats().agents.at(0).partitions)
+    const auto stats = rt.stats();
+    for (const auto& p : stats.agents.at(0).partitions)
       if (p.assigned) out.insert(p.tp.partition.value());
     return out;
   };
   auto restoring = [](runtime& rt) {
-    for (const auto& p : rt.stats().agents.at(0).partitions)
+    const auto stats = rt.stats();
+    for (const auto& p : stats.agents.at(0).partitions)
       if (p.assigned && p.restoring) return true;
     return false;
   };
@@ -258,7 +260,8 @@ TEST(task_stores_kafka, partitions_move_with_their_state_and_the_others_keep_goi
     if (kept_b.count(p)) unmoved.insert(p);
   ASSERT_FALSE(unmoved.empty());
   std::uint64_t c_restored = 0;
-  for (const auto& p : c->stats().agents.at(0).partitions) c_restored += p.restored;
+  const auto stats = c->stats();
+  for (const auto& p : stats.agents.at(0).partitions) c_restored += p.restored;
   const auto gap = gaps.longest_of(unmoved);
   std::printf(
       "C restored %llu records of %zu partition(s) within %lld ms of their assignment; the "
