@@ -5,6 +5,7 @@
 
 #include <kactor/kactor.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -50,6 +51,16 @@ std::uint64_t finished(runtime& rt) {
   return rt.stats().finished();
 }
 
+/// The agent's stored offsets, summed: an offset is stored only once the
+/// record's outputs and changelog writes are acknowledged.
+std::int64_t stored(runtime& rt) {
+  std::int64_t sum = 0;
+  const auto stats = rt.stats();
+  for (const auto& p : stats.agents.at(0).partitions)
+    sum += std::max<std::int64_t>(0, p.stored_offset);
+  return sum;
+}
+
 TEST(task_stores_mock, writes_reach_the_local_store_and_the_changelog) {
   state_dir dir;
   std::map<std::string, long long> oracle;
@@ -69,8 +80,8 @@ TEST(task_stores_mock, writes_reach_the_local_store_and_the_changelog) {
     }
     ASSERT_TRUE(rt.flush(std::chrono::seconds(30)));
     rt.start();
-    ASSERT_TRUE(test::eventually([&] { return finished(rt) == 3005; }))
-        << "finished " << finished(rt);
+    ASSERT_TRUE(test::eventually([&] { return finished(rt) == 3005 && stored(rt) == 3005; }))
+        << "finished " << finished(rt) << ", stored " << stored(rt);
 
     // The changelog holds every write; its last record per key is the store's value.
     std::map<std::string, std::string> changelog;
