@@ -1,7 +1,10 @@
 #pragma once
-// Tracks which records of one partition are finished: handled, and every
-// record they emitted acknowledged by the broker. Only finished records'
-// offsets may be stored (at-least-once without losing outputs on a crash).
+// Tracks which records of one task are finished: handled, and every record
+// they emitted acknowledged by the broker. Only finished records' offsets may
+// be stored (at-least-once without losing outputs on a crash). Records finish
+// in the order they began, across the task's lanes (inputs): a lane's offset
+// moves past a record only when every record begun before it, of any lane,
+// is finished.
 //
 // Threads: `begin`, `add_emit`, `end` and `advance` run on the partition
 // actor; `delivered` runs on the producer's poll thread. Entries live in a
@@ -10,10 +13,11 @@
 // last outstanding count is gone, and each pending emit holds a reference to
 // the tracker, so neither outlives a report that points at it.
 
+#include <array>
 #include <atomic>
+#include <cstdint>
 #include <deque>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +29,8 @@
 
 #include <kactor/types.hpp>
 
+#include "actors/partition_source.hpp"
+
 namespace kactor::detail {
 
 using acked_atom = caf::atom_constant<caf::atom("kx_acked")>;
@@ -32,9 +38,11 @@ using acked_atom = caf::atom_constant<caf::atom("kx_acked")>;
 class delivery_tracker : public caf::ref_counted {
  public:
   struct entry {
-    entry(delivery_tracker* t, kactor::offset o) : owner(t), source(o) {}
+    entry(delivery_tracker* t, std::uint32_t l, kactor::offset o) : owner(t), source(o), lane(l) {}
     delivery_tracker* owner;
     kactor::offset source;
+    /// The task's input the record came from.
+    std::uint32_t lane;
     /// 1 while the handler runs, +1 per unacknowledged emit.
     std::atomic<int> outstanding{1};
     /// The librdkafka error code of the first failed emit (0: none failed).
@@ -69,10 +77,14 @@ class delivery_tracker : public caf::ref_counted {
     }
   };
 
-  explicit delivery_tracker(caf::weak_actor_ptr owner) : actor_(std::move(owner)) {}
+  explicit delivery_tracker(caf::weak_actor_ptr owner) : actor_(std::move(owner)) {
+    next_.fill(kactor::offset{-1});
+  }
 
-  /// The handler starts on the record at `o`.
-  entry* begin(kactor::offset o) { return &entries_.emplace_back(this, o); }
+  /// The handler starts on the record at `o` of lane `lane` (< max_task_inputs).
+  entry* begin(std::uint32_t lane, kactor::offset o) {
+    return &entries_.emplace_back(this, lane, o);
+  }
 
   /// The handler emitted one record for `e`; call before handing it to librdkafka.
   void add_emit(entry* e) {
@@ -108,13 +120,13 @@ class delivery_tracker : public caf::ref_counted {
   /// Actor: clears the wake flag before looking at entries, so no report is missed.
   void acknowledge_wake() { wake_pending_.store(false, std::memory_order_release); }
 
-  /// What `advance` found: the next offset to store, if any moved, and the
-  /// record it stopped at because one of its emits failed (null if none).
+  /// What `advance` found: the lanes whose next offset to store moved (bit
+  /// i: lane i; see `next`), and the record it stopped at because one of its
+  /// emits failed (null if none).
   struct progress {
-    std::optional<kactor::offset> next;
+    std::uint64_t moved = 0;
     const entry* failed = nullptr;
   };
-
   /// Actor: pops finished entries. With `keep_failed` it stops at a record
   /// one of whose emits failed (its output is not in Kafka: the offset must
   /// not pass it) and reports it; otherwise such records finish too.
@@ -126,21 +138,17 @@ class delivery_tracker : public caf::ref_counted {
         out.failed = &entries_.front();
         break;
       }
-      out.next = kactor::offset{entries_.front().source.value() + 1};
-      entries_.pop_front();
+      out.moved |= pop_front();
     }
     return out;
   }
-
+  /// The offset after the last finished record of `lane` that `advance` or
+  /// `pop_failed` popped (-1: none yet).
+  kactor::offset next(std::uint32_t lane) const { return next_[lane]; }
   /// Actor: finishes the failed entry `advance(true)` stopped at after all
   /// (exactly_once: its transaction answers for the failed output); returns
-  /// the offset after it.
-  kactor::offset pop_failed() {
-    const kactor::offset next{entries_.front().source.value() + 1};
-    entries_.pop_front();
-    return next;
-  }
-
+  /// its lane's bit (see `next`).
+  std::uint64_t pop_failed() { return pop_front(); }
   /// Whether nothing is outstanding any more (held entries included): what a
   /// stopping actor waits for before it reports its offset.
   bool settled() const {
@@ -150,8 +158,16 @@ class delivery_tracker : public caf::ref_counted {
   }
 
  private:
+  std::uint64_t pop_front() {
+    const auto lane = entries_.front().lane;
+    next_[lane] = kactor::offset{entries_.front().source.value() + 1};
+    entries_.pop_front();
+    return std::uint64_t{1} << lane;
+  }
+
   caf::weak_actor_ptr actor_;
   std::deque<entry> entries_;
+  std::array<kactor::offset, max_task_inputs> next_;
   std::atomic<bool> wake_pending_{false};
 };
 

@@ -15,7 +15,8 @@ partition_actor::partition_actor(caf::actor_config& ac, partition_actor_config c
       bound_(cfg_.max_poll_records, cfg_.resume_below, cfg_.pause_after),
       backoff_(cfg_.policy.backoff_base, cfg_.policy.backoff_max),
       ctx_(this, cfg_),
-      record_msg_(caf::make_message(event{})) {}
+      record_msg_(caf::make_message(event{})),
+      lanes_(cfg_.inputs.size()) {}
 
 std::int64_t partition_actor::wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -31,9 +32,11 @@ caf::behavior partition_actor::make_behavior() {
   tracker_ = caf::make_counted<delivery_tracker>(
       caf::actor_cast<caf::weak_actor_ptr>(caf::actor_cast<caf::strong_actor_ptr>(this)));
   ctx_.tracker_ = tracker_.get();
-  // Records the previous actor of this partition left to dead-letter.
-  poison_.merge(*cfg_.poison);
-  cfg_.poison->clear();
+  // Records the previous actor of this task left to dead-letter.
+  for (std::size_t i = 0; i < lanes_.size(); ++i) {
+    lanes_[i].poison.merge(*cfg_.inputs[i].poison);
+    cfg_.inputs[i].poison->clear();
+  }
   if (cfg_.state) await_stores();
   user_ = cfg_.factory(ctx_);
   install_handlers();
@@ -62,10 +65,12 @@ caf::behavior partition_actor::make_behavior() {
       [this](restored_atom) {
         bind_stores();
         waits_.clear(partition_wait::restore);
-        if (const auto at = cfg_.state->resume_at(); at.value() >= 0)
-          cfg_.source->resume_at(at);
-        else
-          cfg_.source->resume();
+        // Lanes without a committed offset start where the consumer's reset
+        // policy says; the others at their offsets.
+        cfg_.source->resume();
+        for (std::uint32_t lane = 0; lane < lanes_.size(); ++lane)
+          if (const auto at = cfg_.state->resume_at(lane); at.value() >= 0)
+            cfg_.source->resume_at(lane, at);
         take();
         schedule();
       },
@@ -85,7 +90,7 @@ caf::behavior partition_actor::make_behavior() {
         take();
         schedule();
       },
-      [this](rewind_order& order) { rewind(order); },
+      [this](task_rewind& order) { rewind(order); },
       [this](stop_atom) { on_stop(); },
   };
 }
@@ -95,8 +100,8 @@ void partition_actor::install_handlers() {
       [this](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
         auto msg = x.move_content_to_message();
         if (auto res = user_(msg)) return std::move(*res);
-        warn("agent {}: partition {}/{} has no handler for message {}", cfg_.agent, cfg_.tp.topic,
-             cfg_.tp.partition.value(), caf::to_string(msg));
+        warn("agent {}: partition {}/{} has no handler for message {}", cfg_.agent, input().topic,
+             input().partition.value(), caf::to_string(msg));
         return caf::sec::unexpected_message;
       });
   // An exception escaping the behaviour (not a record handler: those are
@@ -105,8 +110,8 @@ void partition_actor::install_handlers() {
     try {
       std::rethrow_exception(ep);
     } catch (const std::exception& e) {
-      log(log_level::error, "agent {}: partition actor {}/{} failed: {}", cfg_.agent, cfg_.tp.topic,
-          cfg_.tp.partition.value(), e.what());
+      log(log_level::error, "agent {}: partition actor {}/{} failed: {}", cfg_.agent, input().topic,
+          input().partition.value(), e.what());
       return caf::make_error(caf::sec::runtime_error, e.what());
     } catch (...) {
       return caf::make_error(caf::sec::runtime_error, "unknown exception");
@@ -128,8 +133,7 @@ void partition_actor::on_stop() {
   // Outputs of records the committed transaction does not cover: the
   // next owner handles those records again; so are the stores' writes.
   drop_deferred();
-  if (cfg_.txn && cfg_.state)
-    cfg_.state->roll_back(kactor::offset{cfg_.counters->committed_offset.load()});
+  if (cfg_.txn && cfg_.state) cfg_.state->roll_back(offsets(&partition_counters::committed_offset));
   publish();
   stop_promise_ = make_response_promise();
   store_progress();
@@ -137,8 +141,8 @@ void partition_actor::on_stop() {
 }
 
 void partition_actor::on_exit() {
-  cfg_.counters->in_flight = 0;
-  cfg_.counters->paused = false;
+  counters().in_flight = 0;
+  counters().paused = false;
   ctx_.tracker_ = nullptr;
   tracker_.reset();
   user_ = caf::behavior{};
@@ -166,7 +170,7 @@ void partition_actor::await_stores() {
 void partition_actor::bind_stores() {
   // A store's changelog record goes out as an output of the record being
   // handled, to the changelog partition of the task's number.
-  cfg_.state->bind([this, partition = cfg_.tp.partition](
+  cfg_.state->bind([this, partition = input().partition](
                        const std::string& topic, std::string_view key, std::string_view value) {
     // exactly_once tells whether a store's writes committed by the offsets
     // of the records that made them; a write outside a record (a tick) has none.
@@ -193,10 +197,13 @@ void partition_actor::take() {
   if (auto room = bound_.room(); room > 0) {
     const auto before = buffer_.size();
     if (auto n = cfg_.source->take(room, buffer_); n > 0) {
-      for (auto i = before; i < buffer_.size(); ++i) buffer_[i].taken_at = now;
+      for (auto i = before; i < buffer_.size(); ++i) {
+        auto& slot = buffer_[i];
+        slot.taken_at = now;
+        auto& first = counters(slot.lane).first_offset;
+        if (first.load(std::memory_order_relaxed) < 0) first.store(slot.ev.offset().value());
+      }
       bound_.on_taken(n);
-      if (cfg_.counters->first_offset.load(std::memory_order_relaxed) < 0)
-        cfg_.counters->first_offset.store(buffer_[before].ev.offset().value());
     }
   }
   // Held at a transaction barrier, the actor waits for the commit, not for a
@@ -207,7 +214,7 @@ void partition_actor::take() {
                       now - std::max(buffer_.front().taken_at, hold_ended_)) ==
           mailbox_bound::action::pause) {
     cfg_.source->pause();
-    cfg_.counters->pauses.fetch_add(1, std::memory_order_relaxed);
+    counters().pauses.fetch_add(1, std::memory_order_relaxed);
   }
   publish();
 }
@@ -245,7 +252,7 @@ void partition_actor::process_slice() {
   bound_.on_slice_ended(late && !buffer_.empty());
   if (bound_.on_finished(done) == mailbox_bound::action::resume) {
     cfg_.source->resume();
-    cfg_.counters->resumes.fetch_add(1, std::memory_order_relaxed);
+    counters().resumes.fetch_add(1, std::memory_order_relaxed);
   }
   publish();
   store_progress();
@@ -253,21 +260,22 @@ void partition_actor::process_slice() {
 
 bool partition_actor::handle(record_slot& slot) {
   const auto off = slot.ev.offset();
+  auto& lane = lanes_[slot.lane];
   if (!failing_.entry) {
-    if (off < next_expected_) {
+    if (off < lane.next_expected) {
       // librdkafka re-delivered a record this actor already handled (it can
       // after pause/resume); handling it again would only duplicate output.
-      cfg_.counters->duplicates_dropped.fetch_add(1, std::memory_order_relaxed);
+      counters(slot.lane).duplicates_dropped.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
-    next_expected_ = kactor::offset{off.value() + 1};
-    failing_.entry = tracker_->begin(off);
-    if (auto p = poison_.find(off); p != poison_.end()) {
+    lane.next_expected = next(off);
+    failing_.entry = tracker_->begin(slot.lane, off);
+    if (auto p = lane.poison.find(off); p != lane.poison.end()) {
       // It failed in earlier, aborted transactions until out of retries.
       failing_.cause = std::move(p->second);
-      poison_.erase(p);
+      lane.poison.erase(p);
       give_up(slot);
-      eos_next_ = next(off);
+      lane.eos_next = next(off);
       return true;
     }
   }
@@ -293,12 +301,12 @@ bool partition_actor::handle(record_slot& slot) {
   if (ok) {
     tracker_->end(failing_.entry);
     failing_ = {};
-    cfg_.counters->processed.fetch_add(1, std::memory_order_relaxed);
-    eos_next_ = next(off);
+    counters(slot.lane).processed.fetch_add(1, std::memory_order_relaxed);
+    lane.eos_next = next(off);
     return true;
   }
   const bool done = on_failure(slot, std::move(failure));
-  if (done) eos_next_ = next(off);
+  if (done) lane.eos_next = next(off);
   return done;
 }
 
@@ -327,26 +335,38 @@ void partition_actor::store_progress() {
   if (!tracker_ || ended()) return;
   for (;;) {
     auto progress = tracker_->advance(true);
-    if (progress.next) store(*progress.next);
+    store_lanes(progress.moved);
     if (!progress.failed || !output_failed(*progress.failed)) return;
-    store(tracker_->pop_failed());
+    store_lanes(tracker_->pop_failed());
   }
 }
 
-void partition_actor::store(kactor::offset next) {
-  cfg_.source->store(next);
-  cfg_.counters->stored_offset.store(next.value(), std::memory_order_relaxed);
+void partition_actor::store_lanes(std::uint64_t lanes) {
+  for (std::uint32_t lane = 0; lanes != 0; ++lane, lanes >>= 1)
+    if (lanes & 1) store(lane, tracker_->next(lane));
+}
+
+void partition_actor::store(std::uint32_t lane, kactor::offset next) {
+  cfg_.source->store(lane, next);
+  counters(lane).stored_offset.store(next.value(), std::memory_order_relaxed);
+}
+
+lane_offsets partition_actor::offsets(std::atomic<std::int64_t> partition_counters::*which) const {
+  lane_offsets out;
+  out.next.reserve(cfg_.inputs.size());
+  for (const auto& in : cfg_.inputs)
+    out.next.emplace_back((*in.counters.*which).load(std::memory_order_relaxed));
+  return out;
 }
 
 void partition_actor::maybe_finish_stop() {
   if (!stopping() || !stop_promise_.pending() || !tracker_->settled()) return;
-  stop_promise_.deliver(
-      kactor::offset{cfg_.counters->stored_offset.load(std::memory_order_relaxed)});
+  stop_promise_.deliver(offsets(&partition_counters::stored_offset));
   quit();
 }
 
 void partition_actor::publish() {
-  auto& c = *cfg_.counters;
+  auto& c = counters();
   c.in_flight.store(bound_.in_flight(), std::memory_order_relaxed);
   if (bound_.max_seen() > c.max_in_flight.load(std::memory_order_relaxed))
     c.max_in_flight.store(bound_.max_seen(), std::memory_order_relaxed);

@@ -1,6 +1,7 @@
 #pragma once
-// The actor that owns one assigned partition: it takes records from its
-// partition source (never more than max_poll_records held), runs the agent's
+// The actor that owns one assigned task (partition p of each of its agent's
+// inputs; see partition_source.hpp): it takes records from its source (never
+// more than max_poll_records held over all inputs), runs the agent's
 // behaviour on each, and stores offsets of finished records. The record loop
 // is partition_actor.cpp, the failure path (retries, dead letters)
 // partition_failures.cpp, the exactly_once participant partition_transaction.cpp.
@@ -9,6 +10,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -32,7 +34,7 @@ using wake_atom = caf::atom_constant<caf::atom("kx_wake")>;
 /// Handle the next slice of held records (sent to self).
 using process_atom = caf::atom_constant<caf::atom("kx_proc")>;
 /// Revocation or shutdown: finish the record in hand, wait for acks, reply with
-/// the next offset to commit (a `kactor::offset`, -1 if none) and exit. Sent
+/// the next offset to commit of each input (`lane_offsets`) and exit. Sent
 /// with high priority.
 using stop_atom = caf::atom_constant<caf::atom("kx_stop")>;
 /// A retry's (or a dead-letter write's) backoff has passed (sent to self).
@@ -42,9 +44,22 @@ using room_atom = caf::atom_constant<caf::atom("kx_room")>;
 /// The task's stores are restored (sent by `task_state::when_ready`'s wake).
 using restored_atom = caf::atom_constant<caf::atom("kx_rstrd")>;
 
+/// One input partition of a task.
+struct task_input {
+  topic_partition tp;
+  /// What the partition's actors publish about it. The first input's also
+  /// carry the task's own figures: in flight, paused, restoring, escalated.
+  std::shared_ptr<partition_counters> counters;
+  /// Shared by the task's successive actors: an actor that dies because an
+  /// output was refused for good leaves the record here (at_least_once),
+  /// and the next one dead-letters it when it takes it again.
+  std::shared_ptr<poison_map> poison = std::make_shared<poison_map>();
+};
+
 struct partition_actor_config {
   std::string agent;
-  topic_partition tp;
+  /// Lane i's input partition; all have the same partition number.
+  std::vector<task_input> inputs;
   std::size_t max_poll_records = 500;
   std::size_t resume_below = 0;
   std::chrono::milliseconds pause_after{0};
@@ -58,14 +73,9 @@ struct partition_actor_config {
   behavior_factory factory;
   std::shared_ptr<partition_source> source;
   emit_sink* sink = nullptr;  // outlives every partition actor
-  std::shared_ptr<partition_counters> counters;
   /// The task's state stores (null: the agent declared none). The actor
   /// takes no record before they are restored.
   std::shared_ptr<task_state> state;
-  /// Shared by the partition's successive actors: an actor that dies because
-  /// an output was refused for good leaves the record here (at_least_once),
-  /// and the next one dead-letters it when it takes it again.
-  std::shared_ptr<poison_map> poison = std::make_shared<poison_map>();
   /// Longest slice of records handled in one actor turn before yielding to
   /// other messages (stop, ticks, acks).
   std::chrono::microseconds slice{2000};
@@ -83,3 +93,4 @@ caf::actor spawn_partition_actor(caf::actor_system& sys, partition_actor_config 
 }  // namespace kactor::detail
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::offset)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::detail::lane_offsets)

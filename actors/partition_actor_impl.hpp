@@ -15,6 +15,7 @@
 #include <list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
@@ -34,7 +35,11 @@ class partition_actor;
 class partition_context final : public context {
  public:
   partition_context(partition_actor* self, const partition_actor_config& cfg)
-      : self_(self), agent_(cfg.agent), tp_(cfg.tp), sink_(cfg.sink), state_(cfg.state.get()) {}
+      : self_(self),
+        agent_(cfg.agent),
+        inputs_(cfg.inputs),
+        sink_(cfg.sink),
+        state_(cfg.state.get()) {}
 
   void emit(std::string_view topic, std::string_view key, std::string_view value,
             const headers& hdrs, partition_id partition) override {
@@ -60,7 +65,10 @@ class partition_context final : public context {
   }
 
   const std::string& agent() const override { return agent_; }
-  const topic_partition& source() const override { return tp_; }
+  /// In a handler, the record's input partition; otherwise the task's first.
+  const topic_partition& source() const override {
+    return inputs_[current_ ? current_->lane : 0].tp;
+  }
   caf::event_based_actor* self() override;
 
   delivery_tracker* tracker_ = nullptr;
@@ -74,7 +82,7 @@ class partition_context final : public context {
  private:
   partition_actor* self_;
   std::string agent_;
-  topic_partition tp_;
+  const std::vector<task_input>& inputs_;  // the actor's configuration's
   emit_sink* sink_;
   task_state* state_;
 };
@@ -94,6 +102,21 @@ struct pending_dead_letter {
   bool due = false;
   /// Its last failure was dealt with (see `dead_letter_refused`).
   bool reported = false;
+};
+
+/// What a partition actor keeps per input of its task (its lane).
+struct lane_state {
+  /// The offset after the last record that began in the handler: a record
+  /// below it, delivered again by librdkafka (it can after pause/resume), is
+  /// dropped.
+  kactor::offset next_expected{-1};
+  /// exactly_once: the offset after the last record done (handled or dead-lettered).
+  kactor::offset eos_next{-1};
+  /// exactly_once: `eos_next` when the current deferral began: what the
+  /// barrier answered.
+  kactor::offset deferred_from{-1};
+  /// Records dead-lettered when taken, without running the handler.
+  poison_map poison;
 };
 
 /// Where a partition actor is in its life.
@@ -144,7 +167,7 @@ class partition_actor final : public caf::event_based_actor {
   /// next line written.
   template <class... Args>
   void warn(fmt::format_string<Args...> format, Args&&... args) {
-    auto& c = *cfg_.counters;
+    auto& c = counters();
     const auto held = c.warnings.admit(clock_type::now());
     if (!held) {
       c.warnings_held_back.fetch_add(1, std::memory_order_relaxed);
@@ -180,7 +203,14 @@ class partition_actor final : public caf::event_based_actor {
   bool held() const;
   void on_acked();
   void store_progress();
-  void store(kactor::offset next);
+  /// Stores the tracker's next offset of every lane set in `lanes` (bits).
+  void store_lanes(std::uint64_t lanes);
+  void store(std::uint32_t lane, kactor::offset next);
+  /// Each lane's counters' offset (`stored_offset` or `committed_offset`).
+  lane_offsets offsets(std::atomic<std::int64_t> partition_counters::*which) const;
+  /// Lane `lane`'s counters; lane 0's carry the task's own figures.
+  partition_counters& counters(std::uint32_t lane = 0) { return *cfg_.inputs[lane].counters; }
+  const topic_partition& input(std::uint32_t lane = 0) const { return cfg_.inputs[lane].tp; }
   void maybe_finish_stop();
   void publish();
   bool stopping() const { return phase_ != partition_phase::running; }
@@ -251,7 +281,7 @@ class partition_actor final : public caf::event_based_actor {
   /// Forgets the kept outputs; those not handed over were never produced.
   void drop_deferred();
   /// exactly_once: the transaction was aborted; read again from `order.to`.
-  void rewind(const rewind_order& order);
+  void rewind(const task_rewind& order);
   /// exactly_once: the open transaction aborts and every partition rewinds
   /// (a record started now would only run again, and a failure it reported
   /// after the group thread counted attempts would slip past the retry
@@ -275,7 +305,7 @@ class partition_actor final : public caf::event_based_actor {
   std::deque<record_slot> buffer_;
   failing_record failing_;
   std::list<pending_dead_letter> dead_letters_;
-  kactor::offset next_expected_{-1};
+  std::vector<lane_state> lanes_;
   partition_phase phase_ = partition_phase::running;
   partition_waits waits_;
   /// A `process_atom` is on its way (at most one at a time).
@@ -289,13 +319,10 @@ class partition_actor final : public caf::event_based_actor {
   caf::response_promise stop_promise_;
   // exactly_once
   caf::response_promise barrier_promise_;
-  kactor::offset eos_next_{-1};
-  kactor::offset deferred_from_{-1};
   deferred_outputs deferred_;
   /// After a release: how many kept outputs went to the producer so far.
   std::size_t handed_ = 0;
   std::size_t dead_letter_requests_ = 0;
-  poison_map poison_;
 };
 
 }  // namespace kactor::detail

@@ -22,7 +22,7 @@ bool partition_actor::on_failure(record_slot& slot, error_info failure) {
     // thread aborts (or re-creates the producer) and rewinds; no attempt
     // is charged to the record and nothing goes to the DLQ.
     waits_.set(partition_wait::retry);
-    cfg_.txn->report({cfg_.tp, kactor::offset{-1}, std::move(failure), now, {}});
+    cfg_.txn->report({input(slot.lane), kactor::offset{-1}, std::move(failure), now, {}});
     return false;
   }
   if (failing_.cause.attempts++ == 0) failing_.cause.first_ms = now;
@@ -30,13 +30,13 @@ bool partition_actor::on_failure(record_slot& slot, error_info failure) {
   failing_.cause.error = std::move(failure);
   switch (next_step(failing_.cause.error.cls, failing_.cause.attempts, cfg_.policy.max_retries)) {
     case failure_step::retry:
-      cfg_.counters->retries.fetch_add(1, std::memory_order_relaxed);
+      counters(slot.lane).retries.fetch_add(1, std::memory_order_relaxed);
       waits_.set(partition_wait::retry);
       if (cfg_.txn) {
         // Its emits are in the open transaction: only an abort undoes them.
         // The group thread aborts, rewinds every partition and counts the
         // attempts across transactions.
-        cfg_.txn->report({cfg_.tp, slot.ev.offset(), failing_.cause.error, now, {}});
+        cfg_.txn->report({input(slot.lane), slot.ev.offset(), failing_.cause.error, now, {}});
       } else {
         auto delay = backoff_.next(failing_.cause.attempts);
         warn("agent {}: record {} failed (attempt {}), retrying in {} ms: {}", cfg_.agent,
@@ -58,7 +58,7 @@ void partition_actor::give_up(record_slot& slot) {
   warn("agent {}: record {} goes to the dead-letter topic after {} attempt(s): {}", cfg_.agent,
        slot.ev.describe(), failing_.cause.attempts, failing_.cause.error.message);
   write_dead_letter(slot);
-  cfg_.counters->failed.fetch_add(1, std::memory_order_relaxed);
+  counters(slot.lane).failed.fetch_add(1, std::memory_order_relaxed);
 }
 
 void partition_actor::write_dead_letter(record_slot& slot) {
@@ -133,7 +133,8 @@ void partition_actor::dead_letter_refused(pending_dead_letter& p, int code, cons
           auto cause = d.cause;
           cause.form = next;
           cause.degraded_because = what;
-          cfg_.txn->report({cfg_.tp, d.offset, d.cause.error, wall_ms(), cause});
+          cfg_.txn->report(
+              {topic_partition{d.topic, d.partition}, d.offset, d.cause.error, wall_ms(), cause});
           return;
         }
         warn("agent {}: the dead letter of {} was refused ({}); writing it as {}", cfg_.agent,
@@ -156,7 +157,7 @@ void partition_actor::dead_letter_refused(pending_dead_letter& p, int code, cons
 
 void partition_actor::escalate(std::string cause) {
   phase_ = partition_phase::ended;
-  cfg_.counters->escalate(cause);
+  counters().escalate(cause);
   quit(caf::make_error(caf::sec::runtime_error, std::move(cause)));
 }
 
@@ -176,7 +177,7 @@ void partition_actor::settle_dead_letters() {
     } else {
       failpoint("dead_letter_acked");  // written, offset not yet stored or committed
       entry->hold = false;
-      cfg_.counters->dead_lettered.fetch_add(1, std::memory_order_relaxed);
+      counters(entry->lane).dead_lettered.fetch_add(1, std::memory_order_relaxed);
       it = dead_letters_.erase(it);
     }
   }
@@ -190,7 +191,7 @@ void partition_actor::block_for_dead_letters() {
   auto delay = backoff_.next(attempts);
   log(log_level::error,
       "agent {}: a dead-letter write for {}/{} failed; partition waits {} ms to retry", cfg_.agent,
-      cfg_.tp.topic, cfg_.tp.partition.value(), delay.count());
+      input().topic, input().partition.value(), delay.count());
   delayed_send(this, delay, retry_atom::value);
 }
 
@@ -210,13 +211,14 @@ bool partition_actor::output_failed(const delivery_tracker::entry& e) {
   const bool for_good = classify_kafka_error(code) == error_class::irrecoverable;
   // An aborted transaction fails (purges) every record it held: no work.
   if (cfg_.txn && !for_good) return true;
-  const auto where = to_string(cfg_.tp, e.source);
+  const auto& tp = input(e.lane);
+  const auto where = to_string(tp, e.source);
   const auto now = wall_ms();
   const error_info why{error_class::irrecoverable, code,
                        "an output of record " + where + " was refused: " + e.failure()};
   if (cfg_.txn) {
-    cfg_.txn->report({cfg_.tp, e.source, why, now,
-                      dead_letter_cause{why, 1, now, now, dead_letter_form::full, {}}});
+    cfg_.txn->report(
+        {tp, e.source, why, now, dead_letter_cause{why, 1, now, now, dead_letter_form::full, {}}});
     return true;
   }
   // A stopping actor reports the offset before it to the next owner.
@@ -224,8 +226,9 @@ bool partition_actor::output_failed(const delivery_tracker::entry& e) {
   if (for_good) {
     warn("agent {}: {}; it goes to the dead-letter topic", cfg_.agent, why.message);
     // Finished as failed, not processed: it is counted once, by its dead letter.
-    cfg_.counters->processed.fetch_sub(1, std::memory_order_relaxed);
-    (*cfg_.poison)[e.source] = dead_letter_cause{why, 1, now, now, dead_letter_form::full, {}};
+    counters(e.lane).processed.fetch_sub(1, std::memory_order_relaxed);
+    (*cfg_.inputs[e.lane].poison)[e.source] =
+        dead_letter_cause{why, 1, now, now, dead_letter_form::full, {}};
     quit(caf::make_error(caf::sec::runtime_error, why.message));
     phase_ = partition_phase::ended;
     return false;

@@ -1,12 +1,19 @@
 #pragma once
 // The narrow interface through which a partition actor takes its records
-// and stores its offsets. src/group/ implements it over a librdkafka
-// partition queue; tests implement it in memory.
+// and stores its offsets. src/group/ implements it over librdkafka partition
+// queues; tests implement it in memory.
+//
+// A partition actor serves a task: partition p of each of its agent's input
+// topics (one for most agents; every input of an agent with state stores,
+// whose state must sit with partition p of each). Lane i is the task's i-th
+// input; offsets are per lane.
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
+#include <vector>
 
 #include <kactor/event.hpp>
 #include <kactor/types.hpp>
@@ -22,6 +29,16 @@ struct record_slot {
   event ev;
   record_buffer buffer{nullptr, [](void*) {}};
   std::chrono::steady_clock::time_point taken_at{};  // on the actor clock (see take())
+  /// The task's input the record came from.
+  std::uint32_t lane = 0;
+};
+
+/// The most inputs one task may have (a delivery tracker's lanes fit one word).
+constexpr std::size_t max_task_inputs = 64;
+
+/// A task's offsets, by lane (-1: none for that input).
+struct lane_offsets {
+  std::vector<kactor::offset> next;
 };
 
 /// Where a partition actor's records come from. Called on the partition
@@ -29,22 +46,27 @@ struct record_slot {
 class partition_source {
  public:
   virtual ~partition_source() = default;
-  /// Appends up to `max` records without blocking; returns how many.
+  /// Appends up to `max` records without blocking, each with its lane;
+  /// returns how many. With several lanes waiting, the record with the
+  /// lowest timestamp comes first (as Kafka Streams picks).
   virtual std::size_t take(std::size_t max, std::deque<record_slot>& out) = 0;
-  /// Whether more records are already waiting.
+  /// Whether more records are already waiting (on any lane).
   virtual bool has_backlog() = 0;
+  /// Pauses (resumes) every lane.
   virtual void pause() = 0;
   virtual void resume() = 0;
-  /// Stores `next` as the offset to commit.
-  virtual void store(kactor::offset next) = 0;
-  /// Makes `next` the next record handed out (a restarted actor resumes from
-  /// its predecessor's last stored offset) and resumes the partition.
-  virtual void rewind(kactor::offset next) = 0;
-  /// Resumes a partition paused before its first record, reading from
-  /// `next`. By default as `rewind`; the Kafka source resumes first and then
-  /// seeks, because librdkafka 2.0.2's resume alone leaves the fetcher idle
-  /// for up to a second and a seek wakes it.
-  virtual void resume_at(kactor::offset next) { rewind(next); }
+  /// Stores `next` as lane `lane`'s offset to commit.
+  virtual void store(std::uint32_t lane, kactor::offset next) = 0;
+  /// Makes `next` the next record of lane `lane` handed out (a restarted
+  /// actor resumes from its predecessor's last stored offset); records of
+  /// the lane taken from Kafka but not handed out yet are dropped. Resumes
+  /// every lane.
+  virtual void rewind(std::uint32_t lane, kactor::offset next) = 0;
+  /// Resumes a lane paused before its first record, reading from `next`. By
+  /// default as `rewind`; the Kafka source resumes first and then seeks,
+  /// because librdkafka 2.0.2's resume alone leaves the fetcher idle for up
+  /// to a second and a seek wakes it.
+  virtual void resume_at(std::uint32_t lane, kactor::offset next) { rewind(lane, next); }
 };
 
 }  // namespace kactor::detail

@@ -27,12 +27,17 @@ void partition_actor::answer_barrier() {
   if (!waiting(partition_wait::barrier) || !barrier_promise_.pending() ||
       dead_letter_requests_ > 0 || handing_over())
     return;
-  if (!deferring()) {
-    deferred_from_ = eos_next_;
-    ctx_.deferred_ = &deferred_;
-    if (cfg_.state) cfg_.state->seal(deferred_from_);
+  lane_offsets answer;
+  answer.next.reserve(lanes_.size());
+  for (auto& lane : lanes_) {
+    if (!deferring()) lane.deferred_from = lane.eos_next;
+    answer.next.push_back(lane.deferred_from);
   }
-  barrier_promise_.deliver(deferred_from_);
+  if (!deferring()) {
+    ctx_.deferred_ = &deferred_;
+    if (cfg_.state) cfg_.state->seal(answer);
+  }
+  barrier_promise_.deliver(std::move(answer));
   waits_.clear(partition_wait::barrier);
   schedule();
 }
@@ -72,7 +77,7 @@ void partition_actor::hand_over_one() {
     // record. The group thread aborts and rewinds.
     drop_deferred();
     waits_.set(partition_wait::retry);
-    cfg_.txn->report({cfg_.tp, kactor::offset{-1}, e.info(), wall_ms(), {}});
+    cfg_.txn->report({input(), kactor::offset{-1}, e.info(), wall_ms(), {}});
   }
 }
 
@@ -90,7 +95,7 @@ void partition_actor::drop_deferred() {
   handed_ = 0;
 }
 
-void partition_actor::rewind(const rewind_order& order) {
+void partition_actor::rewind(const task_rewind& order) {
   bound_.on_dropped(buffer_.size());
   buffer_.clear();
   drop_deferred();
@@ -101,14 +106,22 @@ void partition_actor::rewind(const rewind_order& order) {
   for (auto& p : dead_letters_) p.record.token->hold = false;
   dead_letters_.clear();
   waits_.clear(partition_wait::retry);
-  next_expected_ = kactor::offset{-1};
-  if (cfg_.state) cfg_.state->roll_back(order.to);
-  poison_ = order.poison;
-  if (order.to.value() >= 0) {
-    eos_next_ = order.to;
-    cfg_.source->rewind(order.to);
+  if (cfg_.state) {
+    lane_offsets committed;
+    for (const auto& o : order.lanes) committed.next.push_back(o.to);
+    cfg_.state->roll_back(committed);
   }
-  deferred_from_ = eos_next_;
+  for (std::uint32_t i = 0; i < lanes_.size(); ++i) {
+    auto& lane = lanes_[i];
+    const auto& o = order.lanes.at(i);
+    lane.next_expected = kactor::offset{-1};
+    lane.poison = o.poison;
+    if (o.to.value() >= 0) {
+      lane.eos_next = o.to;
+      cfg_.source->rewind(i, o.to);
+    }
+    lane.deferred_from = lane.eos_next;
+  }
   publish();
 }
 

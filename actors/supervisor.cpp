@@ -1,5 +1,6 @@
 #include "actors/supervisor.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include <caf/all.hpp>
@@ -64,71 +65,84 @@ class supervisor final : public supervisor_actor::base {
 
  private:
   bool assign(partition_spec spec) {
-    auto tp = spec.cfg.tp;
-    auto& s =
-        slots_
-            .emplace(tp, slot{std::move(spec), caf::actor{},
-                              restart_intensity(policy_.max_restarts, policy_.restart_window)})
-            .first->second;
+    auto key = spec.cfg.inputs.front().tp;
+    auto& s = slots_
+                  .emplace(std::move(key),
+                           slot{std::move(spec), caf::actor{},
+                                restart_intensity(policy_.max_restarts, policy_.restart_window)})
+                  .first->second;
     start_child(s);
     return true;
   }
 
   using offsets_promise = caf::typed_response_promise<partition_offsets>;
 
-  /// Stops the partition actors of `tps` and answers with their next offsets.
+  /// A running task's actor and its inputs, whose offsets it answers with.
+  struct running_task {
+    std::vector<task_input> inputs;
+    caf::actor child;
+  };
+
+  /// Each input's offset in its counters (`stored_offset`, `committed_offset`).
+  static void add_offsets(partition_offsets& out, const std::vector<task_input>& inputs,
+                          std::atomic<std::int64_t> partition_counters::*which) {
+    for (const auto& in : inputs)
+      out.offsets.emplace_back(in.tp, kactor::offset{(*in.counters.*which).load()});
+  }
+
+  /// Stops the actors of the tasks `tps` name (by their first input) and
+  /// answers with the next offsets of all their inputs.
   offsets_promise revoke(const std::vector<topic_partition>& tps) {
     partition_offsets known;
-    std::vector<std::pair<topic_partition, caf::actor>> running;
-    // Shared by the error handlers of every stopped actor, not copied into each.
-    auto counters =
-        std::make_shared<std::map<topic_partition, std::shared_ptr<partition_counters>>>();
+    std::vector<running_task> running;
     for (const auto& tp : tps) {
       auto it = slots_.find(tp);
       if (it == slots_.end()) continue;
       auto child = it->second.child;
-      (*counters)[tp] = it->second.spec.cfg.counters;
+      auto inputs = it->second.spec.cfg.inputs;
       slots_.erase(it);
       if (!child) {  // between restarts, or escalated
-        known.offsets.emplace_back(tp, kactor::offset{(*counters)[tp]->stored_offset.load()});
+        add_offsets(known, inputs, &partition_counters::stored_offset);
         continue;
       }
       demonitor(child);
-      running.emplace_back(tp, std::move(child));
+      running.push_back({std::move(inputs), std::move(child)});
     }
-    return gather_offsets(std::move(known), running, stop_atom::value,
-                          [this, counters](const topic_partition& tp, const caf::error& err) {
-                            log(log_level::error,
-                                "agent {}: partition {}/{} failed while stopping: {}", agent_,
-                                tp.topic, tp.partition.value(), to_string(err));
-                            return kactor::offset{counters->at(tp)->stored_offset.load()};
-                          });
+    return gather_offsets(
+        std::move(known), std::move(running), stop_atom::value,
+        [this](partition_offsets& out, const std::vector<task_input>& inputs,
+               const caf::error& err) {
+          log(log_level::error, "agent {}: partition {}/{} failed while stopping: {}", agent_,
+              inputs.front().tp.topic, inputs.front().tp.partition.value(), to_string(err));
+          add_offsets(out, inputs, &partition_counters::stored_offset);
+        });
   }
 
   /// exactly_once: holds every partition actor between records and answers
   /// with their next offsets.
   offsets_promise barrier() {
     partition_offsets known;
-    std::vector<std::pair<topic_partition, caf::actor>> running;
+    std::vector<running_task> running;
     for (auto& [tp, s] : slots_) {
       if (s.child)
-        running.emplace_back(tp, s.child);
+        running.push_back({s.spec.cfg.inputs, s.child});
       else  // between restarts: no progress of its own
-        known.offsets.emplace_back(tp,
-                                   kactor::offset{s.spec.cfg.counters->committed_offset.load()});
+        add_offsets(known, s.spec.cfg.inputs, &partition_counters::committed_offset);
     }
     // One that died meanwhile answers -1; the group thread aborts on its report.
     return gather_offsets(
-        std::move(known), running, txn_barrier_atom::value,
-        [](const topic_partition&, const caf::error&) { return kactor::offset{-1}; });
+        std::move(known), std::move(running), txn_barrier_atom::value,
+        [](partition_offsets& out, const std::vector<task_input>& inputs, const caf::error&) {
+          for (const auto& in : inputs) out.offsets.emplace_back(in.tp, kactor::offset{-1});
+        });
   }
 
   /// Sends `what` at high priority to each of `running` and answers the
-  /// current request with `known` plus each actor's reply (its next offset)
-  /// once all replied; one that fails counts as `on_error(tp, error)`.
+  /// current request with `known` plus each actor's reply (its inputs' next
+  /// offsets) once all replied; for one that fails, `on_error(result,
+  /// inputs, error)` adds its inputs' offsets.
   template <class Atom, class OnError>
-  offsets_promise gather_offsets(partition_offsets known,
-                                 const std::vector<std::pair<topic_partition, caf::actor>>& running,
+  offsets_promise gather_offsets(partition_offsets known, std::vector<running_task> running,
                                  Atom what, OnError on_error) {
     auto rp = make_response_promise<partition_offsets>();
     if (running.empty()) {
@@ -137,29 +151,53 @@ class supervisor final : public supervisor_actor::base {
     }
     auto result = std::make_shared<partition_offsets>(std::move(known));
     auto waiting = std::make_shared<std::size_t>(running.size());
-    auto add = [result, waiting, rp](const topic_partition& tp, kactor::offset next) mutable {
-      result->offsets.emplace_back(tp, next);
+    auto done = [result, waiting, rp]() mutable {
       if (--*waiting == 0) rp.deliver(std::move(*result));
     };
-    for (const auto& [tp, child] : running)
-      request<caf::message_priority::high>(child, caf::infinite, what)
-          .then([add, tp = tp](kactor::offset next) mutable { add(tp, next); },
-                [add, on_error, tp = tp](caf::error& err) mutable { add(tp, on_error(tp, err)); });
+    for (auto& task : running) {
+      auto inputs = std::make_shared<const std::vector<task_input>>(std::move(task.inputs));
+      request<caf::message_priority::high>(task.child, caf::infinite, what)
+          .then(
+              [result, done, inputs](const lane_offsets& next) mutable {
+                for (std::size_t i = 0; i < inputs->size(); ++i)
+                  result->offsets.emplace_back((*inputs)[i].tp, next.next.at(i));
+                done();
+              },
+              [result, done, inputs, on_error](caf::error& err) mutable {
+                on_error(*result, *inputs, err);
+                done();
+              });
+    }
     return rp;
   }
 
   bool rewind(const rewind_orders& r) {
-    for (const auto& [tp, order] : r.orders) {
-      auto it = slots_.find(tp);
-      if (it == slots_.end()) continue;
-      if (it->second.child)
-        caf::anon_send<caf::message_priority::high>(it->second.child, order);
-      else {
-        // Between restarts: the dead actor's uncommitted store writes go too.
-        if (auto& state = it->second.spec.cfg.state) state->roll_back(order.to);
-        if (order.to.value() >= 0 && !it->second.spec.cfg.counters->escalated)
-          it->second.spec.cfg.source->rewind(order.to);  // and resumes
+    std::map<topic_partition, const rewind_order*> by_tp;
+    for (const auto& [tp, order] : r.orders) by_tp.emplace(tp, &order);
+    for (auto& [key, s] : slots_) {
+      const auto& inputs = s.spec.cfg.inputs;
+      task_rewind order;
+      bool any = false;
+      for (const auto& in : inputs) {
+        auto it = by_tp.find(in.tp);
+        any = any || it != by_tp.end();
+        order.lanes.push_back(it != by_tp.end() ? *it->second : rewind_order{});
       }
+      if (!any) continue;
+      if (s.child) {
+        caf::anon_send<caf::message_priority::high>(s.child, std::move(order));
+        continue;
+      }
+      // Between restarts: the dead actor's uncommitted store writes go too.
+      if (auto& state = s.spec.cfg.state) {
+        lane_offsets committed;
+        for (const auto& o : order.lanes) committed.next.push_back(o.to);
+        state->roll_back(committed);
+      }
+      if (inputs.front().counters->escalated) continue;
+      for (std::uint32_t lane = 0; lane < order.lanes.size(); ++lane)
+        if (order.lanes[lane].to.value() >= 0)
+          s.spec.cfg.source->rewind(lane, order.lanes[lane].to);  // and resumes
     }
     return true;
   }
@@ -168,14 +206,17 @@ class supervisor final : public supervisor_actor::base {
     auto it = slots_.find(tp);
     if (it == slots_.end() || it->second.child) return;  // revoked meanwhile
     auto& s = it->second;
-    const auto& c = *s.spec.cfg.counters;
-    // exactly_once restarts from the last committed transaction; the group
-    // thread aborts the open one on the death's report.
-    const auto done = s.spec.cfg.txn ? c.committed_offset.load() : c.stored_offset.load();
-    auto from = done >= 0 ? done : c.first_offset.load();
-    // Records the dead actor held are gone with it: read them again.
-    if (from >= 0) s.spec.cfg.source->rewind(kactor::offset{from});
-    s.spec.cfg.counters->restarts.fetch_add(1, std::memory_order_relaxed);
+    const auto& inputs = s.spec.cfg.inputs;
+    for (std::uint32_t lane = 0; lane < inputs.size(); ++lane) {
+      const auto& c = *inputs[lane].counters;
+      // exactly_once restarts from the last committed transaction; the group
+      // thread aborts the open one on the death's report.
+      const auto done = s.spec.cfg.txn ? c.committed_offset.load() : c.stored_offset.load();
+      auto from = done >= 0 ? done : c.first_offset.load();
+      // Records the dead actor held are gone with it: read them again.
+      if (from >= 0) s.spec.cfg.source->rewind(lane, kactor::offset{from});
+    }
+    inputs.front().counters->restarts.fetch_add(1, std::memory_order_relaxed);
     start_child(s);
   }
 
@@ -198,11 +239,13 @@ class supervisor final : public supervisor_actor::base {
                                 {error_class::retriable, 0, "partition actor died: " + cause},
                                 0,
                                 {}});
-      auto& c = *s.spec.cfg.counters;
+      auto& c = *s.spec.cfg.inputs.front().counters;
+      const auto& inputs = s.spec.cfg.inputs;
       if (c.escalated) {
         // The actor gave up itself (nothing it must write can be written).
         escalate(tp, s, c.escalation());
-      } else if (!s.spec.cfg.poison->empty()) {
+      } else if (std::any_of(inputs.begin(), inputs.end(),
+                             [](const task_input& in) { return !in.poison->empty(); })) {
         // It ended to hand records over to the DLQ: not a crash, no backoff.
         send(this, restart_atom::value, tp);
       } else if (s.intensity.allow(std::chrono::steady_clock::now())) {
@@ -225,7 +268,7 @@ class supervisor final : public supervisor_actor::base {
   /// committed offset) nothing of it is processed.
   void escalate(const topic_partition& tp, slot& s, const std::string& cause) {
     s.spec.cfg.source->pause();
-    s.spec.cfg.counters->escalate(cause);
+    s.spec.cfg.inputs.front().counters->escalate(cause);
     health_->fail("partition " + to_string(tp) + ": " + cause);
     log(log_level::error,
         "agent {}: partition {}/{} escalates: the partition is paused and the agent "

@@ -47,8 +47,8 @@ struct partition_spec {
   wake_hook* hook = nullptr;
 };
 
-/// Next offsets partition actors reported (offset -1: nothing to commit), answering
-/// a revocation or a transaction barrier.
+/// Next offsets partition actors reported for each of their inputs (offset
+/// -1: nothing to commit), answering a revocation or a transaction barrier.
 struct partition_offsets {
   std::vector<std::pair<topic_partition, kactor::offset>> offsets;
 };
@@ -84,13 +84,15 @@ struct agent_health {
 
 /// The supervisor's protocol. Its callers are the group thread (through a
 /// scoped actor) and the supervisor itself:
-/// - `(assign_atom, partition_spec)` → true once the partition actor runs;
-/// - `(revoke_atom, partitions)` → every listed partition's next offset once
-///   its actor has stopped (one between restarts answers its stored offset);
+/// - `(assign_atom, partition_spec)` → true once the task's actor runs; a
+///   task is named by its first input;
+/// - `(revoke_atom, tasks)` → the next offset of every input of the listed
+///   tasks once their actors have stopped (one between restarts answers its
+///   stored offsets);
 /// - exactly_once: `txn_barrier_atom` → every partition's next offset once all
 ///   stand between records (-1 for one that died meanwhile); `txn_release_atom`
-///   is forwarded to every partition actor; `rewind_orders` → true once every
-///   partition actor has its order;
+///   is forwarded to every partition actor; `rewind_orders` (by input) →
+///   true once every task's actor has its orders;
 /// - `(restart_atom, tp)` is the supervisor's own timer after a death.
 /// Messages to partition actors go at high priority (see supervisor.cpp).
 using supervisor_actor = caf::typed_actor<

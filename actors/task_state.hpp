@@ -1,12 +1,15 @@
 #pragma once
 // The state stores of one task, as its partition actor sees them.
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
 
 #include <kactor/store.hpp>
 #include <kactor/types.hpp>
+
+#include "actors/partition_source.hpp"
 
 namespace kactor::detail {
 
@@ -34,21 +37,21 @@ class task_state {
   /// Calls `wake` once when the stores are restored: on the restoring thread,
   /// or at once on the calling thread if they already are. `wake` must not block.
   virtual void when_ready(std::function<void()> wake) = 0;
-  /// Once ready: the partition's committed offset, asked after the restore
+  /// Once ready: lane `lane`'s committed offset, asked after the restore
   /// (-1: none known; the consumer's reset policy decides where it starts).
-  virtual kactor::offset resume_at() const = 0;
+  virtual kactor::offset resume_at(std::uint32_t lane) const = 0;
 
   // exactly_once: writes reach the local DBs only once their transaction
   // committed (no-ops at_least_once).
-  /// The actor's offsets up to `until` go into a commit: writes so far belong
-  /// to it, later ones to the next transaction.
-  virtual void seal(kactor::offset until) = 0;
+  /// The actor's offsets up to `until` (by lane) go into a commit: writes so
+  /// far belong to it, later ones to the next transaction.
+  virtual void seal(const lane_offsets& until) = 0;
   /// The sealed writes' transaction committed (the release): they go to the DBs.
   virtual void commit_sealed() = 0;
-  /// The partition reads again from `committed`, its last committed offset
-  /// (a rewind, a revocation): open writes are dropped; sealed ones are
+  /// The task reads again from `committed`, its last committed offsets by
+  /// lane (a rewind, a revocation): open writes are dropped; sealed ones are
   /// applied if `committed` covers them (their commit landed), else dropped.
-  virtual void roll_back(kactor::offset committed) = 0;
+  virtual void roll_back(const lane_offsets& committed) = 0;
 };
 
 }  // namespace kactor::detail

@@ -36,11 +36,16 @@ using txn_release_atom = caf::atom_constant<caf::atom("kx_txrel")>;
 /// refused for good.
 using poison_map = std::map<kactor::offset, dead_letter_cause>;
 
-/// exactly_once: where a rewound partition starts again, and its records that
-/// are out of retries, by offset.
+/// exactly_once: where a rewound partition starts again (-1: where it is),
+/// and its records that are out of retries, by offset.
 struct rewind_order {
   kactor::offset to{-1};
   poison_map poison;
+};
+
+/// exactly_once: a task's rewind, one order per lane (see partition_source.hpp).
+struct task_rewind {
+  std::vector<rewind_order> lanes;
 };
 
 /// exactly_once: how a partition actor asks the group thread to abort the
@@ -94,4 +99,4 @@ struct transaction_control {
 
 }  // namespace kactor::detail
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::detail::rewind_order)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::detail::task_rewind)

@@ -49,7 +49,7 @@ delivery_tracker::entry* token(std::int64_t n) {
   static std::deque<delivery_tracker::entry> entries;
   for (auto& e : entries)
     if (e.source.value() == n) return &e;
-  return &entries.emplace_back(nullptr, kactor::offset{n});
+  return &entries.emplace_back(nullptr, 0, kactor::offset{n});
 }
 
 TEST(deferred_outputs, gives_back_every_output_in_emit_order) {

@@ -52,8 +52,10 @@ class fake_source final : public partition_source {
     paused = false;
     ++resumes;
   }
-  void store(kactor::offset next_offset) override { stored.push_back(next_offset.value()); }
-  void rewind(kactor::offset to) override {
+  void store(std::uint32_t, kactor::offset next_offset) override {
+    stored.push_back(next_offset.value());
+  }
+  void rewind(std::uint32_t, kactor::offset to) override {
     rewinds.push_back(to.value());
     next = static_cast<int>(to.value());
     paused = false;
@@ -165,7 +167,7 @@ struct fixture : ::testing::Test {
     source = std::make_shared<fake_source>(records);
     partition_actor_config pc;
     pc.agent = "test";
-    pc.tp = topic_partition{"in", partition_id{0}};
+    pc.inputs = {{topic_partition{"in", partition_id{0}}, counters, poison}};
     pc.max_poll_records = capacity;
     pc.resume_below = resume_below;
     pc.pause_after = pause_after;
@@ -174,11 +176,9 @@ struct fixture : ::testing::Test {
     };
     pc.source = source;
     pc.sink = &sink;
-    pc.counters = counters;
     pc.slice = slice;
     pc.policy = policy;
     pc.dead_letters = dead_letters;
-    pc.poison = poison;
     return spawn_partition_actor(*sys, std::move(pc));
   }
 

@@ -1,6 +1,6 @@
 // The partition actor's record loop: the bound, pause/resume, waiting for
 // room in the producer, offset storing, the stop protocol, re-delivered
-// records and ticks.
+// records, ticks, and tasks of several inputs.
 
 #include "tests/partition_actor_fixture.hpp"
 
@@ -146,7 +146,7 @@ TEST_F(fixture, stop_drops_unhandled_records_waits_for_acks_and_reports_the_next
   std::int64_t reply = -2;
   auto probe = sys->spawn([&](caf::event_based_actor* self) {
     self->send<caf::message_priority::high>(a, stop_atom::value);
-    return caf::behavior{[&](kactor::offset next) { reply = next.value(); }};
+    return caf::behavior{[&](const lane_offsets& next) { reply = next.next.at(0).value(); }};
   });
   // The test scheduler keeps running a busy actor; let the probe send first.
   ASSERT_TRUE(sched->prioritize(probe));
@@ -179,14 +179,13 @@ TEST_F(fixture, a_behaviour_keeps_state_and_receives_ticks) {
   partition_actor_config pc;
   source = std::make_shared<fake_source>(0);
   pc.agent = "t";
-  pc.tp = topic_partition{"in", partition_id{0}};
+  pc.inputs = {{topic_partition{"in", partition_id{0}}, counters}};
   pc.tick_every = std::chrono::milliseconds(100);
   pc.factory = [&](context&) -> caf::behavior {
     return {[&](const event&) {}, [&](tick_atom) { ++ticks; }};
   };
   pc.source = source;
   pc.sink = &sink;
-  pc.counters = counters;
   auto a = spawn_partition_actor(*sys, std::move(pc));
   sched->run();
   sched->advance_time(std::chrono::milliseconds(100));
@@ -195,6 +194,89 @@ TEST_F(fixture, a_behaviour_keeps_state_and_receives_ticks) {
   sched->run();
   EXPECT_EQ(ticks, 2);
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+/// A task of two inputs: records of lane 0 ("a", offsets from 0) and lane 1
+/// ("b", offsets from 100), interleaved as a merged source hands them out.
+class two_lane_source final : public partition_source {
+ public:
+  std::size_t take(std::size_t max, std::deque<record_slot>& out) override {
+    std::size_t n = 0;
+    for (; n < max && !records.empty(); ++n) {
+      const auto [lane, off] = records.front();
+      records.pop_front();
+      out.push_back(record_slot{
+          event{lane == 0 ? "a" : "b", partition_id{4}, kactor::offset{off}, 0, "k", "v"},
+          {nullptr, [](void*) {}},
+          {},
+          lane});
+    }
+    return n;
+  }
+  bool has_backlog() override { return !records.empty(); }
+  void pause() override {}
+  void resume() override {}
+  void store(std::uint32_t lane, kactor::offset next) override {
+    stored[lane].push_back(next.value());
+  }
+  void rewind(std::uint32_t, kactor::offset) override {}
+
+  std::deque<std::pair<std::uint32_t, std::int64_t>> records{{0, 0}, {1, 100}, {0, 1}, {1, 101}};
+  std::vector<std::int64_t> stored[2];
+};
+
+TEST_F(fixture, a_task_of_two_inputs_stores_and_reports_each_inputs_own_offsets) {
+  auto src = std::make_shared<two_lane_source>();
+  auto counters_b = std::make_shared<partition_counters>();
+  std::vector<std::string> sources;
+  partition_actor_config pc;
+  pc.agent = "t";
+  pc.inputs = {{topic_partition{"a", partition_id{4}}, counters},
+               {topic_partition{"b", partition_id{4}}, counters_b}};
+  pc.max_poll_records = 10;
+  pc.factory = [&](context& ctx) -> caf::behavior {
+    return {[&](const event& e) {
+      sources.push_back(ctx.source().topic + "/" + std::to_string(e.offset().value()));
+      ctx.emit("out", e.key(), e.value());
+    }};
+  };
+  pc.source = src;
+  pc.sink = &sink;
+  pc.dead_letters = dead_letters;
+  auto a = spawn_partition_actor(*sys, std::move(pc));
+  caf::anon_send(a, wake_atom::value);
+  sched->run();
+  EXPECT_EQ(sources, (std::vector<std::string>{"a/0", "b/100", "a/1", "b/101"}))
+      << "one actor handles both inputs, in the source's order; source() names the record's";
+  ack(1, true);  // b/100's output: a/0 before it is not finished yet
+  sched->run();
+  EXPECT_TRUE(src->stored[0].empty());
+  EXPECT_TRUE(src->stored[1].empty()) << "an input's offset waits for records begun before";
+  ack(0, true);
+  sched->run();
+  EXPECT_EQ(src->stored[0].back(), 1);
+  EXPECT_EQ(src->stored[1].back(), 101);
+  EXPECT_EQ(counters->stored_offset.load(), 1);
+  EXPECT_EQ(counters_b->stored_offset.load(), 101);
+  std::vector<std::int64_t> reply;
+  auto probe = sys->spawn([&](caf::event_based_actor* self) {
+    self->send<caf::message_priority::high>(a, stop_atom::value);
+    return caf::behavior{[&](const lane_offsets& next) {
+      for (auto o : next.next) reply.push_back(o.value());
+    }};
+  });
+  ASSERT_TRUE(sched->prioritize(probe));
+  step();
+  sched->run();
+  EXPECT_TRUE(reply.empty()) << "no reply while emits are unacknowledged";
+  ack(2, true);
+  ack(3, true);
+  sched->run();
+  EXPECT_EQ(reply, (std::vector<std::int64_t>{2, 102})) << "each input's next offset, by lane";
+  EXPECT_EQ(counters->processed.load(), 2u);
+  EXPECT_EQ(counters_b->processed.load(), 2u);
+  caf::anon_send_exit(probe, caf::exit_reason::user_shutdown);
   sched->run();
 }
 

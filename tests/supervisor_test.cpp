@@ -32,8 +32,8 @@ class memory_source final : public partition_source {
   bool has_backlog() override { return next < end; }
   void pause() override { paused = true; }
   void resume() override { paused = false; }
-  void store(kactor::offset n) override { stored = n.value(); }
-  void rewind(kactor::offset n) override {
+  void store(std::uint32_t, kactor::offset n) override { stored = n.value(); }
+  void rewind(std::uint32_t, kactor::offset n) override {
     rewinds.push_back(n.value());
     next = n.value();
   }
@@ -119,7 +119,7 @@ struct supervisor_fixture : ::testing::Test {
   void assign() {
     partition_spec spec;
     spec.cfg.agent = "agent";
-    spec.cfg.tp = topic_partition{"in", partition_id{0}};
+    spec.cfg.inputs = {{topic_partition{"in", partition_id{0}}, counters}};
     spec.cfg.max_poll_records = 10;
     spec.cfg.factory = [this](context& ctx) -> caf::behavior {
       ++behaviours_made;
@@ -135,7 +135,6 @@ struct supervisor_fixture : ::testing::Test {
     spec.cfg.source = source;
     spec.cfg.sink = &sink;
     spec.cfg.dead_letters = dead_letters;
-    spec.cfg.counters = counters;
     spec.cfg.policy = policy;
     spec.cfg.txn = txn;
     spec.cfg.max_deferred_bytes = max_deferred_bytes;

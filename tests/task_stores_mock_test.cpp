@@ -1,6 +1,7 @@
 // State stores on librdkafka's embedded mock cluster: a handler's writes
-// reach the local store and the changelog, an unknown store dead-letters the
-// record, and unusable setups are refused at start. Restores across
+// reach the local store and the changelog, a task holds partition p of every
+// input with its stores, an unknown store dead-letters the record, and
+// unusable setups are refused at start. Restores across
 // processes need topics that outlive a runtime: task_stores_kafka_test.
 
 #include <kactor/kactor.hpp>
@@ -9,9 +10,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include <gtest/gtest.h>
+#include <caf/event_based_actor.hpp>
 
 #include "state/checkpoint.hpp"
 #include "state/rocks_store.hpp"
@@ -108,6 +112,65 @@ TEST(task_stores_mock, writes_reach_the_local_store_and_the_changelog) {
   EXPECT_EQ(stored, oracle);
 }
 
+TEST(task_stores_mock, a_task_holds_partition_p_of_every_input_with_its_stores) {
+  state_dir dir;
+  runtime rt(mock_config(dir.path));
+  rt.create_topic("orders", 3);
+  rt.create_topic("payments", 3);
+  std::mutex mx;
+  // Per partition number: the actors that handled its records, and the topics seen.
+  std::map<std::int32_t, std::set<caf::actor_id>> actors;
+  std::map<std::int32_t, std::set<std::string>> topics;
+  rt.agent("balance")
+      .consume("orders")
+      .consume("payments")
+      .store("due")
+      .on([&](const event& e, context& ctx) {
+        {
+          std::lock_guard lock(mx);
+          actors[e.partition().value()].insert(ctx.self()->id());
+          topics[e.partition().value()].insert(std::string(ctx.source().topic));
+        }
+        EXPECT_EQ(ctx.source().topic, e.topic());
+        EXPECT_EQ(ctx.source().partition, e.partition());
+        auto& due = ctx.kv("due");
+        const auto before = due.get(e.key());
+        const long long amount = std::stoll(std::string(e.value()));
+        const long long sign = e.topic() == "orders" ? 1 : -1;
+        due.put(e.key(), std::to_string((before ? std::stoll(*before) : 0) + sign * amount));
+      });
+  std::map<std::string, long long> oracle;
+  for (int i = 0; i < 600; ++i) {
+    const auto key = "c" + std::to_string(i % 30);
+    rt.emit("orders", key, std::to_string(i));
+    oracle[key] += i;
+    if (i % 3 == 0) {
+      rt.emit("payments", key, std::to_string(i / 3));
+      oracle[key] -= i / 3;
+    }
+  }
+  ASSERT_TRUE(rt.flush(std::chrono::seconds(30)));
+  rt.start();
+  // Each input partition stores its own offsets (after the changelog's acks).
+  ASSERT_TRUE(test::eventually([&] { return finished(rt) == 800 && stored(rt) == 800; }))
+      << "finished " << finished(rt) << ", stored " << stored(rt);
+  EXPECT_EQ(rt.stats().agents[0].partitions.size(), 6u);
+  {
+    std::lock_guard lock(mx);
+    ASSERT_EQ(actors.size(), 3u);
+    for (const auto& [p, ids] : actors) {
+      EXPECT_EQ(ids.size(), 1u) << "partition " << p << " of both inputs on one actor";
+      EXPECT_EQ(topics[p], (std::set<std::string>{"orders", "payments"})) << p;
+    }
+  }
+  // One store per task, over both inputs: the changelog's last value per key.
+  std::map<std::string, long long> changelog;
+  for (auto& r : test::read_all(rt.bootstrap_servers(), "balance-due-changelog",
+                                std::chrono::seconds(30), "read_uncommitted"))
+    changelog[r.key] = std::stoll(r.value);
+  EXPECT_EQ(changelog, oracle);
+}
+
 TEST(task_stores_mock, a_store_the_agent_did_not_declare_dead_letters_the_record) {
   state_dir dir;
   runtime rt(mock_config(dir.path));
@@ -139,14 +202,16 @@ TEST(task_stores_mock, unusable_setups_are_refused_at_start_naming_the_key) {
   {
     runtime rt(mock_config(dir.path));
     rt.create_topic("a", 2);
-    rt.create_topic("b", 2);
+    rt.create_topic("b", 3);
     rt.agent("two").consume("a").consume("b").store("s").on([](const event&, context&) {});
     try {
       rt.start();
-      FAIL() << "two inputs with stores started";
+      FAIL() << "inputs of 2 and 3 partitions started as tasks";
     } catch (const config_error& e) {
-      EXPECT_EQ(e.key(), "agents.two.stores");
-      EXPECT_NE(std::string(e.what()).find("exactly one topic"), std::string::npos) << e.what();
+      EXPECT_EQ(e.key(), "agents.two.topics");
+      const std::string what = e.what();
+      EXPECT_NE(what.find("co-partitioned"), std::string::npos) << what;
+      EXPECT_NE(what.find("a has 2 partition(s), b has 3 partition(s)"), std::string::npos) << what;
     }
   }
   {

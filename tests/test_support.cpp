@@ -51,6 +51,26 @@ void delete_topic(const std::string& brokers, const std::string& topic) {
   delete_topics(rk.get(), {topic});
 }
 
+void add_partitions(const std::string& brokers, const std::string& topic, int total) {
+  auto rk = make_client(RD_KAFKA_PRODUCER, make_conf({{"", "bootstrap.servers", brokers}}));
+  char errstr[256];
+  const std::unique_ptr<rd_kafka_NewPartitions_t, void (*)(rd_kafka_NewPartitions_t*)> grow{
+      rd_kafka_NewPartitions_new(topic.c_str(), static_cast<size_t>(total), errstr, sizeof(errstr)),
+      &rd_kafka_NewPartitions_destroy};
+  if (!grow) throw std::runtime_error("partitions of " + topic + ": " + errstr);
+  auto* raw = grow.get();
+  auto ev = admin_request(rk.get(), RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, 30000, "CreatePartitions",
+                          [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+                            rd_kafka_CreatePartitions(rk.get(), &raw, 1, opts, q);
+                          });
+  size_t n = 0;
+  const auto** results =
+      rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i)
+    if (auto err = rd_kafka_topic_result_error(results[i]))
+      throw std::runtime_error("partitions of " + topic + ": " + rd_kafka_err2str(err));
+}
+
 void deny_writes(const std::string& brokers, const std::string& topic) {
   property_list props{{"", "bootstrap.servers", brokers}};
   auto rk = make_client(RD_KAFKA_PRODUCER, make_conf(props));

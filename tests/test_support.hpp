@@ -149,6 +149,9 @@ void create_topic(const std::string& brokers, const std::string& topic, int part
 /// Deletes a topic with the Admin API; throws on failure.
 void delete_topic(const std::string& brokers, const std::string& topic);
 
+/// Grows `topic` to `total` partitions with the Admin API; throws on failure.
+void add_partitions(const std::string& brokers, const std::string& topic, int total);
+
 /// Denies every client of the test broker (all are User:ANONYMOUS there)
 /// writing `topic`, with ACLs that still let them describe it
 /// (scripts/kafka.sh runs an authorizer that allows what no ACL mentions);

@@ -63,7 +63,9 @@ class context {
   /// The agent this partition actor belongs to.
   virtual const std::string& agent() const = 0;
 
-  /// The partition this actor serves.
+  /// In a record handler, the partition the record came from; elsewhere
+  /// (ticks, messages), the partition this actor serves (of an agent with
+  /// stores and several inputs: partition p of its first input).
   virtual const topic_partition& source() const = 0;
 
   /// The partition actor itself: for timers (`delayed_send`), spawning helpers

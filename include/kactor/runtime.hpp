@@ -165,7 +165,11 @@ class agent_builder {
   agent_builder& produces(std::string topic);
   /// Declares a state store (`context::kv(name)`), as `agents[].stores`
   /// does; replaces and collapses as `consume` does. An agent with stores
-  /// consumes one topic for now (start refuses more, saying so).
+  /// and several input topics works in tasks: one partition actor owns
+  /// partition p of every input and of each store, so the inputs must have
+  /// the same partition count (start throws `config_error` naming
+  /// `agents.<name>.topics` and every count otherwise; a count that changes
+  /// later makes the agent unhealthy, saying so). docs/state.md, "Tasks".
   agent_builder& store(std::string name);
   agent_builder& group(std::string group_id);
   /// Throws `config_error` for n < 1 (the upper bound is checked at start).

@@ -9,18 +9,10 @@
 #include <caf/all.hpp>
 #include <kactor/log.hpp>
 
+#include "src/group/store_setup.hpp"
 #include "src/kafka/admin.hpp"
 
 namespace kactor::detail {
-
-struct consumer_group::assigned_partition {
-  assigned_partition(rd_kafka_t* rk, const topic_partition& tp) : queue(rk, tp) {}
-  // The queue (and its callbacks) goes before the hook its callback wakes.
-  std::unique_ptr<wake_hook> hook = std::make_unique<wake_hook>();
-  partition_queue queue;
-  /// The task's state stores (null if the agent has none).
-  std::shared_ptr<task_stores> stores;
-};
 
 consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, property_list props,
                                shared_producer& producer, const property_list& producer_props,
@@ -32,6 +24,7 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
       checkpoint_interval_(
           std::max<std::chrono::milliseconds>(commit_interval, std::chrono::seconds(1))),
       cooperative_(def_.cfg.assignor == assignor_kind::cooperative_sticky),
+      co_partitioned_(stores != nullptr && def_.cfg.topics.size() > 1),
       stores_(std::move(stores)) {
   const std::string where = "agents." + def_.cfg.name;
   if (stores_) restorer_ = std::make_unique<restorer>(def_.cfg.name, props);
@@ -109,9 +102,13 @@ std::string consumer_group::dlq_topic(const agent_config& cfg) {
 }
 
 void consumer_group::start() {
-  auto topics = make_tpl(static_cast<int>(def_.cfg.topics.size()));
-  for (const auto& t : def_.cfg.topics)
-    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  // Co-partitioned inputs: the group assigns the first input's partitions;
+  // each brings partition p of the other inputs with it (assign()).
+  const std::size_t subscribed = co_partitioned_ ? 1 : def_.cfg.topics.size();
+  auto topics = make_tpl(static_cast<int>(subscribed));
+  for (std::size_t i = 0; i < subscribed; ++i)
+    rd_kafka_topic_partition_list_add(topics.get(), def_.cfg.topics[i].c_str(),
+                                      RD_KAFKA_PARTITION_UA);
   started_at_ = std::chrono::steady_clock::now();
   if (auto err = rd_kafka_subscribe(rk_.get(), topics.get()))
     throw kafka_exception(make_error(err, "agent " + def_.cfg.name + ": subscribe"));
@@ -184,7 +181,7 @@ void consumer_group::run() {
   const bool transactional = txn_ != nullptr;
   // The last transaction (exactly_once) or checkpoint round (at_least_once).
   auto last_cycle = std::chrono::steady_clock::now();
-  auto last_look = last_cycle;
+  auto last_look = last_cycle, last_co_check = last_cycle;
   std::uint64_t handled_at_cycle = 0;
   while (!stop_.load(std::memory_order_acquire)) {
     if (auto* raw = rd_kafka_consumer_poll(rk_.get(), transactional ? 5 : 100)) {
@@ -198,13 +195,17 @@ void consumer_group::run() {
       last_look = now;
       look_for_missing_topics();
     }
+    if (co_partitioned_ && now - last_co_check >= std::chrono::seconds(5)) {
+      last_co_check = now;
+      check_co_partitioning();
+    }
     // at_least_once: librdkafka commits (enable.auto.commit, see the
     // constructor); stores written enough since are checkpointed after.
     if (!transactional) {
       if (restorer_ && now - last_cycle >= checkpoint_interval_) {
         last_cycle = now;
-        for (auto& [tp, ap] : assigned_)
-          if (ap->stores && ap->stores->ready()) restorer_->checkpoint(ap->stores);
+        for (auto& [tp, task] : assigned_)
+          if (task->stores && task->stores->ready()) restorer_->checkpoint(task->stores);
       }
       continue;
     }
@@ -251,7 +252,8 @@ void consumer_group::on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
 void consumer_group::wake_held_partitions() {
   // Eager rebalances revoke everything: nothing is held through them.
   if (!cooperative_) return;
-  for (auto& [tp, ap] : assigned_) ap->queue.wake_fetcher();
+  for (auto& [tp, task] : assigned_)
+    for (auto& q : task->queues) q->wake_fetcher();
 }
 
 std::shared_ptr<partition_counters> consumer_group::counters_for(const topic_partition& tp) {
@@ -259,6 +261,43 @@ std::shared_ptr<partition_counters> consumer_group::counters_for(const topic_par
   auto& c = counters_[tp];
   if (!c) c = std::make_shared<partition_counters>();
   return c;
+}
+
+std::vector<topic_partition> consumer_group::task_inputs(const topic_partition& tp) const {
+  if (!co_partitioned_) return {tp};
+  std::vector<topic_partition> inputs;
+  for (const auto& t : def_.cfg.topics) inputs.push_back({t, tp.partition});
+  return inputs;
+}
+
+tpl_ptr consumer_group::with_co_partitions(const rd_kafka_topic_partition_list_t* parts) const {
+  auto out = make_tpl(parts->cnt * static_cast<int>(co_partitioned_ ? def_.cfg.topics.size() : 1));
+  for (int i = 0; i < parts->cnt; ++i)
+    for (const auto& in : task_inputs(to_tp(parts->elems[i])))
+      rd_kafka_topic_partition_list_add(out.get(), in.topic.c_str(), in.partition.value());
+  return out;
+}
+
+void consumer_group::check_co_partitioning() {
+  if (!co_partitioned_ || co_partitioning_reported_) return;
+  std::map<std::string, int> counts;
+  for (const auto& t : def_.cfg.topics) {
+    const rd_kafka_metadata_t* raw = nullptr;
+    topic_ptr rkt{rd_kafka_topic_new(rk_.get(), t.c_str(), nullptr)};
+    if (rd_kafka_metadata(rk_.get(), 0, rkt.get(), &raw, 500) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return;  // the brokers did not answer: look again later
+    const metadata_ptr md{raw};
+    if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+      counts[t] = md->topics[0].partition_cnt;
+  }
+  auto why = co_partitioning_error(def_.cfg.topics, counts);
+  if (!why) return;
+  co_partitioning_reported_ = true;
+  health_->fail(*why);
+  log(log_level::error,
+      "agent {}: {}; partitions beyond the smallest count are not read together with their "
+      "counterparts. Make the counts equal and restart the agent",
+      def_.cfg.name, *why);
 }
 
 void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
@@ -272,20 +311,25 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
                                                               started_at_)
             .count());
   caf::scoped_actor self{sys_};
+  // What the consumer is given: every assigned partition and, for
+  // co-partitioned inputs, partition p of each other input with it.
+  auto given = with_co_partitions(parts);
   for (int i = 0; i < parts->cnt; ++i) {
     auto tp = to_tp(parts->elems[i]);
-    auto ap = std::make_unique<assigned_partition>(rk_.get(), tp);
-    auto counters = counters_for(tp);
-    counters->assignments.fetch_add(1, std::memory_order_relaxed);
-    counters->assigned = true;
-    counters->first_offset = -1;
-    counters->stored_offset = -1;
-    counters->clear_escalation();
-    counters->committed_offset = -1;
+    auto task = std::make_unique<assigned_task>(rk_.get(), task_inputs(tp));
     partition_spec spec;
     auto& pc = spec.cfg;
+    for (const auto& in : task->inputs) {
+      auto counters = counters_for(in);
+      counters->assignments.fetch_add(1, std::memory_order_relaxed);
+      counters->assigned = true;
+      counters->first_offset = -1;
+      counters->stored_offset = -1;
+      counters->clear_escalation();
+      counters->committed_offset = -1;
+      pc.inputs.push_back({in, std::move(counters)});
+    }
     pc.agent = def_.cfg.name;
-    pc.tp = tp;
     pc.max_poll_records = def_.cfg.max_poll_records;
     pc.resume_below = def_.cfg.resume_below;
     pc.pause_after = def_.cfg.pause_after;
@@ -293,41 +337,48 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     pc.dead_letters = dead_letters_;
     pc.tick_every = def_.tick_every;
     pc.factory = def_.factory;
-    pc.source = std::make_shared<queue_source>(ap->queue);
+    std::vector<partition_queue*> queues;
+    for (auto& q : task->queues) queues.push_back(q.get());
+    pc.source = std::make_shared<queue_source>(std::move(queues));
     pc.sink = sink_.get();
     pc.txn = txn_;
     if (stores_) {
+      auto& counters = pc.inputs.front().counters;
       // Restoring from now until the restorer is done (or the task goes).
       counters->restoring = true;
-      // Where the partition starts once restored: its committed offset, or
+      // Where each input starts once restored: its committed offset, or
       // without one the log's start when the reset policy says so.
-      ap->stores = std::make_shared<task_stores>(
-          stores_, tp.partition, counters, [rk = rk_.get(), tp, earliest = reset_earliest_] {
-            auto at = committed_offset(rk, tp.topic, tp.partition.value(), 10000);
-            if (at < 0 && earliest)
-              at = watermarks(rk, tp.topic, tp.partition.value(), 10000).first;
+      task->stores = std::make_shared<task_stores>(
+          stores_, tp.partition, counters,
+          [rk = rk_.get(), inputs = task->inputs, earliest = reset_earliest_] {
+            std::vector<std::int64_t> at;
+            for (const auto& in : inputs) {
+              auto o = committed_offset(rk, in.topic, in.partition.value(), 10000);
+              if (o < 0 && earliest)
+                o = watermarks(rk, in.topic, in.partition.value(), 10000).first;
+              at.push_back(o);
+            }
             return at;
           });
-      pc.state = ap->stores;
-      restorer_->restore(ap->stores);
+      pc.state = task->stores;
+      restorer_->restore(task->stores);
     }
-    pc.counters = std::move(counters);
-    spec.hook = ap->hook.get();
-    ap->queue.on_records(&wake_hook::wake, ap->hook.get());
+    spec.hook = task->hook.get();
+    for (auto& q : task->queues) q->on_records(&wake_hook::wake, task->hook.get());
     self->request(supervisor_, caf::infinite, assign_atom::value, std::move(spec))
         .receive([](bool) {},
                  [&](caf::error& err) {
                    log(log_level::error, "agent {}: supervisor refused {}/{}: {}", def_.cfg.name,
                        tp.topic, tp.partition.value(), to_string(err));
                  });
-    assigned_[tp] = std::move(ap);
+    assigned_[tp] = std::move(task);
   }
   rd_kafka_error_t* error = nullptr;
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
   if (cooperative_)
-    error = rd_kafka_incremental_assign(rk_.get(), parts);
+    error = rd_kafka_incremental_assign(rk_.get(), given.get());
   else
-    err = rd_kafka_assign(rk_.get(), parts);
+    err = rd_kafka_assign(rk_.get(), given.get());
   if (error) {
     error_ptr guard{error};
     log(log_level::error, "agent {}: assign: {}", def_.cfg.name, rd_kafka_error_string(error));
@@ -350,7 +401,8 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
   }
   std::vector<topic_partition> tps;
   for (int i = 0; i < parts->cnt; ++i) tps.push_back(to_tp(parts->elems[i]));
-  auto commits = make_tpl(parts->cnt);
+  auto given = with_co_partitions(parts);
+  auto commits = make_tpl(given->cnt);
   // Partition actors finish the record in hand and wait for their emits'
   // acknowledgements: every emit has its report within the producer's
   // message.timeout.ms, so a dead broker cannot hang the rebalance forever.
@@ -377,10 +429,12 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
     if (auto err = rd_kafka_commit(rk_.get(), commits.get(), 0))
       log(log_level::warn, "agent {}: commit on revoke: {}", def_.cfg.name, rd_kafka_err2str(err));
   }
-  for (const auto& tp : tps) {
-    auto counters = counters_for(tp);
+  for (int i = 0; i < given->cnt; ++i) {
+    auto counters = counters_for(to_tp(given->elems[i]));
     counters->revocations.fetch_add(1, std::memory_order_relaxed);
     counters->assigned = false;
+  }
+  for (const auto& tp : tps) {
     // Stores are checkpointed and closed once their actor stopped; one that
     // did not stop in time keeps them open until it ends (a new assignment's
     // restore then retries until they close).
@@ -393,7 +447,7 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
     assigned_.erase(tp);
   }
   if (cooperative_) {
-    if (auto* error = rd_kafka_incremental_unassign(rk_.get(), parts)) {
+    if (auto* error = rd_kafka_incremental_unassign(rk_.get(), given.get())) {
       error_ptr guard{error};
       log(log_level::error, "agent {}: unassign: {}", def_.cfg.name, rd_kafka_error_string(error));
     }

@@ -78,7 +78,28 @@ class consumer_group {
   }
 
  private:
-  struct assigned_partition;
+  /// An assigned task: its inputs' queues, and its stores.
+  struct assigned_task {
+    assigned_task(rd_kafka_t* rk, std::vector<topic_partition> tps) : inputs(std::move(tps)) {
+      for (const auto& tp : inputs) queues.push_back(std::make_unique<partition_queue>(rk, tp));
+    }
+    /// Lane i's input partition and its queue.
+    std::vector<topic_partition> inputs;
+    // The queues (and their callbacks) go before the hook their callbacks wake.
+    std::unique_ptr<wake_hook> hook = std::make_unique<wake_hook>();
+    std::vector<std::unique_ptr<partition_queue>> queues;
+    /// The task's state stores (null if the agent has none).
+    std::shared_ptr<task_stores> stores;
+  };
+  /// The inputs of the task the assigned partition `tp` starts: with
+  /// co-partitioned inputs, partition p of each; otherwise `tp` alone.
+  std::vector<topic_partition> task_inputs(const topic_partition& tp) const;
+  /// `parts` (assigned by the group) with their tasks' other inputs.
+  tpl_ptr with_co_partitions(const rd_kafka_topic_partition_list_t* parts) const;
+  /// Group thread, every 5 s (a metadata request per input, each waited
+  /// for up to 0.5 s): co-partitioned inputs whose counts differ now make
+  /// the agent unhealthy, saying which (once).
+  void check_co_partitioning();
 
   void run();
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -149,9 +170,14 @@ class consumer_group {
   std::chrono::milliseconds checkpoint_interval_;
   handle_ptr rk_;
   bool cooperative_;
+  /// An agent with state stores and several inputs: a task is partition p
+  /// of every input, and the group assigns only the first input's.
+  bool co_partitioned_;
+  bool co_partitioning_reported_ = false;
   /// The consumer's auto.offset.reset reads from a partition's start.
   bool reset_earliest_ = false;
-  std::map<topic_partition, std::unique_ptr<assigned_partition>> assigned_;
+  /// Assigned tasks, by their first input.
+  std::map<topic_partition, std::unique_ptr<assigned_task>> assigned_;
   mutable std::mutex counters_mx_;
   std::map<topic_partition, std::shared_ptr<partition_counters>> counters_;
   std::atomic<std::uint64_t> rebalances_{0};

@@ -4,37 +4,82 @@
 // over a producer whose delivery reports go to the records' delivery trackers.
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "actors/delivery_tracker.hpp"
 #include "actors/emit_sink.hpp"
 #include "actors/partition_source.hpp"
+#include "src/group/lane_merge.hpp"
 #include "src/kafka/partition_queue.hpp"
 #include "src/kafka/producer.hpp"
 
 namespace kactor::detail {
 
-/// Feeds a partition actor from its partition's own librdkafka queue.
+/// Feeds a partition actor from its task's librdkafka partition queues, one
+/// per lane (most tasks have one).
 class queue_source final : public partition_source {
  public:
-  explicit queue_source(partition_queue& queue) : queue_(queue) {}
+  /// `queues[i]` is lane i's; each outlives the source.
+  explicit queue_source(std::vector<partition_queue*> queues)
+      : queues_(std::move(queues)),
+        merge_(queues_.size() > 1 ? std::make_unique<lane_merge>(queues_.size()) : nullptr) {}
 
   std::size_t take(std::size_t max, std::deque<record_slot>& out) override {
-    return queue_.take(max, [&out](const event& ev, opaque_message msg) {
-      out.push_back(record_slot{ev, std::move(msg)});
-    });
+    if (queues_.size() == 1) return take_lane(0, max, out);
+    return merge(max, out);
   }
-  bool has_backlog() override { return queue_.has_backlog(); }
-  void pause() override { queue_.pause(); }
-  void resume() override { queue_.resume(); }
-  void resume_at(kactor::offset next) override { queue_.resume_at(next); }
-  void store(kactor::offset next) override { queue_.store(next); }
-  void rewind(kactor::offset next) override { queue_.seek(next); }
+  bool has_backlog() override {
+    if (merge_ && merge_->any_staged()) return true;
+    for (auto* q : queues_)
+      if (q->has_backlog()) return true;
+    return false;
+  }
+  void pause() override {
+    for (auto* q : queues_) q->pause();
+  }
+  void resume() override {
+    for (auto* q : queues_) q->resume();
+  }
+  void resume_at(std::uint32_t lane, kactor::offset next) override {
+    drop_staged(lane);
+    queues_[lane]->resume_at(next);
+  }
+  void store(std::uint32_t lane, kactor::offset next) override { queues_[lane]->store(next); }
+  void rewind(std::uint32_t lane, kactor::offset next) override {
+    drop_staged(lane);
+    queues_[lane]->seek(next);  // resumes the lane
+    for (std::uint32_t other = 0; other < queues_.size(); ++other)
+      if (other != lane) queues_[other]->resume();
+  }
 
  private:
-  partition_queue& queue_;
+  std::size_t take_lane(std::uint32_t lane, std::size_t max, std::deque<record_slot>& out) {
+    return queues_[lane]->take(max, [&out, lane](const event& ev, opaque_message msg) {
+      out.push_back(record_slot{ev, std::move(msg), {}, lane});
+    });
+  }
+  /// Several lanes: each lane's records are staged (up to `max` a lane, so
+  /// the source holds at most lanes × max_poll_records besides librdkafka's
+  /// queues) and merged by timestamp.
+  std::size_t merge(std::size_t max, std::deque<record_slot>& out) {
+    for (std::uint32_t lane = 0; lane < queues_.size(); ++lane) {
+      auto& staged = merge_->staged(lane);
+      if (staged.size() < max) take_lane(lane, max - staged.size(), staged);
+    }
+    return merge_->hand_out(max, out);
+  }
+  void drop_staged(std::uint32_t lane) {
+    if (merge_) merge_->drop(lane);
+  }
+
+  std::vector<partition_queue*> queues_;
+  /// Several lanes only.
+  std::unique_ptr<lane_merge> merge_;
 };
 
 /// A producer's delivery report, for records whose token is a delivery

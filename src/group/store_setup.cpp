@@ -11,20 +11,41 @@
 
 namespace kactor::detail {
 
+std::optional<std::string> co_partitioning_error(const std::vector<std::string>& topics,
+                                                 const std::map<std::string, int>& counts) {
+  std::string listed;
+  bool differ = false;
+  for (const auto& t : topics) {
+    const auto it = counts.find(t);
+    const int n = it == counts.end() ? 0 : it->second;
+    differ = differ || counts.find(topics.front()) == counts.end() ||
+             n != counts.find(topics.front())->second;
+    listed += (listed.empty() ? "" : ", ") + t + " has " +
+              (it == counts.end() ? std::string("no partitions (it does not exist)")
+                                  : std::to_string(n) + " partition(s)");
+  }
+  if (!differ) return std::nullopt;
+  return "the input topics of an agent with state stores must be co-partitioned (the same "
+         "partition count: partition p of each belongs to one task, with its stores): " +
+         listed;
+}
+
 void prepare_changelogs(rd_kafka_t* rk, rd_kafka_mock_cluster_t* mock, const agent_config& cfg,
                         const std::map<std::string, int>& counts) {
   if (cfg.stores.empty()) return;
   const auto key = "agents." + cfg.name + ".stores";
-  if (cfg.topics.size() != 1)
-    throw config_error(key, "an agent with state stores consumes exactly one topic for now (" +
-                                std::to_string(cfg.topics.size()) +
-                                " given): each partition's stores belong to one partition actor");
+  if (cfg.topics.size() > max_task_inputs)
+    throw config_error(key, "an agent with state stores consumes at most " +
+                                std::to_string(max_task_inputs) + " topics (" +
+                                std::to_string(cfg.topics.size()) + " given)");
   const auto& input = cfg.topics.front();
   const auto in = counts.find(input);
   if (in == counts.end())
     throw config_error(key, "input topic '" + input +
                                 "' does not exist; an agent with state stores needs it to size "
                                 "its changelog topics (create it first)");
+  if (auto why = co_partitioning_error(cfg.topics, counts))
+    throw config_error("agents." + cfg.name + ".topics", *why);
   const auto group = consumer_group::group_id(cfg);
   for (const auto& store : cfg.stores) {
     const auto topic = store_layout::changelog_topic(group, store);

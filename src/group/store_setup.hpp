@@ -4,7 +4,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -16,10 +18,17 @@
 
 namespace kactor::detail {
 
+/// Why `topics` (an agent's inputs) are not co-partitioned: their
+/// partition counts in `counts` differ, or one does not exist. The message
+/// names every topic and its count. nullopt when they are.
+std::optional<std::string> co_partitioning_error(const std::vector<std::string>& topics,
+                                                 const std::map<std::string, int>& counts);
+
 /// Makes every changelog topic of `cfg`'s stores ready before the agent
 /// starts: creates those missing (compacted, `cleanup.policy=compact`, as
 /// many partitions as the agent's input topic) and checks those that exist
-/// (same partition count; on a real broker, compacted). `counts` are the
+/// (same partition count; on a real broker, compacted). The agent's input
+/// topics must be co-partitioned (`co_partitioning_error`). `counts` are the
 /// cluster's topics and partition counts; `mock` is the embedded cluster
 /// (null on a real broker: it has no Admin API, so topics are created with
 /// the mock API and compaction is not checked). Throws `config_error` naming

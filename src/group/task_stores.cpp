@@ -27,7 +27,7 @@ constexpr auto progress_every = std::chrono::seconds(5);
 
 task_stores::task_stores(std::shared_ptr<const store_layout> layout, partition_id partition,
                          std::shared_ptr<partition_counters> counters,
-                         std::function<std::int64_t()> committed)
+                         std::function<std::vector<std::int64_t>()> committed)
     : layout_(std::move(layout)),
       partition_(partition),
       counters_(std::move(counters)),
@@ -62,7 +62,7 @@ void task_stores::when_ready(std::function<void()> wake) {
   wake();
 }
 
-void task_stores::seal(kactor::offset until) {
+void task_stores::seal(const lane_offsets& until) {
   if (!ready()) return;  // restoring: no write yet
   for (auto& s : stores_) s->seal();
   sealed_until_ = until;
@@ -71,14 +71,21 @@ void task_stores::seal(kactor::offset until) {
 void task_stores::commit_sealed() {
   if (!ready()) return;
   for (auto& s : stores_) s->commit_sealed();
-  sealed_until_ = kactor::offset{-1};
+  sealed_until_.next.clear();
 }
 
-void task_stores::roll_back(kactor::offset committed) {
+void task_stores::roll_back(const lane_offsets& committed) {
   if (!ready()) return;
-  const bool landed = sealed_until_.value() >= 0 && committed >= sealed_until_;
-  for (auto& s : stores_) s->roll_back(landed);
-  sealed_until_ = kactor::offset{-1};
+  // One transaction commits every lane's offsets: the sealed writes landed
+  // if every lane that had handled a record is committed up to its seal.
+  bool any = false, covered = true;
+  for (std::size_t i = 0; i < sealed_until_.next.size(); ++i) {
+    if (sealed_until_.next[i].value() < 0) continue;
+    any = true;
+    covered = covered && i < committed.next.size() && committed.next[i] >= sealed_until_.next[i];
+  }
+  for (auto& s : stores_) s->roll_back(any && covered);
+  sealed_until_.next.clear();
 }
 
 bool task_stores::restore(changelog_reader& reader) {

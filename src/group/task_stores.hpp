@@ -58,23 +58,24 @@ struct store_layout {
 /// the partition actor, after `ready()`.
 class task_stores final : public task_state {
  public:
-  /// `committed`: asks the partition's committed offset (-1: none), on the
-  /// restorer's thread once the stores are restored; may be empty.
+  /// `committed`: asks the task's inputs' committed offsets, by lane (-1:
+  /// none), on the restorer's thread once the stores are restored; may be
+  /// empty.
   task_stores(std::shared_ptr<const store_layout> layout, partition_id partition,
               std::shared_ptr<partition_counters> counters,
-              std::function<std::int64_t()> committed = {});
+              std::function<std::vector<std::int64_t>()> committed = {});
 
   kv_store* find(std::string_view name) override;
   std::string names() const override;
   void bind(changelog_emit emit) override;
   bool ready() const override { return ready_.load(std::memory_order_acquire); }
   void when_ready(std::function<void()> wake) override;
-  kactor::offset resume_at() const override {
-    return kactor::offset{resume_at_.load(std::memory_order_relaxed)};
+  kactor::offset resume_at(std::uint32_t lane) const override {
+    return lane < resume_at_.size() ? kactor::offset{resume_at_[lane]} : kactor::offset{-1};
   }
-  void seal(kactor::offset until) override;
+  void seal(const lane_offsets& until) override;
   void commit_sealed() override;
-  void roll_back(kactor::offset committed) override;
+  void roll_back(const lane_offsets& committed) override;
 
   /// Opens every store and brings it to its changelog's end: from its
   /// checkpoint, or from the start after wiping it (`plan_restore` decides).
@@ -120,14 +121,16 @@ class task_stores final : public task_state {
   std::shared_ptr<const store_layout> layout_;
   partition_id partition_;
   std::shared_ptr<partition_counters> counters_;
-  std::function<std::int64_t()> committed_;
-  std::atomic<std::int64_t> resume_at_{-1};
+  std::function<std::vector<std::int64_t>()> committed_;
+  /// Written before `ready_` is set, read after.
+  std::vector<std::int64_t> resume_at_;
   std::vector<std::unique_ptr<task_store>> stores_;
   /// Each store's `writes()` at its last checkpoint (restorer's thread).
   std::vector<std::uint64_t> checkpointed_writes_;
   std::atomic<bool> checkpoint_queued_{false};
-  /// exactly_once: the offset the sealed writes' records end at (-1: none sealed).
-  kactor::offset sealed_until_{-1};
+  /// exactly_once: the offsets the sealed writes' records end at, by lane
+  /// (empty: none sealed).
+  lane_offsets sealed_until_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> cancelled_{false};
   std::mutex wake_mx_;

@@ -149,8 +149,9 @@ bool consumer_group::recover(caf::scoped_actor& self, const error_info& why) {
   // The old transaction is settled now, committed or aborted: the group's
   // committed offsets (fetched stable, KIP-447) say which.
   auto tpl = make_tpl(static_cast<int>(assigned_.size()));
-  for (const auto& [tp, ap] : assigned_)
-    rd_kafka_topic_partition_list_add(tpl.get(), tp.topic.c_str(), tp.partition.value());
+  for (const auto& [key, task] : assigned_)
+    for (const auto& tp : task->inputs)
+      rd_kafka_topic_partition_list_add(tpl.get(), tp.topic.c_str(), tp.partition.value());
   std::map<topic_partition, kactor::offset> positions;
   if (tpl->cnt > 0) {
     if (auto err = rd_kafka_committed(rk_.get(), tpl.get(), 30000)) {
@@ -177,7 +178,10 @@ void consumer_group::rewind_all(caf::scoped_actor& self,
                                 const std::map<topic_partition, kactor::offset>& positions,
                                 std::size_t attempts) {
   rewind_orders orders;
-  for (const auto& [tp, ap] : assigned_) {
+  std::vector<topic_partition> inputs;
+  for (const auto& [key, task] : assigned_)
+    inputs.insert(inputs.end(), task->inputs.begin(), task->inputs.end());
+  for (const auto& tp : inputs) {
     const auto& c = *counters_for(tp);
     rewind_order o;
     if (auto it = positions.find(tp); it != positions.end())
