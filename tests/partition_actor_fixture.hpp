@@ -5,6 +5,7 @@
 // sleeps. Shared by partition_actor_test and partition_actor_failures_test.
 
 #include "actors/partition_actor.hpp"
+#include "tests/test_scheduler.hpp"
 
 #include <chrono>
 #include <deque>
@@ -112,10 +113,7 @@ class fake_sink final : public emit_sink {
   std::vector<std::function<void()>> room_waiters;         // when_room's, while full
 };
 
-struct fixture : ::testing::Test {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  caf::scheduler::test_coordinator* sched = nullptr;
+struct fixture : ::testing::Test, test_scheduler {
   std::shared_ptr<fake_source> source;
   fake_sink sink;
   std::shared_ptr<partition_counters> counters = std::make_shared<partition_counters>();
@@ -127,10 +125,6 @@ struct fixture : ::testing::Test {
   std::shared_ptr<poison_map> poison = std::make_shared<poison_map>();
 
   fixture() {
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    sys = std::make_unique<caf::actor_system>(cfg);
-    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     policy.max_retries = 3;
     policy.backoff_base = std::chrono::milliseconds(100);
     policy.backoff_max = std::chrono::milliseconds(1000);

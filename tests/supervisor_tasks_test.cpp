@@ -4,6 +4,7 @@
 // barriers answer for every input, and a rewind order reaches each input.
 
 #include "actors/supervisor.hpp"
+#include "tests/test_scheduler.hpp"
 
 #include <map>
 #include <string>
@@ -60,38 +61,23 @@ class acking_sink final : public emit_sink {
   void when_room(std::function<void()> wake) override { wake(); }
 };
 
-struct supervisor_tasks : ::testing::Test {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  caf::scheduler::test_coordinator* sched = nullptr;
+struct supervisor_tasks : ::testing::Test, test::supervised {
   acking_sink sink;
   std::shared_ptr<two_input_source> source = std::make_shared<two_input_source>();
   std::shared_ptr<partition_counters> a = std::make_shared<partition_counters>();
   std::shared_ptr<partition_counters> b = std::make_shared<partition_counters>();
   wake_hook hook;
-  supervisor_actor sup;
-  dead_letter_actor dead_letters;
   caf::event_based_actor* child = nullptr;
   std::vector<std::string> handled;
   supervision_policy policy;
   std::shared_ptr<transaction_control> txn;  // set before assign() for exactly_once
 
   supervisor_tasks() {
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    sys = std::make_unique<caf::actor_system>(cfg);
-    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     policy.backoff_base = std::chrono::milliseconds(100);
     policy.backoff_max = std::chrono::milliseconds(100);
-    sup = spawn_supervisor(*sys, "agent", policy, std::make_shared<agent_health>());
-    dead_letters = spawn_dead_letter_actor(*sys, "dlq", sink);
-    sched->run();
+    supervise(policy, std::make_shared<agent_health>(), sink);
   }
-  ~supervisor_tasks() override {
-    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(dead_letters, caf::exit_reason::user_shutdown);
-    sched->run();
-  }
+  ~supervisor_tasks() override { end_supervision(); }
 
   void assign() {
     partition_spec spec;

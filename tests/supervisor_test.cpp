@@ -7,6 +7,7 @@
 
 #include "actors/supervisor.hpp"
 #include "actors/deferred_outputs.hpp"
+#include "tests/test_scheduler.hpp"
 
 #include <librdkafka/rdkafka.h>
 
@@ -74,17 +75,12 @@ class recording_sink final : public emit_sink {
   std::vector<std::function<void()>> room_waiters;  // when_room's, while full
 };
 
-struct supervisor_fixture : ::testing::Test {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  caf::scheduler::test_coordinator* sched = nullptr;
+struct supervisor_fixture : ::testing::Test, test::supervised {
   recording_sink sink;
   std::shared_ptr<memory_source> source = std::make_shared<memory_source>();
   std::shared_ptr<partition_counters> counters = std::make_shared<partition_counters>();
   std::shared_ptr<agent_health> health = std::make_shared<agent_health>();
   wake_hook hook;
-  supervisor_actor sup;
-  dead_letter_actor dead_letters;
   caf::event_based_actor* child = nullptr;
   int behaviours_made = 0;
   std::vector<std::int64_t> handled;
@@ -97,24 +93,13 @@ struct supervisor_fixture : ::testing::Test {
   std::set<std::int64_t> poisoned;  // offsets whose handler rejects the record
 
   supervisor_fixture() {
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    sys = std::make_unique<caf::actor_system>(cfg);
-    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     policy.max_restarts = 2;
     policy.restart_window = std::chrono::seconds(60);
     policy.backoff_base = std::chrono::milliseconds(100);
     policy.backoff_max = std::chrono::milliseconds(400);
-    sup = spawn_supervisor(*sys, "agent", policy, health);
-    dead_letters = spawn_dead_letter_actor(*sys, "dlq", sink);
-    sched->run();
+    supervise(policy, health, sink);
   }
-
-  ~supervisor_fixture() override {
-    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(dead_letters, caf::exit_reason::user_shutdown);
-    sched->run();
-  }
+  ~supervisor_fixture() override { end_supervision(); }
 
   void assign() {
     partition_spec spec;
