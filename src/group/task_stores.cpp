@@ -92,12 +92,16 @@ bool task_stores::restore(changelog_reader& reader) {
   counters_->restored = 0;
   counters_->to_restore = 0;
   std::vector<std::unique_ptr<task_store>> opened;
+  std::vector<std::int64_t> restored_to;
   for (const auto& name : layout_->stores) {
-    auto s = restore_one(reader, name);
+    std::int64_t to = 0;
+    auto s = restore_one(reader, name, to);
     if (!s) return false;  // cancelled (cancel() cleared `restoring`)
     opened.push_back(std::move(s));
+    restored_to.push_back(to);
   }
   stores_ = std::move(opened);
+  restored_to_ = std::move(restored_to);
   if (committed_) {
     try {
       resume_at_ = committed_();
@@ -119,7 +123,8 @@ bool task_stores::restore(changelog_reader& reader) {
 }
 
 std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
-                                                     const std::string& name) {
+                                                     const std::string& name,
+                                                     std::int64_t& restored_to) {
   const auto& l = *layout_;
   const auto dir = l.dir(name, partition_);
   const auto checkpoint_path = l.checkpoint(name, partition_);
@@ -188,6 +193,7 @@ std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
     if (batch.Count() > 0) writer.submit(batch);
     writer.finish();
   }
+  restored_to = in.log_end;
   if (total > 0)
     log(log_level::info, "{}: restored {} changelog record(s) in {} ms", where, done.load(),
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
@@ -203,7 +209,7 @@ void task_stores::checkpoint(changelog_reader& reader) {
   for (std::size_t i = 0; i < stores_.size(); ++i) {
     auto& s = *stores_[i];
     const auto writes = s.writes();
-    if (writes - checkpointed_writes_[i] < checkpoint_every) continue;
+    if (writes - checkpointed_writes_.at(i) < checkpoint_every) continue;
     const auto topic = store_layout::changelog_topic(layout_->group, s.name());
     const auto end = reader.bounds(topic, partition_.value()).second;
     // A write sends its changelog record before it reaches the DB: the
@@ -213,7 +219,13 @@ void task_stores::checkpoint(changelog_reader& reader) {
     if (!s.await_writes(s.writes_begun(), std::chrono::seconds(1))) continue;
     s.db().flush();
     write_checkpoint(layout_->checkpoint(s.name(), partition_), end);
-    checkpointed_writes_[i] = writes;
+    // The writes the checkpoint covers: those whose records are before
+    // `end`. A record reaches the log a while after its write (the
+    // producer's queue), so counting `writes` here would let the checkpoint
+    // fall behind the log by that backlog for good once writes stop.
+    const auto covered =
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, end - restored_to_.at(i)));
+    checkpointed_writes_[i] = std::min(writes, covered);
   }
 }
 

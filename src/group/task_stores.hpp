@@ -91,13 +91,14 @@ class task_stores final : public task_state {
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
 
   /// A store is checkpointed while its task runs once it had this many
-  /// writes since its last checkpoint (Kafka Streams' threshold): each
-  /// checkpoint flushes a memtable, and small flushes cost compactions.
+  /// writes more than its last checkpoint covers (Kafka Streams' threshold):
+  /// each checkpoint flushes a memtable, and small flushes cost compactions.
   static constexpr std::uint64_t checkpoint_every = 10000;
 
   /// at_least_once, on the restorer's thread while the task's actor writes:
-  /// each store written `checkpoint_every` times since its last checkpoint
-  /// is flushed and checkpointed, so a crash restores only what came after.
+  /// each store written `checkpoint_every` times more than its last
+  /// checkpoint covers is flushed and checkpointed, so a crash restores only
+  /// what came after.
   /// Its changelog's end is read first: every record before it was written
   /// to the DB before it was sent, so the flushed DB holds it (later writes
   /// may be in it too; the restore replays them). exactly_once checkpoints
@@ -116,7 +117,10 @@ class task_stores final : public task_state {
   const store_layout& layout() const { return *layout_; }
 
  private:
-  std::unique_ptr<task_store> restore_one(changelog_reader& reader, const std::string& name);
+  /// Opens and restores the store `name`; `restored_to` gets the changelog
+  /// offset its DB reflects then. Null if cancelled.
+  std::unique_ptr<task_store> restore_one(changelog_reader& reader, const std::string& name,
+                                          std::int64_t& restored_to);
 
   std::shared_ptr<const store_layout> layout_;
   partition_id partition_;
@@ -125,7 +129,9 @@ class task_stores final : public task_state {
   /// Written before `ready_` is set, read after.
   std::vector<std::int64_t> resume_at_;
   std::vector<std::unique_ptr<task_store>> stores_;
-  /// Each store's `writes()` at its last checkpoint (restorer's thread).
+  /// Each store's changelog offset once restored, and the writes since
+  /// then that its last checkpoint covers (restorer's thread).
+  std::vector<std::int64_t> restored_to_;
   std::vector<std::uint64_t> checkpointed_writes_;
   std::atomic<bool> checkpoint_queued_{false};
   /// exactly_once: the offsets the sealed writes' records end at, by lane
