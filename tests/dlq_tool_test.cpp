@@ -91,11 +91,11 @@ void produce(const std::string& brokers, const std::string& topic, const std::ve
   if (mode == txn::abort) check(rd_kafka_abort_transaction(rk.get(), 30000));
 }
 
-std::vector<detail::dlq_record> show(const std::string& brokers, const std::string& topic,
-                                     std::size_t limit = 0) {
-  std::vector<detail::dlq_record> out;
+std::vector<detail::topic_record> show(const std::string& brokers, const std::string& topic,
+                                       std::size_t limit = 0) {
+  std::vector<detail::topic_record> out;
   const auto n = detail::read_dlq(brokers, topic, limit, 30s,
-                                  [&](const detail::dlq_record& r) { out.push_back(r); });
+                                  [&](const detail::topic_record& r) { out.push_back(r); });
   EXPECT_EQ(n, out.size());
   return out;
 }
@@ -136,7 +136,7 @@ struct dlq_tool : ::testing::Test {
 };
 
 TEST(dlq_tool_line, a_long_value_shows_its_start_and_its_size) {
-  detail::dlq_record r;
+  detail::topic_record r;
   // 63 ASCII bytes, then 'é' (2 bytes) straddling the 64-byte preview.
   r.value = std::string(63, 'a') + "\xc3\xa9" + std::string(100, 'b');
   const auto line = detail::format_dlq_line(r);
@@ -379,7 +379,7 @@ TEST_F(dlq_tool, unknown_topics_and_brokers_are_errors_naming_them) {
   expect_error([&] { redrive({brokers, dlq}); }, "target topic no-such-source");
   EXPECT_EQ(committed(brokers, dlq), -1);
   expect_error(
-      [&] { detail::read_dlq("127.0.0.1:1", dlq, 0, 2s, [](const detail::dlq_record&) {}); },
+      [&] { detail::read_dlq("127.0.0.1:1", dlq, 0, 2s, [](const detail::topic_record&) {}); },
       "127.0.0.1:1");
 }
 

@@ -12,23 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "src/cli/record_reader.hpp"
+
 namespace kactor::detail {
-
-/// One record of a dead-letter topic. A null key, value or header value is nullopt.
-struct dlq_record {
-  std::int32_t partition = 0;
-  std::int64_t offset = 0;
-  /// Milliseconds since the epoch; -1 when the record has none.
-  std::int64_t timestamp_ms = -1;
-  std::optional<std::string> key;
-  std::optional<std::string> value;
-  /// All headers in record order; a name may repeat.
-  std::vector<std::pair<std::string, std::optional<std::string>>> headers;
-
-  /// The value of the last header called `name`; nullopt when there is none
-  /// or it is null. Points into `headers`.
-  std::optional<std::string_view> header(std::string_view name) const;
-};
 
 /// Reads `topic` from the beginning up to each partition's end offset as of the
 /// call, partition by partition in offset order, and passes each record to
@@ -40,7 +26,7 @@ struct dlq_record {
 /// `timeout`.
 std::size_t read_dlq(const std::string& brokers, const std::string& topic, std::size_t limit,
                      std::chrono::milliseconds timeout,
-                     const std::function<void(const dlq_record&)>& on_record);
+                     const std::function<void(const topic_record&)>& on_record);
 
 /// How much of a value `format_dlq_line` shows.
 inline constexpr std::size_t preview_bytes = 64;
@@ -52,14 +38,14 @@ inline constexpr std::size_t preview_bytes = 64;
 /// bytes that are not UTF-8) escaped; a missing field or a null key or value
 /// is `-`. A value longer than `preview_bytes` shows its start (cut at a
 /// character boundary) and then `...(<size> bytes)`.
-std::string format_dlq_line(const dlq_record& r);
+std::string format_dlq_line(const topic_record& r);
 
 /// One JSON object (no newline): partition, offset, timestamp, key, value and
 /// `headers`, every header in order as `{"name": ..., "value": ...}`. Each of
 /// key, value, header name and header value is a JSON string when it is valid
 /// UTF-8, and otherwise standard padded base64 (RFC 4648) under the field's
 /// name plus `_base64` (`value_base64`, ...) instead; null is JSON null.
-std::string format_dlq_json(const dlq_record& r);
+std::string format_dlq_json(const topic_record& r);
 
 /// What to re-drive from a dead-letter topic, and where to.
 struct redrive_options {

@@ -2,7 +2,8 @@
 // cluster; `lag` reports a consumer group's lag on any cluster; `dlq show` and
 // `dlq redrive` inspect and re-drive a dead-letter topic; `bench rebalance`
 // measures how a change of membership stalls a group's partitions; `store dump`
-// prints what a local state store holds.
+// prints what a local state store holds; `trace` follows a key or a header
+// value across topics.
 
 #include <atomic>
 #include <cstdio>
@@ -18,79 +19,14 @@
 #include <kactor/kactor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "src/cli/demo.hpp"
 #include "src/cli/dlq_tool.hpp"
 #include "src/cli/rebalance_bench.hpp"
 #include "src/cli/store_tool.hpp"
+#include "src/cli/trace_tool.hpp"
 #include "src/kafka/admin.hpp"
 
 namespace {
-
-int run_demo(int records, const std::string& brokers) {
-  kactor::runtime_config cfg;
-  cfg.brokers = brokers;
-  cfg.commit_interval = std::chrono::milliseconds(200);
-  cfg.log.level = kactor::log_level::warn;
-  kactor::runtime rt(cfg);
-  rt.create_topic("orders", 4);
-  rt.create_topic("orders.checked", 4);
-
-  // Agent 1, as a CAF behaviour: flags large orders, keeps a per-partition count.
-  rt.agent("checker").consume("orders").max_poll_records(100).behavior([](kactor::context& ctx) {
-    auto seen = std::make_shared<long>(0);
-    return caf::behavior{[&ctx, seen](const kactor::event& e) {
-      ++*seen;
-      auto amount = std::stol(std::string(e.value().substr(e.value().find(':') + 1)));
-      ctx.emit("orders.checked", e.key(), amount > 900 ? "flagged" : "ok",
-               {{"checked-by", ctx.agent()}, {"seen-on-partition", std::to_string(*seen)}});
-    }};
-  });
-
-  // Agent 2, as a plain handler: tallies verdicts.
-  std::mutex mx;
-  std::map<std::string, long> verdicts;
-  rt.agent("tally").consume("orders.checked").on([&](const kactor::event& e, kactor::context&) {
-    std::lock_guard lock(mx);
-    ++verdicts[std::string(e.value())];
-  });
-
-  rt.start();
-  for (int i = 0; i < records; ++i)
-    rt.emit("orders", "customer-" + std::to_string(i % 37),
-            "order-" + std::to_string(i) + ":" + std::to_string((i * 7919) % 1000));
-  rt.flush(std::chrono::seconds(10));
-
-  auto tally_done = [&] {
-    std::lock_guard lock(mx);
-    long n = 0;
-    for (auto& [k, v] : verdicts) n += v;
-    return n >= records;
-  };
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!tally_done() && std::chrono::steady_clock::now() < deadline)
-    rt.wait_for_stop_request(std::chrono::milliseconds(50));
-  const bool complete = tally_done();
-  auto stats = rt.stats();
-  rt.stop();
-
-  std::printf("kactor demo on %s (%s)\n", rt.embedded() ? "the embedded cluster" : "brokers",
-              rt.bootstrap_servers().c_str());
-  for (const auto& a : stats.agents) {
-    std::uint64_t total = 0;
-    for (const auto& p : a.partitions) total += p.processed;
-    std::printf("agent %-8s processed %llu records:\n", a.name.c_str(),
-                static_cast<unsigned long long>(total));
-    for (const auto& p : a.partitions)
-      std::printf("  %s[%d]: %llu records, max in flight %zu, paused %llu times\n",
-                  p.tp.topic.c_str(), p.tp.partition.value(),
-                  static_cast<unsigned long long>(p.processed), p.max_in_flight,
-                  static_cast<unsigned long long>(p.pauses));
-  }
-  std::printf("tally:");
-  for (const auto& [k, v] : verdicts) std::printf(" %s=%ld", k.c_str(), v);
-  std::printf("\n%s\n", complete ? "demo complete: every order was checked and tallied"
-                                 : "demo INCOMPLETE: not every order reached the tally");
-  return complete ? 0 : 1;
-}
 
 int run_lag(const std::string& brokers, const std::string& group, bool json, int timeout_ms) {
   auto lag = kactor::detail::query_group_lag(brokers, group, std::chrono::milliseconds(timeout_ms));
@@ -119,7 +55,7 @@ int run_dlq_show(const std::string& brokers, const std::string& topic, std::size
                  int timeout_ms) {
   const auto n =
       kactor::detail::read_dlq(brokers, topic, limit, std::chrono::milliseconds(timeout_ms),
-                               [json](const kactor::detail::dlq_record& r) {
+                               [json](const kactor::detail::topic_record& r) {
                                  std::cout << (json ? kactor::detail::format_dlq_json(r)
                                                     : kactor::detail::format_dlq_line(r))
                                            << "\n";
@@ -224,7 +160,7 @@ command add_demo(CLI::App& app) {
   demo->add_option("--records", *records, "orders to feed through the pipeline")
       ->check(CLI::Range(1, 1000000));
   demo->add_option("--brokers", *brokers, "use these brokers instead of the embedded cluster");
-  return {demo, [=] { return run_demo(*records, *brokers); }};
+  return {demo, [=] { return kactor::detail::run_demo(*records, *brokers); }};
 }
 
 command add_lag(CLI::App& app) {
@@ -404,6 +340,61 @@ command add_store_dump(CLI::App& store) {
           }};
 }
 
+command add_trace(CLI::App& app) {
+  auto* trace = app.add_subcommand(
+      "trace", "every record of a key (or a header value) across topics, in timestamp order");
+  trace->footer(
+      "Reads each partition of the matching topics from --from (or the start) to its end at "
+      "read_committed, without joining or committing for any group. Exit code 2: a bad pattern "
+      "or no matching topic; 1: the brokers cannot be reached or reading fails.");
+  struct options {
+    kactor::detail::trace_options trace;
+    std::string key, header, from;
+    int timeout_ms = 30000;
+  };
+  auto o = std::make_shared<options>();
+  trace->add_option("--brokers", o->trace.brokers, "bootstrap servers")->required();
+  trace
+      ->add_option("--topics", o->trace.topics,
+                   "comma-separated regular expressions matching whole topic names, "
+                   "e.g. 'trip.*,flight.*'")
+      ->required();
+  auto* key = trace->add_option("--key", o->key, "only records with this key");
+  auto* header = trace->add_option("--header", o->header,
+                                   "only records with this header: name=value (e.g. a saga "
+                                   "or correlation id)");
+  key->excludes(header);
+  header->excludes(key);
+  trace->add_option("--from", o->from,
+                    "only records from this time: ISO-8601 (2026-12-01T10:00:00Z) or ms since "
+                    "the epoch");
+  trace->add_flag("--json", o->trace.json, "one JSON object per record");
+  trace->add_option("--timeout-ms", o->timeout_ms, "how long to wait for the cluster")
+      ->check(CLI::PositiveNumber);
+  return {trace, [o, key, header] {
+            if (key->count() == 0 && header->count() == 0)
+              throw CLI::ValidationError("--key or --header", "one of them is required");
+            if (key->count() > 0) o->trace.key = o->key;
+            if (header->count() > 0) {
+              const auto eq = o->header.find('=');
+              if (eq == std::string::npos || eq == 0)
+                throw CLI::ValidationError("--header",
+                                           "expected name=value, got '" + o->header + "'");
+              o->trace.header = std::make_pair(o->header.substr(0, eq), o->header.substr(eq + 1));
+            }
+            if (!o->from.empty()) {
+              o->trace.from_ms = kactor::detail::parse_time(o->from);
+              if (!o->trace.from_ms)
+                throw CLI::ValidationError("--from",
+                                           "not ISO-8601 (2026-12-01T10:00:00Z) nor ms "
+                                           "since the epoch: '" +
+                                               o->from + "'");
+            }
+            o->trace.timeout = std::chrono::milliseconds(o->timeout_ms);
+            return kactor::detail::run_trace(o->trace, std::cout, std::cerr);
+          }};
+}
+
 int main(int argc, char** argv) {
   if (auto member = kactor::detail::run_rebalance_member_if_invoked(argc, argv)) return *member;
   CLI::App app{"kactor: Kafka partitions as CAF actors"};
@@ -419,6 +410,7 @@ int main(int argc, char** argv) {
   auto* store = app.add_subcommand("store", "inspect local state stores");
   store->require_subcommand(1);
   commands.push_back(add_store_dump(*store));
+  commands.push_back(add_trace(app));
 
   CLI11_PARSE(app, argc, argv);
   kactor::log_config quiet;
@@ -428,6 +420,9 @@ int main(int argc, char** argv) {
     for (const auto& c : commands)
       if (c.app->parsed()) return c.run();
   } catch (const kactor::detail::bench_usage_error& e) {
+    std::fprintf(stderr, "kactor: %s\nRun with --help for more information.\n", e.what());
+    return 2;
+  } catch (const CLI::ValidationError& e) {
     std::fprintf(stderr, "kactor: %s\nRun with --help for more information.\n", e.what());
     return 2;
   } catch (const kactor::config_error& e) {
