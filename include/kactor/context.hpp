@@ -54,6 +54,15 @@ class context {
   /// dead-letter topic).
   virtual kv_store& kv(std::string_view name) = 0;
 
+  /// Request-reply, the responder's side: emits `value` (with the request's
+  /// key, `hdrs` and the request's correlation id header) as the reply to
+  /// `request`, as `emit` does, to the topic and partition the request's
+  /// headers name (`route_reply` in kactor/reply.hpp: kactor's or Spring
+  /// Kafka's ReplyingKafkaTemplate's). Throws `irrecoverable_error` for a
+  /// request that names no reply topic or correlation id: thrown from the
+  /// handler, that request goes to the dead-letter topic with the reason.
+  void reply(const event& request, std::string_view value, const headers& hdrs = {});
+
   /// The store `name` with Protobuf `Message` values (see `typed_store`).
   template <class Message>
   typed_store<Message> store(std::string_view name) {

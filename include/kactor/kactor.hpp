@@ -6,5 +6,6 @@
 #include <kactor/dead_letter.hpp>
 #include <kactor/error.hpp>
 #include <kactor/event.hpp>
+#include <kactor/reply.hpp>
 #include <kactor/runtime.hpp>
 #include <kactor/types.hpp>
