@@ -16,7 +16,10 @@ partition_actor::partition_actor(caf::actor_config& ac, partition_actor_config c
       backoff_(cfg_.policy.backoff_base, cfg_.policy.backoff_max),
       ctx_(this, cfg_),
       record_msg_(caf::make_message(event{})),
-      lanes_(cfg_.inputs.size()) {}
+      lanes_(cfg_.inputs.size()),
+      lanes_without_first_(cfg_.inputs.size() >= 64
+                               ? ~std::uint64_t{0}
+                               : (std::uint64_t{1} << cfg_.inputs.size()) - 1) {}
 
 std::int64_t partition_actor::wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -200,8 +203,11 @@ void partition_actor::take() {
       for (auto i = before; i < buffer_.size(); ++i) {
         auto& slot = buffer_[i];
         slot.taken_at = now;
-        auto& first = counters(slot.lane).first_offset;
-        if (first.load(std::memory_order_relaxed) < 0) first.store(slot.ev.offset().value());
+        if (lanes_without_first_ >> slot.lane & 1) {
+          lanes_without_first_ &= ~(std::uint64_t{1} << slot.lane);
+          auto& first = counters(slot.lane).first_offset;
+          if (first.load(std::memory_order_relaxed) < 0) first.store(slot.ev.offset().value());
+        }
       }
       bound_.on_taken(n);
     }

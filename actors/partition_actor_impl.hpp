@@ -306,6 +306,9 @@ class partition_actor final : public caf::event_based_actor {
   failing_record failing_;
   std::list<pending_dead_letter> dead_letters_;
   std::vector<lane_state> lanes_;
+  /// Lanes (bits) this actor took no record of yet: only their first record
+  /// may set the counters' `first_offset` (one bit test per record after).
+  std::uint64_t lanes_without_first_;
   partition_phase phase_ = partition_phase::running;
   partition_waits waits_;
   /// A `process_atom` is on its way (at most one at a time).

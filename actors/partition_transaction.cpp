@@ -106,11 +106,7 @@ void partition_actor::rewind(const task_rewind& order) {
   for (auto& p : dead_letters_) p.record.token->hold = false;
   dead_letters_.clear();
   waits_.clear(partition_wait::retry);
-  if (cfg_.state) {
-    lane_offsets committed;
-    for (const auto& o : order.lanes) committed.next.push_back(o.to);
-    cfg_.state->roll_back(committed);
-  }
+  if (cfg_.state) cfg_.state->roll_back(order.targets());
   for (std::uint32_t i = 0; i < lanes_.size(); ++i) {
     auto& lane = lanes_[i];
     const auto& o = order.lanes.at(i);

@@ -189,11 +189,7 @@ class supervisor final : public supervisor_actor::base {
         continue;
       }
       // Between restarts: the dead actor's uncommitted store writes go too.
-      if (auto& state = s.spec.cfg.state) {
-        lane_offsets committed;
-        for (const auto& o : order.lanes) committed.next.push_back(o.to);
-        state->roll_back(committed);
-      }
+      if (auto& state = s.spec.cfg.state) state->roll_back(order.targets());
       if (inputs.front().counters->escalated) continue;
       for (std::uint32_t lane = 0; lane < order.lanes.size(); ++lane)
         if (order.lanes[lane].to.value() >= 0)

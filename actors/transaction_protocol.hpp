@@ -18,6 +18,7 @@
 #include <kactor/types.hpp>
 
 #include "actors/dead_letter_actor.hpp"
+#include "actors/partition_source.hpp"
 
 namespace kactor::detail {
 
@@ -46,6 +47,13 @@ struct rewind_order {
 /// exactly_once: a task's rewind, one order per lane (see partition_source.hpp).
 struct task_rewind {
   std::vector<rewind_order> lanes;
+
+  /// Each lane's `to`: the offsets the task's stores roll back to.
+  lane_offsets targets() const {
+    lane_offsets out;
+    for (const auto& o : lanes) out.next.push_back(o.to);
+    return out;
+  }
 };
 
 /// exactly_once: how a partition actor asks the group thread to abort the

@@ -282,13 +282,13 @@ void consumer_group::check_co_partitioning() {
   if (!co_partitioned_ || co_partitioning_reported_) return;
   std::map<std::string, int> counts;
   for (const auto& t : def_.cfg.topics) {
-    const rd_kafka_metadata_t* raw = nullptr;
-    topic_ptr rkt{rd_kafka_topic_new(rk_.get(), t.c_str(), nullptr)};
-    if (rd_kafka_metadata(rk_.get(), 0, rkt.get(), &raw, 500) != RD_KAFKA_RESP_ERR_NO_ERROR)
-      return;  // the brokers did not answer: look again later
-    const metadata_ptr md{raw};
-    if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
-      counts[t] = md->topics[0].partition_cnt;
+    try {
+      counts[t] = partition_count(rk_.get(), "the cluster", t, "input topic", 500);
+    } catch (const kafka_exception& e) {
+      // A topic that is gone stays out of `counts` (and is reported); the
+      // brokers not answering are looked at again later.
+      if (e.info().cls != error_class::irrecoverable) return;
+    }
   }
   auto why = co_partitioning_error(def_.cfg.topics, counts);
   if (!why) return;

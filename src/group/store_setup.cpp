@@ -13,16 +13,15 @@ namespace kactor::detail {
 
 std::optional<std::string> co_partitioning_error(const std::vector<std::string>& topics,
                                                  const std::map<std::string, int>& counts) {
+  const auto first = counts.find(topics.front());
   std::string listed;
-  bool differ = false;
+  bool differ = first == counts.end();
   for (const auto& t : topics) {
     const auto it = counts.find(t);
-    const int n = it == counts.end() ? 0 : it->second;
-    differ = differ || counts.find(topics.front()) == counts.end() ||
-             n != counts.find(topics.front())->second;
+    differ = differ || it == counts.end() || it->second != first->second;
     listed += (listed.empty() ? "" : ", ") + t + " has " +
               (it == counts.end() ? std::string("no partitions (it does not exist)")
-                                  : std::to_string(n) + " partition(s)");
+                                  : std::to_string(it->second) + " partition(s)");
   }
   if (!differ) return std::nullopt;
   return "the input topics of an agent with state stores must be co-partitioned (the same "
