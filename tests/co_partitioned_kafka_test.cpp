@@ -8,6 +8,7 @@
 #include <kactor/kactor.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -68,6 +69,10 @@ TEST_P(co_partitioned_kafka_moves,
   std::mutex mx;
   std::map<std::pair<std::string, caf::actor_id>, std::set<int>> numbers;
   std::map<std::pair<std::string, caf::actor_id>, std::set<std::string>> topics;
+  // Records handled by any member (some twice after an exactly_once abort):
+  // the feed waits on it.
+  std::condition_variable handled_cv;
+  std::int64_t handled = 0;
   auto member = [&](const std::string& name) {
     runtime_config cfg;
     cfg.brokers = brokers;
@@ -82,6 +87,8 @@ TEST_P(co_partitioned_kafka_moves,
           const auto who = std::make_pair(name, ctx.self()->id());
           numbers[who].insert(e.partition().value());
           topics[who].insert(std::string(e.topic()));
+          ++handled;
+          handled_cv.notify_all();
         },
         GetParam());
     return rt;
@@ -104,19 +111,29 @@ TEST_P(co_partitioned_kafka_moves,
   };
 
   // Orders and payments for the same keys, so partition p of each input
-  // carries the same customers; the pace is load, not synchronisation.
+  // carries the same customers. A round goes out once the one before last
+  // is handled: records keep flowing through every rebalance without
+  // piling up while a member restores.
   std::mutex oracle_mx;
   std::map<std::string, long long> oracle;
   std::atomic<bool> feeding{true};
   std::thread feeder;
+  auto stop_feeding = [&] {
+    {
+      std::lock_guard lock(mx);  // not between the feeder's look and its wait
+      feeding = false;
+    }
+    handled_cv.notify_all();
+  };
   // Stops and joins the feeder however the test ends (an assertion returns early).
   const std::unique_ptr<std::thread, std::function<void(std::thread*)>> join_feeder{
       &feeder, [&](std::thread* t) {
-        feeding = false;
+        stop_feeding();
         if (t->joinable()) t->join();
       }};
   feeder = std::thread([&] {
     test::producer feed(brokers);
+    std::int64_t fed = 0, fed_before = 0;
     for (int round = 0; feeding; ++round) {
       std::vector<std::pair<std::string, std::string>> ordered, paid;
       for (int k = 0; k < kKeys; ++k) {
@@ -130,7 +147,10 @@ TEST_P(co_partitioned_kafka_moves,
         for (auto& [k, v] : ordered) oracle[k] += std::stoll(v);
         for (auto& [k, v] : paid) oracle[k] -= std::stoll(v);
       }
-      std::this_thread::sleep_for(20ms);
+      fed_before =
+          std::exchange(fed, fed + static_cast<std::int64_t>(ordered.size() + paid.size()));
+      std::unique_lock lock(mx);
+      handled_cv.wait_for(lock, 30s, [&] { return !feeding || handled >= fed_before; });
     }
   });
 
@@ -155,7 +175,7 @@ TEST_P(co_partitioned_kafka_moves,
       120s));
   c->stop();
   ASSERT_TRUE(test::eventually([&] { return settled({a.get(), b.get()}); }, 120s));
-  feeding = false;
+  stop_feeding();
   feeder.join();
   ASSERT_TRUE(test::eventually(
       [&] {
