@@ -40,6 +40,8 @@ caf::behavior partition_actor::make_behavior() {
     lanes_[i].poison.merge(*cfg_.inputs[i].poison);
     cfg_.inputs[i].poison->clear();
   }
+  wall_base_ms_ = wall_ms();
+  clock_base_ = clock().now();
   if (cfg_.state) await_stores();
   user_ = cfg_.factory(ctx_);
   install_handlers();
@@ -78,6 +80,9 @@ caf::behavior partition_actor::make_behavior() {
         schedule();
       },
       [this](acked_atom) { on_acked(); },
+      [this](timer_check_atom, std::uint64_t arming) {
+        if (arming == arming_) check_timers();
+      },
       [this](tick_atom t) -> caf::result<caf::message> {
         if (stopping()) return caf::message{};
         delayed_send(this, cfg_.tick_every, tick_atom::value);
@@ -183,6 +188,7 @@ void partition_actor::bind_stores() {
                              "are written from record handlers only");
     ctx_.emit(topic, key, value, {}, partition);
   });
+  bind_timers();
 }
 
 void partition_actor::take() {
@@ -289,11 +295,16 @@ bool partition_actor::handle(record_slot& slot) {
   error_info failure;
   bool ok = false;
   try {
-    record_msg_.get_mutable_as<event>(0) = slot.ev;
-    if (user_(record_msg_))
+    if (internal_lane(slot.lane)) {
+      deliver_internal(slot);
       ok = true;
-    else
-      failure = {error_class::irrecoverable, 0, "no handler of the agent accepts the record"};
+    } else {
+      record_msg_.get_mutable_as<event>(0) = slot.ev;
+      if (user_(record_msg_))
+        ok = true;
+      else
+        failure = {error_class::irrecoverable, 0, "no handler of the agent accepts the record"};
+    }
   } catch (const irrecoverable_error& e) {
     failure = {error_class::irrecoverable, 0, e.what()};
   } catch (const kafka_exception& e) {

@@ -43,6 +43,9 @@ using retry_atom = caf::atom_constant<caf::atom("kx_retry")>;
 using room_atom = caf::atom_constant<caf::atom("kx_room")>;
 /// The task's stores are restored (sent by `task_state::when_ready`'s wake).
 using restored_atom = caf::atom_constant<caf::atom("kx_rstrd")>;
+/// Look for due timers (sent to self, with the arming's number: a check
+/// armed since replaces it).
+using timer_check_atom = caf::atom_constant<caf::atom("kx_timer")>;
 
 /// One input partition of a task.
 struct task_input {
@@ -84,6 +87,15 @@ struct partition_actor_config {
   /// As much as librdkafka prefetches per partition (queued.max.messages.kbytes
   /// = 4096), so a commit that outlasts the prefetch holds handling, not less.
   std::size_t max_deferred_bytes = std::size_t{4} << 20;
+  /// Timers (agent_config::timers): the lane of the internal topic through
+  /// which due timers come back, and (requests) of the reply topic; -1:
+  /// none. Internal lanes come after the agent's own inputs.
+  int timer_lane = -1;
+  int reply_lane = -1;
+  /// A due timer whose firing record was not handled this long after it was
+  /// sent is sent again (the first may be lost with an aborted transaction
+  /// or a failed delivery; a second firing of one timer finds nothing).
+  std::chrono::milliseconds timer_refire{10000};
 };
 
 /// Spawns a partition actor. It starts idle and takes records on `wake_atom`.

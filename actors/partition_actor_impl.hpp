@@ -6,13 +6,18 @@
 // - partition_failures.cpp: the failure path (retries, dead letters,
 //   escalation, outputs refused);
 // - partition_transaction.cpp: the exactly_once participant (barrier, kept
-//   outputs, release, rewind).
+//   outputs, release, rewind);
+// - partition_timers.cpp: durable timers and requests (schedule, fire,
+//   replies, timeouts).
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <list>
+#include <map>
+#include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,7 +30,9 @@
 #include "actors/delivery_tracker.hpp"
 #include "actors/mailbox_bound.hpp"
 #include "actors/partition_actor.hpp"
+#include "actors/request_table.hpp"
 #include "actors/retry_policy.hpp"
+#include "actors/timer_table.hpp"
 
 namespace kactor::detail {
 
@@ -39,7 +46,9 @@ class partition_context final : public context {
         agent_(cfg.agent),
         inputs_(cfg.inputs),
         sink_(cfg.sink),
-        state_(cfg.state.get()) {}
+        state_(cfg.state.get()),
+        own_inputs_(static_cast<std::uint32_t>(
+            cfg.timer_lane >= 0 ? cfg.timer_lane : static_cast<int>(cfg.inputs.size()))) {}
 
   void emit(std::string_view topic, std::string_view key, std::string_view value,
             const headers& hdrs, partition_id partition) override {
@@ -64,10 +73,20 @@ class partition_context final : public context {
                               "; declare it with agent_builder::store or agents[].stores)");
   }
 
+  void schedule(std::string_view name, std::string_view key, std::chrono::milliseconds delay,
+                std::string_view payload) override;
+  void schedule(std::string_view name, std::string_view key,
+                std::chrono::system_clock::time_point at, std::string_view payload) override;
+  bool cancel(std::string_view name, std::string_view key) override;
+  std::string request(std::string_view topic, std::string_view key, std::string_view value,
+                      std::chrono::milliseconds timeout, const headers& hdrs) override;
+
   const std::string& agent() const override { return agent_; }
-  /// In a handler, the record's input partition; otherwise the task's first.
+  /// In a handler, the record's input partition (the first input's for a
+  /// timer or a reply: kactor's internal inputs); otherwise the task's first.
   const topic_partition& source() const override {
-    return inputs_[current_ ? current_->lane : 0].tp;
+    const auto lane = current_ ? current_->lane : 0;
+    return inputs_[lane < own_inputs_ ? lane : 0].tp;
   }
   caf::event_based_actor* self() override;
 
@@ -85,6 +104,7 @@ class partition_context final : public context {
   const std::vector<task_input>& inputs_;  // the actor's configuration's
   emit_sink* sink_;
   task_state* state_;
+  std::uint32_t own_inputs_;  // lanes below it are the agent's own inputs
 };
 
 /// The failures of the record at the front of the buffer, across retries.
@@ -216,6 +236,36 @@ class partition_actor final : public caf::event_based_actor {
   bool stopping() const { return phase_ != partition_phase::running; }
   bool ended() const { return phase_ == partition_phase::ended; }
   bool waiting(partition_wait w) const { return waits_.has(w); }
+  /// Runs the behaviour on `msg` as a record's handler (`what` names it in
+  /// the error of a behaviour without a handler for it).
+  void deliver(caf::message& msg, const char* what);
+
+  // Timers and requests (partition_timers.cpp).
+  friend class partition_context;
+  /// Once the stores are bound: the timer and request tables, and a first
+  /// look for due timers (those due while the task had no owner).
+  void bind_timers();
+  /// The timers' clock: ms since the epoch, advancing with the actor's clock
+  /// (virtual time in tests).
+  std::int64_t timer_now();
+  /// A timer check is due at `due_ms` (none earlier is armed).
+  void arm_timers(std::int64_t due_ms);
+  /// Sends a firing record for each due timer not sent already (or sent
+  /// longer than `timer_refire` ago), then arms the next check.
+  void check_timers();
+  /// Handles a record of an internal lane: a timer's firing or a reply.
+  void deliver_internal(const record_slot& slot);
+  void fire_timer(const event& firing);
+  void take_reply(const event& response);
+  /// A firing record goes to the dead-letter topic: its timer (and a timed
+  /// out request) is removed, or it would fire again and again.
+  void discard_firing(const event& firing);
+  /// exactly_once rewind: firings sent in the aborted transaction are gone.
+  void forget_firings();
+  timer_table& timers();
+  bool internal_lane(std::uint32_t lane) const {
+    return cfg_.timer_lane >= 0 && lane >= static_cast<std::uint32_t>(cfg_.timer_lane);
+  }
 
   // Failure path (partition_failures.cpp).
   bool on_failure(record_slot& slot, error_info failure);
@@ -326,6 +376,24 @@ class partition_actor final : public caf::event_based_actor {
   /// After a release: how many kept outputs went to the producer so far.
   std::size_t handed_ = 0;
   std::size_t dead_letter_requests_ = 0;
+  // Timers and requests
+  std::optional<timer_table> timers_;
+  std::optional<request_table> requests_;
+  /// Firing records sent and not handled yet, by timer (name NUL key NUL due):
+  /// when they were sent, on the timers' clock.
+  std::map<std::string, std::int64_t> firings_;
+  /// The pending timer check's time, and the number of the latest arming
+  /// (an older check that arrives is ignored).
+  std::int64_t armed_for_ = INT64_MAX;
+  std::uint64_t arming_ = 0;
+  std::int64_t wall_base_ms_ = 0;
+  caf::actor_clock::time_point clock_base_{};
+  std::mt19937_64 ids_;
+  std::uint64_t requests_sent_ = 0;
+  /// The timer being fired; `schedule` or `cancel` of it by its own handler
+  /// clears `firing_pending_` (then the handler's say stands).
+  std::string firing_name_, firing_key_;
+  bool firing_pending_ = false;
 };
 
 }  // namespace kactor::detail

@@ -30,6 +30,7 @@ struct partition_counters {
   std::atomic<std::uint64_t> processed{0};
   std::atomic<std::uint64_t> failed{0};
   std::atomic<std::uint64_t> duplicates_dropped{0};
+  std::atomic<std::uint64_t> late_replies{0};
   std::atomic<std::size_t> in_flight{0};
   std::atomic<std::size_t> max_in_flight{0};
   std::atomic<bool> paused{false};

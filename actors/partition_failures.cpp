@@ -57,6 +57,8 @@ bool partition_actor::on_failure(record_slot& slot, error_info failure) {
 void partition_actor::give_up(record_slot& slot) {
   warn("agent {}: record {} goes to the dead-letter topic after {} attempt(s): {}", cfg_.agent,
        slot.ev.describe(), failing_.cause.attempts, failing_.cause.error.message);
+  if (cfg_.timer_lane >= 0 && slot.lane == static_cast<std::uint32_t>(cfg_.timer_lane))
+    discard_firing(slot.ev);
   write_dead_letter(slot);
   counters(slot.lane).failed.fetch_add(1, std::memory_order_relaxed);
 }

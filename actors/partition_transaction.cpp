@@ -118,6 +118,7 @@ void partition_actor::rewind(const task_rewind& order) {
     }
     lane.deferred_from = lane.eos_next;
   }
+  forget_firings();
   publish();
 }
 

@@ -139,6 +139,10 @@ void check_agent(const agent_config& cfg, const std::string& where, bool need_to
       return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
     });
     if (!valid) throw invalid(where + ".stores", s, "names of letters, digits, '.', '_' and '-'");
+    if (s.rfind("kactor.", 0) == 0)
+      throw invalid(where + ".stores", s,
+                    "names that do not start with 'kactor.' (kactor's own stores: timers, "
+                    "requests)");
     if (std::find(cfg.stores.begin(), cfg.stores.begin() + i, s) != cfg.stores.begin() + i)
       throw config_error(where + ".stores", "store '" + s + "' is declared twice");
   }

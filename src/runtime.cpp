@@ -238,6 +238,7 @@ void runtime::start() {
     if (std::find(a.cfg.topics.begin(), a.cfg.topics.end(), dlq) != a.cfg.topics.end())
       throw config_error("agents." + a.cfg.name + ".supervision.dlq_topic",
                          "'" + dlq + "' is also an input topic; records would loop forever");
+    add_internal_parts(a.cfg);
   }
   for (const auto& c : d.cfg.agents) {
     bool defined = false;
@@ -262,7 +263,7 @@ void runtime::start() {
       // so the limits scale with each partition's share instead.
       {"", "auto.offset.reset", "earliest"}};
   // Each agent's prefetch budget is divided over the partitions of its topics.
-  const auto counts = partition_counts(d.producer->handle());
+  auto counts = partition_counts(d.producer->handle());
   std::shared_ptr<const store_memory> memory;
   for (std::size_t i = 0; i < d.agents.size(); ++i) {
     if (!d.agents[i].cfg.stores.empty() && !memory)
@@ -441,6 +442,16 @@ agent_builder& agent_builder::produces(std::string topic) {
 agent_builder& agent_builder::store(std::string name) {
   auto& d = def("store");
   add_topic(d.cfg.stores, rt_->impl_->from_code[index_].stores, std::move(name));
+  return *this;
+}
+agent_builder& agent_builder::timers() {
+  def("timers").cfg.timers = true;
+  return *this;
+}
+agent_builder& agent_builder::requests(std::string reply_topic) {
+  auto& d = def("requests");
+  d.cfg.requests = true;
+  if (!reply_topic.empty()) d.cfg.reply_topic = std::move(reply_topic);
   return *this;
 }
 agent_builder& agent_builder::group(std::string group_id) {

@@ -144,6 +144,9 @@ TEST(ParseConfig, StoresAndTheStateDirectoryParseAndAreChecked) {
                {"'a/b'", "letters, digits, '.', '_' and '-'"});
   cfg.agents[0].stores = {"a", "a"};
   expect_error([&] { validate(cfg); }, "agents[0].stores", {"'a' is declared twice"});
+  cfg.agents[0].stores = {"kactor.timers"};
+  expect_error([&] { validate(cfg); }, "agents[0].stores",
+               {"'kactor.timers'", "do not start with 'kactor.'"});
   expect_parse_error("state_memory_mb: 4", "state_memory_mb", {"'4'"});
   expect_parse_error("state_dir: ''", "state_dir", {"must not be empty"});
   expect_parse_error("agents: [{name: a, topics: t, stores: {x: 1}}]", "agents[0].stores",
@@ -201,8 +204,8 @@ TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
       "agents[1].max_poll_record",
       {"unknown key",
        "name, topics, produces, stores, group, group_instance_id, max_poll_records, resume_below, "
-       "pause_after_ms, prefetch_budget_mb, assignor, processing_guarantee, require_topics, "
-       "transaction_interval_ms, "
+       "pause_after_ms, prefetch_budget_mb, assignor, processing_guarantee, require_topics, timers, "
+       "requests, reply_topic, transaction_interval_ms, "
        "transaction_max_records, kafka, supervision"});
   expect_parse_error("agents: [{name: a, topics: t, supervision: {retries: 1}}]",
                      "agents[0].supervision.retries",
@@ -315,6 +318,20 @@ TEST(ParseConfig, RequireTopicsIsTrueOrFalse) {
                   .require_topics);
   expect_parse_error("agents: [{name: a, topics: t, require_topics: maybe}]",
                      "agents[0].require_topics", {"'maybe'", "true, false"});
+}
+
+TEST(ParseConfig, TimersAndRequestsAreDeclaredPerAgent) {
+  const auto cfg = parse_config(
+      "agents: [{name: a, topics: t, timers: true}, {name: b, topics: t, requests: true, "
+      "reply_topic: b.answers}, {name: c, topics: t}]");
+  EXPECT_TRUE(cfg.agents[0].timers);
+  EXPECT_FALSE(cfg.agents[0].requests);
+  EXPECT_TRUE(cfg.agents[1].requests);
+  EXPECT_EQ(cfg.agents[1].reply_topic, "b.answers");
+  EXPECT_FALSE(cfg.agents[2].timers || cfg.agents[2].requests);
+  EXPECT_TRUE(cfg.agents[2].reply_topic.empty());
+  expect_parse_error("agents: [{name: a, topics: t, timers: yes}]", "agents[0].timers",
+                     {"'yes'", "true, false"});
 }
 
 TEST(ParseConfig, TheLogLevelAndFormatAreReadAndChecked) {

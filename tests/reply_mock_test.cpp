@@ -5,6 +5,7 @@
 
 #include <kactor/kactor.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -38,7 +39,18 @@ TEST(reply_mock, a_responder_answers_spring_and_kactor_requests_where_they_ask) 
   rt.emit("questions", "q3", "who asked", {});
   ASSERT_TRUE(rt.flush(30s));
   rt.start();
-  ASSERT_TRUE(rt.run_until([](const runtime_stats& s) { return s.finished() == 3; }, 60s));
+  // Every record's outputs acknowledged: its offset stored, the dead letter written.
+  ASSERT_TRUE(rt.run_until(
+      [](const runtime_stats& s) {
+        std::int64_t stored = 0;
+        std::uint64_t letters = 0;
+        for (const auto& p : s.agents.at(0).partitions) {
+          stored += std::max<std::int64_t>(p.stored_offset, 0);
+          letters += p.dead_lettered;
+        }
+        return stored == 3 && letters == 1;
+      },
+      60s));
   const auto brokers = rt.bootstrap_servers();
 
   auto jvm = test::read_all(brokers, "jvm.replies", 30s, "read_uncommitted");

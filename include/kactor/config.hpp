@@ -78,6 +78,20 @@ struct agent_config {
   /// compacted changelog topic `<group>-<store>-changelog` (docs/state.md).
   /// Names: letters, digits, '.', '_', '-'.
   std::vector<std::string> stores;
+  /// Durable timers (`context::schedule`, docs/state.md "Timers"): kept in
+  /// the internal store `kactor.timers`; a due timer comes back to its task
+  /// as a record of the internal topic `<group>-timers` (created at start
+  /// with the first input's partition count), so firing it is handled,
+  /// retried, dead-lettered and committed as a record is. Implied by `requests`.
+  bool timers = false;
+  /// Request-reply, the requester's side (`context::request`): pending
+  /// requests kept in the internal store `kactor.requests`, replies consumed
+  /// from `reply_topic`, timeouts as timers.
+  bool requests = false;
+  /// Where replies to this agent's requests go; empty: `<name>.replies`.
+  /// Created at start co-partitioned with the first input (a reply goes to
+  /// the partition of the task that asked).
+  std::string reply_topic;
   /// Consumer group id; defaults to `name`.
   std::string group;
   /// The bound on records a partition actor holds (taken from Kafka and not

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -62,6 +63,37 @@ class context {
   /// request that names no reply topic or correlation id: thrown from the
   /// handler, that request goes to the dead-letter topic with the reason.
   void reply(const event& request, std::string_view value, const headers& hdrs = {});
+
+  /// Durable timers (the agent declares `timers`, or `requests`; otherwise
+  /// these throw `irrecoverable_error` saying so). Keeps the timer
+  /// `name`/`key` in the task's state, replacing a pending one of that name
+  /// and key, and delivers `kactor::timer{name, key, due, payload}` to the
+  /// behaviour once it is due: `delay` after now on the actor's clock, or at
+  /// `at`. It survives crashes and moves with the task: exactly once at
+  /// exactly_once (its firing and its handler's effects commit in one
+  /// transaction), at least once otherwise. Like a store write, call it from
+  /// a record's or a timer's handler (exactly_once refuses it in a tick).
+  /// Names starting with "kactor." are kactor's own (request timeouts).
+  virtual void schedule(std::string_view name, std::string_view key,
+                        std::chrono::milliseconds delay, std::string_view payload = {}) = 0;
+  virtual void schedule(std::string_view name, std::string_view key,
+                        std::chrono::system_clock::time_point at,
+                        std::string_view payload = {}) = 0;
+  /// Removes the pending timer `name`/`key`; whether there was one.
+  virtual bool cancel(std::string_view name, std::string_view key) = 0;
+
+  /// Request-reply, the requester's side (the agent declares `requests`).
+  /// Emits `value` to `topic` (as `emit`, partitioned by `key`) with the
+  /// headers `kactor.correlation_id` (the id returned), `kactor.reply_to`
+  /// (the agent's reply topic) and `kactor.reply_partition` (this task), and
+  /// keeps the request in the task's state until exactly one of these
+  /// reaches the behaviour: `kactor::reply` (the reply and the stored
+  /// request) or, once `timeout` passed first, `kactor::reply_timeout`. A
+  /// reply after that is counted (`partition_stats::late_replies`) and
+  /// dropped. Both are handled as records (exactly_once: exactly one of them,
+  /// also across crashes and moves). Call it from a handler, as `schedule`.
+  virtual std::string request(std::string_view topic, std::string_view key, std::string_view value,
+                              std::chrono::milliseconds timeout, const headers& hdrs = {}) = 0;
 
   /// The store `name` with Protobuf `Message` values (see `typed_store`).
   template <class Message>

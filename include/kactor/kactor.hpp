@@ -8,4 +8,5 @@
 #include <kactor/event.hpp>
 #include <kactor/reply.hpp>
 #include <kactor/runtime.hpp>
+#include <kactor/timer.hpp>
 #include <kactor/types.hpp>

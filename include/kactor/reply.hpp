@@ -5,8 +5,11 @@
 // ReplyingKafkaTemplate carry `kafka_*` headers, so a JVM service can call a
 // kactor agent unchanged. `context::reply` sends a reply where this says.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+
+#include <caf/allowed_unsafe_message_type.hpp>
 
 #include <kactor/event.hpp>
 #include <kactor/types.hpp>
@@ -47,4 +50,32 @@ struct reply_route {
 /// answered, so it goes to the dead-letter topic.
 reply_route route_reply(const event& request);
 
+/// A request this agent made (`context::request`) and kept until its reply
+/// or its timeout.
+struct pending_request {
+  std::string correlation_id;
+  std::string topic;
+  std::string key;
+  std::string value;
+  /// When it was sent and when it times out, ms since the epoch.
+  std::int64_t sent_ms = 0;
+  std::int64_t deadline_ms = 0;
+};
+
+/// The reply to one of this agent's requests, as its behaviour receives it:
+/// `[](const kactor::reply& r) { ... }`. `response` is a view into the reply
+/// record, valid during the handler only (as any event).
+struct reply {
+  event response;
+  pending_request request;
+};
+
+/// A request of this agent's that had no reply before its timeout.
+struct reply_timeout {
+  pending_request request;
+};
+
 }  // namespace kactor
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kactor::reply_timeout)

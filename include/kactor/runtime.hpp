@@ -51,6 +51,9 @@ struct partition_stats {
   /// Records skipped because the partition's actor had already handled them
   /// (librdkafka can deliver a record again after a pause and resume).
   std::uint64_t duplicates_dropped = 0;
+  /// The agent's reply topic (requests): replies that came after their
+  /// request's timeout (or to no request of this agent), dropped.
+  std::uint64_t late_replies = 0;
   /// Records held now, and the most ever held; never above max_poll_records.
   std::size_t in_flight = 0;
   std::size_t max_in_flight = 0;
@@ -171,6 +174,16 @@ class agent_builder {
   /// `agents.<name>.topics` and every count otherwise; a count that changes
   /// later makes the agent unhealthy, saying so). docs/state.md, "Tasks".
   agent_builder& store(std::string name);
+  /// Durable timers for this agent's behaviour (`context::schedule`), as
+  /// `agents[].timers: true` does: they live in the internal store
+  /// `kactor.timers`, so the agent works in tasks as an agent with stores
+  /// does (docs/state.md, "Timers").
+  agent_builder& timers();
+  /// Request-reply as requester (`context::request`), as
+  /// `agents[].requests: true`; replies come back on `reply_topic` (empty:
+  /// `<agent>.replies`), created co-partitioned with the first input. Implies
+  /// `timers()` (a request's timeout is one).
+  agent_builder& requests(std::string reply_topic = {});
   agent_builder& group(std::string group_id);
   /// Throws `config_error` for n < 1 (the upper bound is checked at start).
   agent_builder& max_poll_records(std::int64_t n);

@@ -142,6 +142,13 @@ scalar_field<C> millis(const char* name, std::uint64_t lo, std::uint64_t hi) {
           [](const C& c) -> std::int64_t { return (c.*M).count(); },
           nullptr};
 }
+template <class C, bool C::*M>
+scalar_field<C> flag(const char* name) {
+  return {name, 0, 0, nullptr, nullptr, [](C& c, const std::string& t, const std::string& key) {
+            if (t != "true" && t != "false") throw invalid(key, t, "true, false");
+            c.*M = t == "true";
+          }};
+}
 template <class C, std::string C::*M>
 scalar_field<C> text(const char* name) {
   return {name,    0,       0,
@@ -178,11 +185,10 @@ const std::vector<scalar_field<agent_config>>& agent_fields() {
        [](C& c, const std::string& t, const std::string& key) {
          c.guarantee = to_guarantee(t, key);
        }},
-      {"require_topics", 0, 0, nullptr, nullptr,
-       [](C& c, const std::string& t, const std::string& key) {
-         if (t != "true" && t != "false") throw invalid(key, t, "true, false");
-         c.require_topics = t == "true";
-       }},
+      flag<C, &C::require_topics>("require_topics"),
+      flag<C, &C::timers>("timers"),
+      flag<C, &C::requests>("requests"),
+      text<C, &C::reply_topic>("reply_topic"),
       millis<C, &C::transaction_interval>("transaction_interval_ms", 1,
                                           kTransactionIntervalLimitMs),
       count<C, &C::transaction_max_records>("transaction_max_records", 0, kUnbounded),

@@ -342,6 +342,17 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     pc.source = std::make_shared<queue_source>(std::move(queues));
     pc.sink = sink_.get();
     pc.txn = txn_;
+    if (def_.cfg.timers || def_.cfg.requests) {
+      const auto& topics = def_.cfg.topics;
+      auto lane = [&topics](const std::string& t) {
+        return static_cast<int>(std::find(topics.begin(), topics.end(), t) - topics.begin());
+      };
+      pc.timer_lane = lane(timer_topic(def_.cfg));
+      if (def_.cfg.requests) pc.reply_lane = lane(reply_topic(def_.cfg));
+      // Past the commit that makes a firing record readable (exactly_once).
+      pc.timer_refire =
+          std::max(std::chrono::milliseconds(10000), 4 * def_.cfg.transaction_interval);
+    }
     if (stores_) {
       auto& counters = pc.inputs.front().counters;
       // Restoring from now until the restorer is done (or the task goes).
@@ -497,6 +508,7 @@ agent_stats consumer_group::stats() const {
     p.processed = c->processed.load();
     p.failed = c->failed.load();
     p.duplicates_dropped = c->duplicates_dropped.load();
+    p.late_replies = c->late_replies.load();
     p.in_flight = c->in_flight.load();
     p.max_in_flight = c->max_in_flight.load();
     p.paused = c->paused.load();

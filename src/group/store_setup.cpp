@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "actors/request_table.hpp"
+#include "actors/timer_table.hpp"
 #include "src/group/consumer_group.hpp"
 #include "src/group/task_stores.hpp"
 #include "src/kafka/admin.hpp"
@@ -29,8 +31,51 @@ std::optional<std::string> co_partitioning_error(const std::vector<std::string>&
          listed;
 }
 
+std::string timer_topic(const agent_config& cfg) {
+  return consumer_group::group_id(cfg) + "-timers";
+}
+
+std::string reply_topic(const agent_config& cfg) {
+  return cfg.reply_topic.empty() ? cfg.name + ".replies" : cfg.reply_topic;
+}
+
+void add_internal_parts(agent_config& cfg) {
+  if (!cfg.timers && !cfg.requests) return;
+  auto add = [](std::vector<std::string>& to, std::string name) {
+    if (std::find(to.begin(), to.end(), name) == to.end()) to.push_back(std::move(name));
+  };
+  add(cfg.stores, std::string(timer_store_name));
+  add(cfg.topics, timer_topic(cfg));
+  if (!cfg.requests) return;
+  add(cfg.stores, std::string(request_store_name));
+  add(cfg.topics, reply_topic(cfg));
+}
+
+namespace {
+
+/// Creates `topic` with `partitions`, on the embedded cluster or the broker.
+void create_topic(rd_kafka_t* rk, rd_kafka_mock_cluster_t* mock, const std::string& key,
+                  const std::string& topic, int partitions, const std::string& what,
+                  const std::map<std::string, std::string>& configs) {
+  if (mock) {
+    if (auto err = rd_kafka_mock_topic_create(mock, topic.c_str(), partitions, 1);
+        err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+      throw config_error(key,
+                         "cannot create " + what + " '" + topic + "': " + rd_kafka_err2str(err));
+    return;
+  }
+  try {
+    create_topics(rk, {{topic, partitions}}, 30000, configs);
+  } catch (const kafka_exception& e) {
+    if (e.info().cls == error_class::retriable) throw;
+    throw config_error(key, "cannot create " + what + " '" + topic + "': " + e.what());
+  }
+}
+
+}  // namespace
+
 void prepare_changelogs(rd_kafka_t* rk, rd_kafka_mock_cluster_t* mock, const agent_config& cfg,
-                        const std::map<std::string, int>& counts) {
+                        std::map<std::string, int>& counts) {
   if (cfg.stores.empty()) return;
   const auto key = "agents." + cfg.name + ".stores";
   if (cfg.topics.size() > max_task_inputs)
@@ -43,6 +88,16 @@ void prepare_changelogs(rd_kafka_t* rk, rd_kafka_mock_cluster_t* mock, const age
     throw config_error(key, "input topic '" + input +
                                 "' does not exist; an agent with state stores needs it to size "
                                 "its changelog topics (create it first)");
+  if (cfg.timers || cfg.requests) {
+    std::vector<std::string> internal{timer_topic(cfg)};
+    if (cfg.requests) internal.push_back(reply_topic(cfg));
+    for (const auto& topic : internal)
+      if (!counts.count(topic)) {
+        create_topic(rk, mock, "agents." + cfg.name + (cfg.requests ? ".requests" : ".timers"),
+                     topic, in->second, "topic", {});
+        counts[topic] = in->second;
+      }
+  }
   if (auto why = co_partitioning_error(cfg.topics, counts))
     throw config_error("agents." + cfg.name + ".topics", *why);
   const auto group = consumer_group::group_id(cfg);
@@ -50,19 +105,8 @@ void prepare_changelogs(rd_kafka_t* rk, rd_kafka_mock_cluster_t* mock, const age
     const auto topic = store_layout::changelog_topic(group, store);
     const auto it = counts.find(topic);
     if (it == counts.end()) {
-      if (mock) {
-        if (auto err = rd_kafka_mock_topic_create(mock, topic.c_str(), in->second, 1);
-            err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-          throw config_error(
-              key, "cannot create changelog topic '" + topic + "': " + rd_kafka_err2str(err));
-      } else {
-        try {
-          create_topics(rk, {{topic, in->second}}, 30000, {{"cleanup.policy", "compact"}});
-        } catch (const kafka_exception& e) {
-          if (e.info().cls == error_class::retriable) throw;
-          throw config_error(key, "cannot create changelog topic '" + topic + "': " + e.what());
-        }
-      }
+      create_topic(rk, mock, key, topic, in->second, "changelog topic",
+                   {{"cleanup.policy", "compact"}});
       continue;
     }
     if (it->second != in->second)

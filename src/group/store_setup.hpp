@@ -24,6 +24,18 @@ namespace kactor::detail {
 std::optional<std::string> co_partitioning_error(const std::vector<std::string>& topics,
                                                  const std::map<std::string, int>& counts);
 
+/// The internal topic through which `cfg`'s due timers come back to their
+/// tasks: `<group>-timers`.
+std::string timer_topic(const agent_config& cfg);
+/// Where replies to `cfg`'s requests go: `reply_topic`, or `<name>.replies`.
+std::string reply_topic(const agent_config& cfg);
+
+/// An agent with timers or requests gets kactor's own stores
+/// (`kactor.timers`, `kactor.requests`) and inputs (`timer_topic`, and
+/// `reply_topic` for requests) after its own: they are parts of its tasks,
+/// as its stores are. Called once, at start, after `validate`.
+void add_internal_parts(agent_config& cfg);
+
 /// Makes every changelog topic of `cfg`'s stores ready before the agent
 /// starts: creates those missing (compacted, `cleanup.policy=compact`, as
 /// many partitions as the agent's input topic) and checks those that exist
@@ -32,9 +44,11 @@ std::optional<std::string> co_partitioning_error(const std::vector<std::string>&
 /// cluster's topics and partition counts; `mock` is the embedded cluster
 /// (null on a real broker: it has no Admin API, so topics are created with
 /// the mock API and compaction is not checked). Throws `config_error` naming
-/// `agents.<name>.stores` and the topic for anything unusable.
+/// `agents.<name>.stores` and the topic for anything unusable. Internal
+/// inputs (`add_internal_parts`) that do not exist are created first, sized
+/// as the first input, and added to `counts`.
 void prepare_changelogs(rd_kafka_t* rk, rd_kafka_mock_cluster_t* mock, const agent_config& cfg,
-                        const std::map<std::string, int>& counts);
+                        std::map<std::string, int>& counts);
 
 /// Where `cfg`'s stores live (`<state_dir>/<group>`), locked for this
 /// process while the layout lives (throws `config_error` naming `state_dir`
