@@ -8,5 +8,6 @@
 #include <kactor/event.hpp>
 #include <kactor/reply.hpp>
 #include <kactor/runtime.hpp>
+#include <kactor/saga.hpp>
 #include <kactor/timer.hpp>
 #include <kactor/types.hpp>
