@@ -11,30 +11,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/memory_store.hpp"
+
 namespace kactor {
 namespace {
 
 using namespace std::chrono_literals;
-
-class memory_store final : public kv_store {
- public:
-  std::optional<std::string> get(std::string_view key) override {
-    auto it = data.find(std::string(key));
-    if (it == data.end()) return std::nullopt;
-    return it->second;
-  }
-  void put(std::string_view key, std::string_view value) override {
-    data[std::string(key)] = std::string(value);
-  }
-  void del(std::string_view key) override { data.erase(std::string(key)); }
-  void range(std::string_view, std::string_view,
-             const std::function<bool(std::string_view, std::string_view)>&) override {}
-  const std::string& name() const override { return name_; }
-  std::map<std::string, std::string> data;
-
- private:
-  std::string name_ = "sagas";
-};
 
 /// Records what a saga log asks of its context.
 class fake_context final : public context {
@@ -74,7 +56,7 @@ class fake_context final : public context {
     return timer{name, key, 0, {}};
   }
 
-  memory_store store;
+  test::memory_store store{"sagas"};
   std::vector<std::string> emitted;
   std::map<std::string, std::int64_t> timers;  // name|key -> delay ms
 

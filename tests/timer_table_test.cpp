@@ -2,8 +2,8 @@
 // time, replacing, cancelling, and that a firing takes a timer once.
 
 #include "actors/timer_table.hpp"
+#include "tests/memory_store.hpp"
 
-#include <map>
 #include <string>
 #include <vector>
 
@@ -12,30 +12,7 @@
 namespace kactor::detail {
 namespace {
 
-/// A store in memory, in byte order as RocksDB keeps it.
-class memory_store final : public kv_store {
- public:
-  std::optional<std::string> get(std::string_view key) override {
-    auto it = data.find(std::string(key));
-    if (it == data.end()) return std::nullopt;
-    return it->second;
-  }
-  void put(std::string_view key, std::string_view value) override {
-    data[std::string(key)] = std::string(value);
-  }
-  void del(std::string_view key) override { data.erase(std::string(key)); }
-  void range(std::string_view from, std::string_view to,
-             const std::function<bool(std::string_view, std::string_view)>& fn) override {
-    for (auto it = data.lower_bound(std::string(from));
-         it != data.end() && (to.empty() || it->first < to); ++it)
-      if (!fn(it->first, it->second)) return;
-  }
-  const std::string& name() const override { return name_; }
-  std::map<std::string, std::string> data;
-
- private:
-  std::string name_ = "kactor.timers";
-};
+using test::memory_store;
 
 /// The timers due at `now` (virtual time), in the order they fire.
 std::vector<std::string> due_at(timer_table& t, std::int64_t now) {
