@@ -7,12 +7,14 @@
 #include <csignal>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "src/cli/child_process.hpp"
+#include "src/cli/trace_tool.hpp"
 #include "tests/temp_dir.hpp"
 #include "tests/test_support.hpp"
 
@@ -113,6 +115,33 @@ TEST(trip_saga_chaos, every_trip_completes_or_rolls_back_through_two_sigkills) {
   for (const auto* m : {&flights, &hotels, &cars, &refused, &cancelled})
     for (const auto& [trip, n] : *m) EXPECT_EQ(n, 1) << trip;
   std::printf("trips: %d completed, %d rolled back\n", completed, rolled_back);
+
+  // `kactor trace` tells one trip's story across the topics, in order (each
+  // step was emitted after the one before was committed and read).
+  auto story = [&](const std::string& trip) {
+    detail::trace_options o;
+    o.brokers = brokers;
+    o.topics = prefix + "(trip|flight|hotel|car)\\..*";
+    o.key = trip;
+    std::ostringstream out, err;
+    EXPECT_EQ(detail::run_trace(o, out, err), 0) << err.str();
+    std::vector<std::string> topics;
+    std::istringstream lines(out.str());
+    for (std::string time, at, rest; lines >> time >> at && std::getline(lines, rest);)
+      topics.push_back(at.substr(prefix.size(), at.find('/') - prefix.size()));
+    return topics;
+  };
+  std::string a_completed, a_rolled_back;
+  for (const auto& [trip, values] : ended)
+    (values[0] == "trip.booking.completed:status=completed" ? a_completed : a_rolled_back) = trip;
+  EXPECT_EQ(story(a_completed),
+            (std::vector<std::string>{"trip.requested", "flight.booked", "hotel.booked",
+                                      "car.booked", "trip.booking.completed"}))
+      << a_completed;
+  EXPECT_EQ(story(a_rolled_back),
+            (std::vector<std::string>{"trip.requested", "flight.booked", "hotel.failed",
+                                      "flight.cancel", "flight.cancelled", "trip.booking.failed"}))
+      << a_rolled_back;
   EXPECT_GT(rolled_back, 0);
   EXPECT_GT(completed, 0);
   participants->signal(SIGTERM);
