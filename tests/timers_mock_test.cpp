@@ -192,4 +192,24 @@ TEST(timers_mock, a_timer_without_declaring_timers_goes_to_the_dlq_saying_so) {
       << letters[0].headers.at("kactor.dlq.error.message");
 }
 
+TEST(timers_mock, an_agent_consuming_its_own_reply_topic_is_refused_at_start) {
+  test::temp_dir dir;
+  runtime rt(mock_config(dir.path));
+  rt.create_topic("asks", 2);
+  rt.create_topic("asker.replies", 2);
+  rt.agent("asker")
+      .consume("asks")
+      .consume("asker.replies")
+      .requests()
+      .on([](const event&, context&) {});
+  try {
+    rt.start();
+    FAIL() << "started";
+  } catch (const config_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("agents.asker.reply_topic"), std::string::npos) << what;
+    EXPECT_NE(what.find("'asker.replies'"), std::string::npos) << what;
+  }
+}
+
 }  // namespace

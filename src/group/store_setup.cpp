@@ -41,14 +41,19 @@ std::string reply_topic(const agent_config& cfg) {
 
 void add_internal_parts(agent_config& cfg) {
   if (!cfg.timers && !cfg.requests) return;
-  auto add = [](std::vector<std::string>& to, std::string name) {
-    if (std::find(to.begin(), to.end(), name) == to.end()) to.push_back(std::move(name));
+  // kactor's inputs come after the agent's own (the actor tells them by lane).
+  auto add_input = [&cfg](std::string topic, const char* key, const char* what) {
+    if (std::find(cfg.topics.begin(), cfg.topics.end(), topic) != cfg.topics.end())
+      throw config_error("agents." + cfg.name + "." + key,
+                         "'" + topic + "' is " + what +
+                             " and also one of the agent's topics; kactor consumes it itself");
+    cfg.topics.push_back(std::move(topic));
   };
-  add(cfg.stores, std::string(timer_store_name));
-  add(cfg.topics, timer_topic(cfg));
+  cfg.stores.emplace_back(timer_store_name);
+  add_input(timer_topic(cfg), "topics", "the agent's internal timers topic");
   if (!cfg.requests) return;
-  add(cfg.stores, std::string(request_store_name));
-  add(cfg.topics, reply_topic(cfg));
+  cfg.stores.emplace_back(request_store_name);
+  add_input(reply_topic(cfg), "reply_topic", "where replies to the agent's requests come");
 }
 
 namespace {

@@ -33,7 +33,9 @@ std::string reply_topic(const agent_config& cfg);
 /// An agent with timers or requests gets kactor's own stores
 /// (`kactor.timers`, `kactor.requests`) and inputs (`timer_topic`, and
 /// `reply_topic` for requests) after its own: they are parts of its tasks,
-/// as its stores are. Called once, at start, after `validate`.
+/// as its stores are. Called once, at start, after `validate` (which refuses
+/// store names starting with "kactor."). Throws `config_error` when the agent
+/// consumes one of those topics itself.
 void add_internal_parts(agent_config& cfg);
 
 /// Makes every changelog topic of `cfg`'s stores ready before the agent
