@@ -8,7 +8,8 @@ PACKAGES=(
   libcaf-dev librdkafka-dev librocksdb-dev
   libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
-  libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
+  libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libcpp-httplib-dev
+  prometheus
   maven openjdk-17-jdk-headless
   ccache clang-format
   chromium

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "src/config/fields.hpp"
+#include "src/config/listen.hpp"
 #include "src/config/yaml.hpp"
 
 namespace kactor {
@@ -88,6 +89,7 @@ void apply_override(runtime_config& cfg, const std::string& assignment) {
   if (head == "agents" && !rest.empty()) {
     override_agent(cfg, rest, value, key);
   } else if (head == "log" && set_scalar(cfg.log, rest, value, key)) {
+  } else if (head == "metrics" && set_scalar(cfg.metrics, rest, value, key)) {
   } else if (props && !rest.empty()) {
     (*props)[rest] = value;
   } else if (!(rest.empty() && set_scalar(cfg, key, value, key))) {
@@ -106,6 +108,9 @@ void validate(const runtime_config& cfg) {
   check_properties(cfg.kafka, "kafka");
   check_properties(cfg.consumer, "consumer");
   check_properties(cfg.producer, "producer");
+  if (!cfg.metrics.listen.empty() && !parse_listen(cfg.metrics.listen))
+    throw invalid("metrics.listen", cfg.metrics.listen,
+                  "PORT or HOST:PORT, the port 0..65535 (0: any free port)");
   for (std::size_t i = 0; i < cfg.agents.size(); ++i) {
     const std::string where = "agents[" + std::to_string(i) + "]";
     // A file's agent may leave its topics to the code (`consume`); the

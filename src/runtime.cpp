@@ -19,6 +19,7 @@
 #include "src/kafka/handles.hpp"
 #include "src/kafka/prefetch_budget.hpp"
 #include "src/kafka/producer.hpp"
+#include "src/ops/http_endpoint.hpp"
 
 namespace kactor {
 
@@ -108,6 +109,8 @@ struct runtime::impl {
   std::unique_ptr<caf::actor_system> sys;
   std::unique_ptr<shared_producer> producer;
   std::vector<std::unique_ptr<consumer_group>> groups;
+  /// metrics.listen: serves while the runtime runs (from start to stop).
+  std::unique_ptr<http_endpoint> endpoint;
   std::mutex mx;
   std::condition_variable cv;
   bool stop_requested = false;
@@ -294,8 +297,14 @@ void runtime::start() {
       d.groups.back()->watch_missing_topics(std::move(missing));
     }
   }
+  if (!d.cfg.metrics.listen.empty())
+    d.endpoint = std::make_unique<http_endpoint>(d.cfg.metrics.listen, [this] { return stats(); });
   for (auto& g : d.groups) g->start();
   d.started = true;
+}
+
+int runtime::metrics_port() const {
+  return impl_->endpoint ? impl_->endpoint->port() : 0;
 }
 
 void runtime::stop() {
@@ -309,6 +318,7 @@ void runtime::stop() {
   d.sys->await_all_actors_done();
   // Closed, not destroyed: the consumer groups read its counters for stats().
   d.producer->close();
+  d.endpoint.reset();
 }
 
 void runtime::request_stop() {

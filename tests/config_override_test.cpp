@@ -115,7 +115,8 @@ TEST(ApplyOverride, RejectsBadKeysAndValues) {
       {"unknown key",
        "topics, produces, stores, group, group_instance_id, max_poll_records, "
        "resume_below, pause_after_ms, prefetch_budget_mb, assignor, processing_guarantee, "
-       "require_topics, timers, requests, reply_topic, transaction_interval_ms, transaction_max_records, "
+       "require_topics, timers, requests, reply_topic, transaction_interval_ms, "
+       "transaction_max_records, "
        "kafka.<property>, "
        "supervision.<key>"});
   expect_override_error("agents.a.supervision=x", "agents.a.supervision",

@@ -198,13 +198,14 @@ TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
       "broker: x", "broker",
       {"unknown key",
        "brokers, client_id, commit_interval_ms, worker_threads, state_dir, state_memory_mb, "
-       "log, kafka, consumer, producer, agents"});
+       "log, metrics, kafka, consumer, producer, agents"});
   expect_parse_error(
       "agents:\n  - {name: a, topics: t}\n  - {name: b, topics: t, max_poll_record: 5}",
       "agents[1].max_poll_record",
       {"unknown key",
        "name, topics, produces, stores, group, group_instance_id, max_poll_records, resume_below, "
-       "pause_after_ms, prefetch_budget_mb, assignor, processing_guarantee, require_topics, timers, "
+       "pause_after_ms, prefetch_budget_mb, assignor, processing_guarantee, require_topics, "
+       "timers, "
        "requests, reply_topic, transaction_interval_ms, "
        "transaction_max_records, kafka, supervision"});
   expect_parse_error("agents: [{name: a, topics: t, supervision: {retries: 1}}]",
@@ -318,6 +319,18 @@ TEST(ParseConfig, RequireTopicsIsTrueOrFalse) {
                   .require_topics);
   expect_parse_error("agents: [{name: a, topics: t, require_topics: maybe}]",
                      "agents[0].require_topics", {"'maybe'", "true, false"});
+}
+
+TEST(ParseConfig, MetricsListenIsAPortOrHostAndPort) {
+  EXPECT_EQ(parse_config("metrics: {listen: \"9464\"}").metrics.listen, "9464");
+  EXPECT_EQ(parse_config("metrics: {listen: \"0.0.0.0:9464\"}").metrics.listen, "0.0.0.0:9464");
+  EXPECT_TRUE(parse_config("brokers: b").metrics.listen.empty()) << "off by default";
+  expect_parse_error("metrics: {listen: \"host:99999\"}", "metrics.listen",
+                     {"'host:99999'", "PORT or HOST:PORT"});
+  expect_parse_error("metrics: {port: 1}", "metrics.port", {"unknown key", "listen"});
+  runtime_config cfg;
+  apply_override(cfg, "metrics.listen=127.0.0.1:0");
+  EXPECT_EQ(cfg.metrics.listen, "127.0.0.1:0");
 }
 
 TEST(ParseConfig, TimersAndRequestsAreDeclaredPerAgent) {

@@ -27,6 +27,8 @@ forbid src/kafka 'caf/|actors/|state/|rocksdb/|src/group/|src/cli/|kactor/runtim
 forbid state 'caf/|librdkafka/|actors/|src/' \
   "holds the stores: RocksDB only, no CAF, no Kafka"
 forbid src/group 'src/cli/' "coordinates the group: the CLI builds on it, not the reverse"
+forbid src/ops 'caf/|librdkafka/|rocksdb/|actors/|state/|src/kafka/|src/group/|src/cli/' \
+  "serves what operators read from runtime_stats: no runtime parts"
 forbid src/config 'caf/|librdkafka/|actors/|src/kafka/|src/group/|src/cli/' \
   "reads and checks the configuration: no runtime parts"
 

@@ -137,6 +137,15 @@ struct agent_config {
   std::size_t transaction_max_records = 0;
 };
 
+/// The operator's HTTP endpoint: Prometheus metrics and health probes.
+struct metrics_config {
+  /// Where to serve `/metrics` (Prometheus text), `/healthz` (live) and
+  /// `/readyz` (ready): "PORT" (on 127.0.0.1) or "HOST:PORT" ("0.0.0.0:PORT"
+  /// for every interface); port 0 takes a free one (`runtime::metrics_port`
+  /// says which). Empty: off.
+  std::string listen;
+};
+
 /// A runtime's settings, from YAML (`load_config`) and/or code.
 struct runtime_config {
   /// Bootstrap servers; empty starts librdkafka's embedded mock cluster.
@@ -157,6 +166,8 @@ struct runtime_config {
   std::size_t worker_threads = 0;
   /// kactor's log (process-wide: see `configure_log`); stderr at info by default.
   log_config log;
+  /// The metrics and health endpoint (off by default).
+  metrics_config metrics;
   /// librdkafka properties for every client (consumers and producer).
   std::map<std::string, std::string> kafka;
   /// librdkafka properties for consumers only.

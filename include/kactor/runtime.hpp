@@ -67,6 +67,17 @@ struct partition_stats {
   std::int64_t stored_offset = -1;
   /// exactly_once: the offset the last committed transaction holds.
   std::int64_t committed_offset = -1;
+  /// The partition's high watermark as this process's consumer last saw it
+  /// (updated by every fetch response); -1 while unknown or not assigned.
+  std::int64_t end_offset = -1;
+  /// Records between the committed position (exactly_once: `committed_offset`,
+  /// else `stored_offset`, committed within `commit_interval`) and
+  /// `end_offset`; -1 while either is unknown.
+  std::int64_t lag() const {
+    const auto at = committed_offset >= 0 ? committed_offset : stored_offset;
+    if (end_offset < 0 || at < 0) return -1;
+    return end_offset > at ? end_offset - at : 0;
+  }
   /// State stores: whether the partition's stores are being restored from
   /// their changelogs now, from its assignment until they are ready (it
   /// handles no record meanwhile; the agent's other partitions go on), and
@@ -317,6 +328,11 @@ class runtime {
 
   /// A snapshot of every agent's counters; after `stop`, their final values.
   runtime_stats stats() const;
+
+  /// The port of the metrics and health endpoint (`metrics.listen`), from
+  /// `start` until `stop`; 0 when it is off or not started. `start` throws
+  /// `config_error` naming `metrics.listen` when it cannot listen.
+  int metrics_port() const;
 
   /// The CAF actor system hosting the partition actors.
   caf::actor_system& system();

@@ -219,6 +219,12 @@ E named(const std::string& text, const std::string& key, std::initializer_list<E
   throw invalid(key, text, join(names));
 }
 
+const std::vector<scalar_field<metrics_config>>& metrics_fields() {
+  using C = metrics_config;
+  static const std::vector<scalar_field<C>> fields{text<C, &C::listen>("listen")};
+  return fields;
+}
+
 const std::vector<scalar_field<log_config>>& log_fields() {
   using C = log_config;
   using L = log_level;
@@ -288,9 +294,14 @@ bool set_scalar(log_config& cfg, const std::string& name, const std::string& tex
   return set_scalar(log_fields(), cfg, name, text, key);
 }
 
+bool set_scalar(metrics_config& cfg, const std::string& name, const std::string& text,
+                const std::string& key) {
+  return set_scalar(metrics_fields(), cfg, name, text, key);
+}
+
 const std::vector<std::string>& runtime_keys() {
   static const auto k =
-      keys({}, runtime_fields(), {"log", "kafka", "consumer", "producer", "agents"});
+      keys({}, runtime_fields(), {"log", "metrics", "kafka", "consumer", "producer", "agents"});
   return k;
 }
 const std::vector<std::string>& agent_keys() {
@@ -306,10 +317,15 @@ const std::vector<std::string>& log_keys() {
   static const auto k = keys({}, log_fields(), {});
   return k;
 }
+const std::vector<std::string>& metrics_keys() {
+  static const auto k = keys({}, metrics_fields(), {});
+  return k;
+}
 const std::vector<std::string>& override_keys() {
-  static const auto k = keys({}, runtime_fields(),
-                             {"log.level", "log.format", "kafka.<property>", "consumer.<property>",
-                              "producer.<property>", "agents.<name>.<field>"});
+  static const auto k =
+      keys({}, runtime_fields(),
+           {"log.level", "log.format", "metrics.listen", "kafka.<property>", "consumer.<property>",
+            "producer.<property>", "agents.<name>.<field>"});
   return k;
 }
 const std::vector<std::string>& agent_override_keys() {
@@ -345,6 +361,7 @@ std::vector<std::string> config_keys() {
   std::vector<std::string> out;
   for (const auto& f : runtime_fields()) out.emplace_back(f.name);
   for (const auto& f : log_fields()) out.push_back(std::string("log.") + f.name);
+  for (const auto& f : metrics_fields()) out.push_back(std::string("metrics.") + f.name);
   for (const char* map : {"kafka", "consumer", "producer"})
     out.push_back(std::string(map) + ".<property>");
   for (const char* k : {"name", "topics", "produces", "stores"})

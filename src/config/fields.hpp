@@ -48,6 +48,8 @@ bool set_scalar(supervision_policy& cfg, const std::string& name, const std::str
                 const std::string& key);
 bool set_scalar(log_config& cfg, const std::string& name, const std::string& text,
                 const std::string& key);
+bool set_scalar(metrics_config& cfg, const std::string& name, const std::string& text,
+                const std::string& key);
 
 /// Every number of the struct within its row's range (values set in code
 /// included); errors name `path`.`field`.
@@ -60,6 +62,7 @@ const std::vector<std::string>& runtime_keys();
 const std::vector<std::string>& agent_keys();
 const std::vector<std::string>& supervision_keys();
 const std::vector<std::string>& log_keys();
+const std::vector<std::string>& metrics_keys();
 /// The keys `apply_override` accepts, at the top and under `agents.<name>.`.
 const std::vector<std::string>& override_keys();
 const std::vector<std::string>& agent_override_keys();

@@ -132,6 +132,8 @@ runtime_config parse_yaml(const std::string& yaml, const std::string& prefix) {
       read_agents(value, cfg.agents);
     } else if (name == "log") {
       cfg.log = read_scalars<log_config>(value, name, log_keys());
+    } else if (name == "metrics") {
+      cfg.metrics = read_scalars<metrics_config>(value, name, metrics_keys());
     } else {
       set_scalar(cfg, name, scalar(value, name), name);
     }

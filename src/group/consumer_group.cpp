@@ -519,6 +519,13 @@ agent_stats consumer_group::stats() const {
     p.restored = c->restored.load();
     p.to_restore = c->to_restore.load();
     p.committed_offset = c->committed_offset.load();
+    if (p.assigned) {
+      std::int64_t low = -1, high = -1;
+      if (!rd_kafka_get_watermark_offsets(rk_.get(), tp.topic.c_str(), tp.partition.value(), &low,
+                                          &high) &&
+          high >= 0)
+        p.end_offset = high;
+    }
     p.retries = c->retries.load();
     p.dead_lettered = c->dead_lettered.load();
     p.warnings_held_back = c->warnings_held_back.load();
