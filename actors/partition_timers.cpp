@@ -45,10 +45,11 @@ std::string firing_id(std::string_view name, std::string_view key, std::int64_t 
 
 void partition_context::schedule(std::string_view name, std::string_view key,
                                  std::chrono::milliseconds delay, std::string_view payload) {
-  self_->timers().schedule(name, key, self_->timer_now() + delay.count(), payload);
+  const auto due = self_->timer_now() + delay.count();
+  self_->timers().schedule(name, key, due, payload);
   if (self_->firing_pending_ && name == self_->firing_name_ && key == self_->firing_key_)
     self_->firing_pending_ = false;
-  self_->arm_timers(self_->timer_now() + delay.count());
+  self_->arm_timers(due);
 }
 
 void partition_context::schedule(std::string_view name, std::string_view key,
@@ -93,11 +94,19 @@ std::string partition_context::request(std::string_view topic, std::string_view 
   out.push_back(
       {std::string(reply_header::reply_partition), std::to_string(reply_to.partition.value())});
   out.insert(out.end(), hdrs.begin(), hdrs.end());
-  // State first: a request that cannot be kept is not sent.
+  // State first: a request that cannot be kept is not sent; one the
+  // producer refuses is not kept (at_least_once keeps writes of a failed
+  // handler, and its retry asks again under a new id).
   a->requests_->put(r);
   a->timers().schedule(request_timer_name, r.correlation_id, r.deadline_ms, {});
+  try {
+    emit(topic, key, value, out, partition_id{-1});
+  } catch (...) {
+    a->requests_->remove(r.correlation_id);
+    a->timers_->cancel(request_timer_name, r.correlation_id);
+    throw;
+  }
   a->arm_timers(r.deadline_ms);
-  emit(topic, key, value, out, partition_id{-1});
   return std::move(r.correlation_id);
 }
 

@@ -252,5 +252,33 @@ TEST_F(timers_fixture, a_timer_handler_that_fails_is_retried_and_finds_its_timer
   sched->run();
 }
 
+TEST_F(timers_fixture, a_request_the_producer_refuses_is_not_kept) {
+  auto a = spawn_task([this](context& ctx) -> caf::behavior {
+    return {
+        [&ctx](const event& e) { ctx.request("questions", e.key(), "what?", 2s); },
+        [this](const reply&) { seen.push_back("reply"); },
+        [this](const reply_timeout& t) { seen.push_back("timeout " + t.request.correlation_id); },
+    };
+  });
+  sink.refuse = 1;  // the first request: librdkafka's queue is full
+  sink.refuse_code = RD_KAFKA_RESP_ERR__QUEUE_FULL;
+  src->add(0, "in", "q1", "");
+  wake(a);
+  EXPECT_TRUE(sent_to("questions").empty());
+  EXPECT_TRUE(state->requests.data.empty()) << "not sent, not kept";
+  sched->advance_time(policy.backoff_max);  // the retry asks again
+  sched->run();
+  const auto sent = sent_to("questions");
+  ASSERT_EQ(sent.size(), 1u);
+  sched->advance_time(2s);
+  sched->run();
+  loop_back_firings(0);
+  wake(a);
+  EXPECT_EQ(seen, std::vector<std::string>{"timeout " + sent[0].header("kactor.correlation_id")})
+      << "one timeout, for the request that went out";
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
 }  // namespace
 }  // namespace kactor::test
