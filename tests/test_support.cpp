@@ -201,7 +201,15 @@ std::vector<std::int64_t> end_offsets(const std::string& brokers, const std::str
   std::vector<std::int64_t> ends;
   for (int p = 0; p < parts; ++p) {
     std::int64_t lo = 0, hi = 0;
-    const auto err = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hi, 10000);
+    // A partition created moments before may have no leader yet (NOT_LEADER,
+    // LEADER_NOT_AVAILABLE): asked again until it answers, within 30 s.
+    auto err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    eventually(
+        [&] {
+          err = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hi, 10000);
+          return !err || classify_kafka_error(err) != error_class::retriable;
+        },
+        std::chrono::seconds(30));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
       throw std::runtime_error("end_offsets: " + topic + ": " + rd_kafka_err2str(err));
     ends.push_back(hi);
