@@ -78,6 +78,9 @@ class partition_context final : public context {
   void schedule(std::string_view name, std::string_view key,
                 std::chrono::system_clock::time_point at, std::string_view payload) override;
   bool cancel(std::string_view name, std::string_view key) override;
+  /// Both `schedule`s: the timer is kept, a check armed for it.
+  void schedule_at(std::string_view name, std::string_view key, std::int64_t due_ms,
+                   std::string_view payload);
   std::string request(std::string_view topic, std::string_view key, std::string_view value,
                       std::chrono::milliseconds timeout, const headers& hdrs) override;
 

@@ -45,22 +45,23 @@ std::string firing_id(std::string_view name, std::string_view key, std::int64_t 
 
 void partition_context::schedule(std::string_view name, std::string_view key,
                                  std::chrono::milliseconds delay, std::string_view payload) {
-  const auto due = self_->timer_now() + delay.count();
-  self_->timers().schedule(name, key, due, payload);
-  if (self_->firing_pending_ && name == self_->firing_name_ && key == self_->firing_key_)
-    self_->firing_pending_ = false;
-  self_->arm_timers(due);
+  schedule_at(name, key, self_->timer_now() + delay.count(), payload);
 }
 
 void partition_context::schedule(std::string_view name, std::string_view key,
                                  std::chrono::system_clock::time_point at,
                                  std::string_view payload) {
-  const auto due =
-      std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
-  self_->timers().schedule(name, key, due, payload);
+  schedule_at(name, key,
+              std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count(),
+              payload);
+}
+
+void partition_context::schedule_at(std::string_view name, std::string_view key,
+                                    std::int64_t due_ms, std::string_view payload) {
+  self_->timers().schedule(name, key, due_ms, payload);
   if (self_->firing_pending_ && name == self_->firing_name_ && key == self_->firing_key_)
     self_->firing_pending_ = false;
-  self_->arm_timers(due);
+  self_->arm_timers(due_ms);
 }
 
 bool partition_context::cancel(std::string_view name, std::string_view key) {
@@ -229,7 +230,8 @@ void partition_actor::fire_timer(const event& firing) {
   const auto key = firing.key();
   firings_.erase(firing_id(name, key, due_ms));
   // A duplicate, or a timer cancelled or moved since: nothing to fire.
-  if (timers().due(name, key) != due_ms) return;
+  auto t = timers().find(name, key, due_ms);
+  if (!t) return;
   if (name == request_timer_name) {
     if (auto r = requests_ ? requests_->get(key) : std::nullopt) {
       auto msg = caf::make_message(reply_timeout{std::move(*r)});
@@ -239,8 +241,6 @@ void partition_actor::fire_timer(const event& firing) {
     timers_->take(name, key, due_ms);
     return;
   }
-  auto t = timers_->find(name, key, due_ms);
-  if (!t) return;
   // Removed after its handler succeeded (a failed one is retried and finds
   // it again), unless the handler scheduled or cancelled it itself.
   firing_name_ = t->name;
