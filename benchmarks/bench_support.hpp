@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -29,12 +30,32 @@
 
 namespace kactor::bench {
 
+/// librdkafka properties from environment variable `env`, "key=value,key=value".
+inline void add_properties(std::map<std::string, std::string>& to, const char* env) {
+  const char* e = std::getenv(env);
+  const std::string s = e ? e : "";
+  for (std::size_t pos = 0; pos < s.size();) {
+    auto comma = s.find(',', pos);
+    if (comma == std::string::npos) comma = s.size();
+    const auto item = s.substr(pos, comma - pos);
+    const auto eq = item.find('=');
+    if (eq == std::string::npos)
+      throw std::invalid_argument(std::string(env) + ": '" + item + "' is not key=value");
+    to[item.substr(0, eq)] = item.substr(eq + 1);
+    pos = comma + 1;
+  }
+}
+
 /// A runtime config for benchmarks: warnings and errors only, as per-rebalance
 /// info lines would drown the tables; KACTOR_BENCH_LOG=<level> (info, debug,
-/// ...) brings them back.
+/// ...) brings them back. KACTOR_BENCH_CONSUMER and KACTOR_BENCH_PRODUCER
+/// ("key=value,...") add librdkafka properties, for experiments.
 inline runtime_config config() {
   const char* level = std::getenv("KACTOR_BENCH_LOG");
-  return parse_config(std::string("log: {level: ") + (level && *level ? level : "warn") + "}");
+  auto cfg = parse_config(std::string("log: {level: ") + (level && *level ? level : "warn") + "}");
+  add_properties(cfg.consumer, "KACTOR_BENCH_CONSUMER");
+  add_properties(cfg.producer, "KACTOR_BENCH_PRODUCER");
+  return cfg;
 }
 
 /// The cluster a benchmark process talks to: the broker named by the
