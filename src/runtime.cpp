@@ -468,6 +468,10 @@ agent_builder& agent_builder::group(std::string group_id) {
   def("group").cfg.group = std::move(group_id);
   return *this;
 }
+agent_builder& agent_builder::start_from(std::chrono::system_clock::time_point t) {
+  def("start_from").cfg.start_from = t;
+  return *this;
+}
 agent_builder& agent_builder::max_poll_records(std::int64_t n) {
   auto& d = def("max_poll_records");
   d.cfg.max_poll_records = count_setting(d, "max_poll_records", n, 1);

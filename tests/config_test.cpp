@@ -203,7 +203,8 @@ TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
       "agents:\n  - {name: a, topics: t}\n  - {name: b, topics: t, max_poll_record: 5}",
       "agents[1].max_poll_record",
       {"unknown key",
-       "name, topics, produces, stores, group, group_instance_id, max_poll_records, resume_below, "
+       "name, topics, produces, stores, group, group_instance_id, start_from, max_poll_records, "
+       "resume_below, "
        "pause_after_ms, prefetch_budget_mb, assignor, processing_guarantee, require_topics, "
        "timers, "
        "requests, reply_topic, transaction_interval_ms, "
@@ -229,6 +230,20 @@ TEST(ParseConfig, InvalidProcessingGuaranteeListsTheAllowedValues) {
 TEST(ParseConfig, InvalidAssignorListsTheAllowedValues) {
   expect_parse_error("agents: [{name: a, topics: t, assignor: sticky}]", "agents[0].assignor",
                      {"invalid value 'sticky'", "allowed: cooperative-sticky, range, roundrobin"});
+}
+
+TEST(ParseConfig, StartFromIsAnInstantWithItsZone) {
+  const auto cfg =
+      parse_config("agents: [{name: a, topics: t, start_from: '2025-12-01T11:00:00+01:00'}]");
+  ASSERT_TRUE(cfg.agents[0].start_from);
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(
+                cfg.agents[0].start_from->time_since_epoch())
+                .count(),
+            1764583200000);
+  EXPECT_FALSE(parse_config("agents: [{name: a, topics: t}]").agents[0].start_from);
+  expect_parse_error("agents: [{name: a, topics: t, start_from: '2025-12-01T10:00:00'}]",
+                     "agents[0].start_from",
+                     {"invalid value '2025-12-01T10:00:00'", "ISO-8601", "with Z or +HH:MM"});
 }
 
 TEST(ParseConfig, IntegersAreCheckedNotWrapped) {

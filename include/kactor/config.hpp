@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,12 @@ struct agent_config {
   std::string reply_topic;
   /// Consumer group id; defaults to `name`.
   std::string group;
+  /// Where a partition the group has committed nothing for starts: the
+  /// first record with a timestamp at or after this time (offsetsForTimes),
+  /// its end if none is that new. Unset: `auto.offset.reset` (earliest).
+  /// Committed offsets always win, so it acts on a group's first run only;
+  /// replaying an existing group is `kactor replay`'s job.
+  std::optional<std::chrono::system_clock::time_point> start_from;
   /// The bound on records a partition actor holds (taken from Kafka and not
   /// yet finished). A full actor with more records waiting pauses its
   /// partition (see `pause_after`).

@@ -196,6 +196,9 @@ class agent_builder {
   /// `timers()` (a request's timeout is one).
   agent_builder& requests(std::string reply_topic = {});
   agent_builder& group(std::string group_id);
+  /// `agent_config::start_from`: partitions the group has never committed
+  /// start at their first record at or after `t`.
+  agent_builder& start_from(std::chrono::system_clock::time_point t);
   /// Throws `config_error` for n < 1 (the upper bound is checked at start).
   agent_builder& max_poll_records(std::int64_t n);
   /// Throws `config_error` for n < 0.

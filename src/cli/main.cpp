@@ -3,7 +3,7 @@
 // `dlq redrive` inspect and re-drive a dead-letter topic; `bench rebalance`
 // measures how a change of membership stalls a group's partitions; `store dump`
 // prints what a local state store holds; `trace` follows a key or a header
-// value across topics.
+// value across topics; `replay` moves a group's committed offsets.
 
 #include <atomic>
 #include <cstdio>
@@ -22,8 +22,10 @@
 #include "src/cli/demo.hpp"
 #include "src/cli/dlq_tool.hpp"
 #include "src/cli/rebalance_bench.hpp"
+#include "src/cli/replay_tool.hpp"
 #include "src/cli/store_tool.hpp"
 #include "src/cli/trace_tool.hpp"
+#include "src/config/time.hpp"
 #include "src/kafka/admin.hpp"
 
 namespace {
@@ -395,6 +397,69 @@ command add_trace(CLI::App& app) {
           }};
 }
 
+command add_replay(CLI::App& app) {
+  auto* replay = app.add_subcommand(
+      "replay", "move a consumer group's committed offsets on a topic, to reprocess from there");
+  replay->footer(
+      "Sets the group's committed offset of every partition of --topic (AlterConsumerGroupOffsets) "
+      "and prints old -> new per partition. Refused while the group has active members (they are "
+      "named). --from takes each partition's first record at or after the time (offsetsForTimes; "
+      "the end if none is that new); --offset is clamped to each log. Exit code 2: bad arguments; "
+      "1: refused, or the cluster cannot be reached or refuses.");
+  struct options {
+    kactor::detail::replay_options replay;
+    std::string from;
+    std::int64_t offset = -1;
+    bool earliest = false, latest = false;
+    int timeout_ms = 10000;
+  };
+  auto o = std::make_shared<options>();
+  replay->add_option("--brokers", o->replay.brokers, "bootstrap servers")->required();
+  replay->add_option("--group", o->replay.group, "consumer group id")->required();
+  replay->add_option("--topic", o->replay.topic, "the topic whose offsets move")->required();
+  auto* from = replay->add_option("--from", o->from,
+                                  "a time: ISO-8601 (2026-12-01T10:00:00Z) or ms since the epoch");
+  auto* offset = replay->add_option("--offset", o->offset, "an offset, the same on every partition")
+                     ->check(CLI::NonNegativeNumber);
+  auto* earliest = replay->add_flag("--earliest", o->earliest, "each partition's start");
+  auto* latest = replay->add_flag("--latest", o->latest, "each partition's end (skip everything)");
+  replay->add_flag("--dry-run", o->replay.dry_run, "print the plan, commit nothing");
+  replay->add_option("--timeout-ms", o->timeout_ms, "how long to wait for the cluster")
+      ->check(CLI::PositiveNumber);
+  return {replay, [o, from, offset, earliest, latest] {
+            using target = kactor::detail::replay_options::target;
+            const auto given =
+                from->count() + offset->count() + earliest->count() + latest->count();
+            if (given != 1)
+              throw CLI::ValidationError("--from, --offset, --earliest, --latest",
+                                         "exactly one of them is required");
+            if (from->count() > 0) {
+              const auto ms = kactor::detail::parse_time(o->from);
+              if (!ms)
+                throw CLI::ValidationError("--from",
+                                           "not ISO-8601 (2026-12-01T10:00:00Z) nor ms "
+                                           "since the epoch: '" +
+                                               o->from + "'");
+              o->replay.to = target::time;
+              o->replay.value = *ms;
+            } else if (offset->count() > 0) {
+              o->replay.to = target::offset;
+              o->replay.value = o->offset;
+            } else {
+              o->replay.to = earliest->count() > 0 ? target::earliest : target::latest;
+            }
+            o->replay.timeout = std::chrono::milliseconds(o->timeout_ms);
+            try {
+              const auto rows = kactor::detail::run_replay(o->replay);
+              kactor::detail::print_replay(o->replay, rows, std::cout);
+            } catch (const kactor::detail::replay_refused& e) {
+              std::fprintf(stderr, "kactor: refused: %s\n", e.what());
+              return 1;
+            }
+            return 0;
+          }};
+}
+
 int main(int argc, char** argv) {
   if (auto member = kactor::detail::run_rebalance_member_if_invoked(argc, argv)) return *member;
   CLI::App app{"kactor: Kafka partitions as CAF actors"};
@@ -411,6 +476,7 @@ int main(int argc, char** argv) {
   store->require_subcommand(1);
   commands.push_back(add_store_dump(*store));
   commands.push_back(add_trace(app));
+  commands.push_back(add_replay(app));
 
   CLI11_PARSE(app, argc, argv);
   kactor::log_config quiet;

@@ -34,14 +34,6 @@ struct trace_options {
   std::chrono::milliseconds progress_every{2000};
 };
 
-/// `text` as milliseconds since the epoch: a whole number of milliseconds, or
-/// ISO-8601 `YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)`. nullopt if it is
-/// neither.
-std::optional<std::int64_t> parse_time(std::string_view text);
-
-/// `ms` since the epoch as ISO-8601 UTC with milliseconds: 2026-12-01T10:00:00.123Z.
-std::string format_time(std::int64_t ms);
-
 /// The names of `topics` that one of `patterns` (as in trace_options::topics)
 /// matches whole, internal ones left out, sorted. Throws `std::invalid_argument`
 /// naming a pattern that is not a regular expression (or an empty list).

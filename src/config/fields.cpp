@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "src/config/time.hpp"
+
 namespace kactor::detail {
 namespace {
 
@@ -173,6 +175,15 @@ const std::vector<scalar_field<agent_config>>& agent_fields() {
   static const std::vector<scalar_field<C>> fields{
       text<C, &C::group>("group"),
       text<C, &C::group_instance_id>("group_instance_id"),
+      {"start_from", 0, 0, nullptr, nullptr,
+       [](C& c, const std::string& t, const std::string& key) {
+         const auto ms = parse_time(t);
+         if (!ms)
+           throw invalid(key, t,
+                         "ISO-8601 YYYY-MM-DDTHH:MM:SS[.fff] with Z or +HH:MM, or milliseconds "
+                         "since the epoch");
+         c.start_from = std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms));
+       }},
       count<C, &C::max_poll_records>("max_poll_records", 1, kMaxPollRecordsLimit),
       count<C, &C::resume_below>("resume_below", 0, kUnbounded),
       millis<C, &C::pause_after>("pause_after_ms", 0, kPauseAfterLimitMs),

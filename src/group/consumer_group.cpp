@@ -52,6 +52,10 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
       rd_kafka_conf_get(conf.get(), "auto.offset.reset", reset, &size) == RD_KAFKA_CONF_OK &&
       (std::string(reset) == "earliest" || std::string(reset) == "smallest" ||
        std::string(reset) == "beginning");
+  if (def_.cfg.start_from)
+    start_from_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         def_.cfg.start_from->time_since_epoch())
+                         .count();
   rd_kafka_conf_set_rebalance_cb(conf.get(), &consumer_group::on_rebalance);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rk_ = make_client(RD_KAFKA_CONSUMER, std::move(conf));
@@ -314,6 +318,8 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
   // What the consumer is given: every assigned partition and, for
   // co-partitioned inputs, partition p of each other input with it.
   auto given = with_co_partitions(parts);
+  // A task with stores finds where it starts once restored (below).
+  if (start_from_ms_ && !stores_) start_uncommitted(given.get());
   for (int i = 0; i < parts->cnt; ++i) {
     auto tp = to_tp(parts->elems[i]);
     auto task = std::make_unique<assigned_task>(rk_.get(), task_inputs(tp));
@@ -361,12 +367,20 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
       // without one the log's start when the reset policy says so.
       task->stores = std::make_shared<task_stores>(
           stores_, tp.partition, counters,
-          [rk = rk_.get(), inputs = task->inputs, earliest = reset_earliest_] {
+          [rk = rk_.get(), inputs = task->inputs, earliest = reset_earliest_,
+           start_ms = start_from_ms_] {
             std::vector<std::int64_t> at;
             for (const auto& in : inputs) {
               auto o = committed_offset(rk, in.topic, in.partition.value(), 10000);
-              if (o < 0 && earliest)
+              if (o < 0 && start_ms) {
+                auto one = make_tpl(1);
+                rd_kafka_topic_partition_list_add(one.get(), in.topic.c_str(),
+                                                  in.partition.value());
+                offsets_at_time(rk, one.get(), *start_ms, 10000);
+                o = one->elems[0].offset;
+              } else if (o < 0 && earliest) {
                 o = watermarks(rk, in.topic, in.partition.value(), 10000).first;
+              }
               at.push_back(o);
             }
             return at;
@@ -399,6 +413,24 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
   wake_held_partitions();
   log(log_level::info, "agent {}: assigned {} partition(s), holding {}", def_.cfg.name, parts->cnt,
       assigned_.size());
+}
+
+void consumer_group::start_uncommitted(rd_kafka_topic_partition_list_t* given) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      start_uncommitted_at(rk_.get(), given, *start_from_ms_, 10000);
+      return;
+    } catch (const kafka_exception& e) {
+      if (attempt < 3 && e.info().cls == error_class::retriable) continue;
+      // Starting anyway (at auto.offset.reset) beats holding the rebalance;
+      // the operator sees why in the log and in the agent's health.
+      const auto why = "start_from: cannot find the start offsets (" + std::string(e.what()) +
+                       "); partitions without a commit start at auto.offset.reset";
+      log(log_level::error, "agent {}: {}", def_.cfg.name, why);
+      health_->fail(why);
+      return;
+    }
+  }
 }
 
 void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {

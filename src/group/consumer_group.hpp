@@ -176,6 +176,11 @@ class consumer_group {
   bool co_partitioning_reported_ = false;
   /// The consumer's auto.offset.reset reads from a partition's start.
   bool reset_earliest_ = false;
+  /// `start_from` in ms since the epoch: where a partition without a commit starts.
+  std::optional<std::int64_t> start_from_ms_;
+  /// Group thread, rebalance callback: `start_from` for the partitions of
+  /// `given` the group has not committed (see start_uncommitted_at).
+  void start_uncommitted(rd_kafka_topic_partition_list_t* given);
   /// Assigned tasks, by their first input.
   std::map<topic_partition, std::unique_ptr<assigned_task>> assigned_;
   mutable std::mutex counters_mx_;

@@ -215,24 +215,45 @@ std::vector<std::pair<std::string, std::int32_t>> assigned_partitions(rd_kafka_t
 
 }  // namespace
 
-group_lag query_group_lag(const std::string& brokers, const std::string& group,
-                          std::chrono::milliseconds timeout) {
-  const int tmo = static_cast<int>(timeout.count());
-  property_list props{{"", "bootstrap.servers", brokers}, {"", "log_level", "0"}};
-  auto rk = make_client(RD_KAFKA_PRODUCER, make_conf(props));
+group_description describe_group(rd_kafka_t* rk, const std::string& group, int timeout_ms) {
+  const char* names[] = {group.c_str()};
+  auto ev =
+      admin_request(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout_ms, "group " + group,
+                    [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+                      rd_kafka_DescribeConsumerGroups(rk, names, 1, opts, q);
+                    });
+  size_t n = 0;
+  const auto** groups = rd_kafka_DescribeConsumerGroups_result_groups(
+      rd_kafka_event_DescribeConsumerGroups_result(ev.get()), &n);
+  group_description out;
+  out.state = "Dead";
+  for (size_t g = 0; g < n; ++g) {
+    if (const auto* err = rd_kafka_ConsumerGroupDescription_error(groups[g]))
+      throw kafka_exception(make_error(rd_kafka_error_code(err),
+                                       "group " + group + ": " + rd_kafka_error_string(err)));
+    out.state =
+        rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(groups[g]));
+    const auto members = rd_kafka_ConsumerGroupDescription_member_count(groups[g]);
+    for (size_t m = 0; m < members; ++m) {
+      const auto* md = rd_kafka_ConsumerGroupDescription_member(groups[g], m);
+      out.members.push_back({rd_kafka_MemberDescription_client_id(md),
+                             rd_kafka_MemberDescription_host(md),
+                             rd_kafka_MemberDescription_consumer_id(md)});
+    }
+  }
+  return out;
+}
 
-  check_brokers(rk.get(), brokers, tmo);
-
+std::map<std::pair<std::string, std::int32_t>, std::int64_t> group_offsets(rd_kafka_t* rk,
+                                                                           const std::string& group,
+                                                                           int timeout_ms) {
   auto ev = admin_request(
-      rk.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, tmo,
-      "group " + group + " on " + brokers, [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+      rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout_ms, "group " + group,
+      [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
         list_group_offsets_ptr req{rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), nullptr)};
         auto* raw = req.get();
-        rd_kafka_ListConsumerGroupOffsets(rk.get(), &raw, 1, opts, q);
+        rd_kafka_ListConsumerGroupOffsets(rk, &raw, 1, opts, q);
       });
-  // Committed offsets by partition; then the partitions the group's members
-  // hold without a commit yet (their lag is the whole partition), as Kafka's
-  // own consumer-groups tool lists them.
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> offsets;
   size_t n = 0;
   const auto** groups = rd_kafka_ListConsumerGroupOffsets_result_groups(
@@ -245,6 +266,83 @@ group_lag query_group_lag(const std::string& brokers, const std::string& group,
       offsets[{parts->elems[i].topic, parts->elems[i].partition}] =
           parts->elems[i].offset >= 0 ? parts->elems[i].offset : -1;
   }
+  return offsets;
+}
+
+void alter_group_offsets(rd_kafka_t* rk, const std::string& group,
+                         const rd_kafka_topic_partition_list_t* offsets, int timeout_ms) {
+  auto ev = admin_request(
+      rk, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout_ms, "group " + group,
+      [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+        alter_group_offsets_ptr req{rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), offsets)};
+        auto* raw = req.get();
+        rd_kafka_AlterConsumerGroupOffsets(rk, &raw, 1, opts, q);
+      });
+  size_t n = 0;
+  const auto** groups = rd_kafka_AlterConsumerGroupOffsets_result_groups(
+      rd_kafka_event_AlterConsumerGroupOffsets_result(ev.get()), &n);
+  for (size_t g = 0; g < n; ++g) {
+    if (const auto* gerr = rd_kafka_group_result_error(groups[g]))
+      throw kafka_exception(make_error(gerr, "group " + group));
+    const auto* parts = rd_kafka_group_result_partitions(groups[g]);
+    for (int i = 0; parts && i < parts->cnt; ++i)
+      if (parts->elems[i].err)
+        throw kafka_exception(
+            make_error(parts->elems[i].err,
+                       "group " + group + ": committed offset of " +
+                           to_string(topic_partition{parts->elems[i].topic,
+                                                     partition_id{parts->elems[i].partition}})));
+  }
+}
+
+void offsets_at_time(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* parts, std::int64_t ms,
+                     int timeout_ms) {
+  if (parts->cnt == 0) return;
+  for (int i = 0; i < parts->cnt; ++i) parts->elems[i].offset = ms;
+  if (auto err = rd_kafka_offsets_for_times(rk, parts, timeout_ms))
+    throw kafka_exception(make_error(err, "offsets for time " + std::to_string(ms)));
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto& e = parts->elems[i];
+    if (e.err)
+      throw kafka_exception(
+          make_error(e.err, "offset for time " + std::to_string(ms) + " in " +
+                                to_string(topic_partition{e.topic, partition_id{e.partition}})));
+    // No record that new: the broker answers -1; start at the end.
+    if (e.offset < 0) e.offset = watermarks(rk, e.topic, e.partition, timeout_ms).second;
+  }
+}
+
+void start_uncommitted_at(rd_kafka_t* consumer, rd_kafka_topic_partition_list_t* parts,
+                          std::int64_t ms, int timeout_ms) {
+  tpl_ptr committed{rd_kafka_topic_partition_list_copy(parts)};
+  if (auto err = rd_kafka_committed(consumer, committed.get(), timeout_ms))
+    throw kafka_exception(make_error(err, "committed offsets"));
+  auto fresh = make_tpl(parts->cnt);
+  for (int i = 0; i < committed->cnt; ++i) {
+    const auto& c = committed->elems[i];
+    if (c.err)
+      throw kafka_exception(make_error(c.err, "committed offset of " + std::string(c.topic)));
+    if (c.offset < 0) rd_kafka_topic_partition_list_add(fresh.get(), c.topic, c.partition);
+  }
+  offsets_at_time(consumer, fresh.get(), ms, timeout_ms);
+  for (int i = 0; i < fresh->cnt; ++i)
+    if (auto* p = rd_kafka_topic_partition_list_find(parts, fresh->elems[i].topic,
+                                                     fresh->elems[i].partition))
+      p->offset = fresh->elems[i].offset;
+}
+
+group_lag query_group_lag(const std::string& brokers, const std::string& group,
+                          std::chrono::milliseconds timeout) {
+  const int tmo = static_cast<int>(timeout.count());
+  property_list props{{"", "bootstrap.servers", brokers}, {"", "log_level", "0"}};
+  auto rk = make_client(RD_KAFKA_PRODUCER, make_conf(props));
+
+  check_brokers(rk.get(), brokers, tmo);
+
+  // Committed offsets by partition; then the partitions the group's members
+  // hold without a commit yet (their lag is the whole partition), as Kafka's
+  // own consumer-groups tool lists them.
+  auto offsets = group_offsets(rk.get(), group, tmo);
   for (const auto& tp : assigned_partitions(rk.get(), group, tmo)) offsets.try_emplace(tp, -1);
 
   group_lag out;

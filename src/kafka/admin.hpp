@@ -71,6 +71,46 @@ std::int64_t committed_offset(rd_kafka_t* rk, const std::string& topic, std::int
 std::pair<std::int64_t, std::int64_t> watermarks(rd_kafka_t* rk, const std::string& topic,
                                                  std::int32_t partition, int timeout_ms);
 
+/// A consumer group as the coordinator describes it: its state ("Empty",
+/// "Stable", "PreparingRebalance", ...) and its current members.
+struct group_description {
+  struct member {
+    std::string client_id, host, member_id;
+  };
+  std::string state;
+  std::vector<member> members;
+};
+
+/// DescribeConsumerGroups for one group (an unknown group is "Dead" with no
+/// members). Throws `kafka_exception`.
+group_description describe_group(rd_kafka_t* rk, const std::string& group, int timeout_ms);
+
+/// The group's committed offsets by (topic, partition), as a client outside
+/// the group reads them (ListConsumerGroupOffsets). Throws `kafka_exception`.
+std::map<std::pair<std::string, std::int32_t>, std::int64_t> group_offsets(rd_kafka_t* rk,
+                                                                           const std::string& group,
+                                                                           int timeout_ms);
+
+/// Sets the group's committed offsets to those in `offsets` (only partitions
+/// listed change). The coordinator refuses while the group has members
+/// subscribed to the topic; throws `kafka_exception` naming the first
+/// partition refused and why.
+void alter_group_offsets(rd_kafka_t* rk, const std::string& group,
+                         const rd_kafka_topic_partition_list_t* offsets, int timeout_ms);
+
+/// Replaces each element's offset of `parts` by the offset of its first
+/// record with a timestamp at or after `ms` (offsetsForTimes), or the
+/// partition's end when it has none that new. Throws `kafka_exception`.
+void offsets_at_time(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* parts, std::int64_t ms,
+                     int timeout_ms);
+
+/// For a consumer in the rebalance callback: sets each partition of `parts`
+/// that its group has not committed to its first record at or after `ms`;
+/// others keep their offset (INVALID: start at the commit). Throws
+/// `kafka_exception`.
+void start_uncommitted_at(rd_kafka_t* consumer, rd_kafka_topic_partition_list_t* parts,
+                          std::int64_t ms, int timeout_ms);
+
 struct partition_lag {
   std::string topic;
   std::int32_t partition = 0;

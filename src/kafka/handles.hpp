@@ -61,6 +61,11 @@ struct delete_topic_deleter {
 struct acl_binding_deleter {
   void operator()(rd_kafka_AclBinding_t* p) const noexcept { rd_kafka_AclBinding_destroy(p); }
 };
+struct alter_group_offsets_deleter {
+  void operator()(rd_kafka_AlterConsumerGroupOffsets_t* p) const noexcept {
+    rd_kafka_AlterConsumerGroupOffsets_destroy(p);
+  }
+};
 struct list_group_offsets_deleter {
   void operator()(rd_kafka_ListConsumerGroupOffsets_t* p) const noexcept {
     rd_kafka_ListConsumerGroupOffsets_destroy(p);
@@ -90,6 +95,8 @@ using delete_topic_ptr = std::unique_ptr<rd_kafka_DeleteTopic_t, delete_topic_de
 using acl_binding_ptr = std::unique_ptr<rd_kafka_AclBinding_t, acl_binding_deleter>;
 using list_group_offsets_ptr =
     std::unique_ptr<rd_kafka_ListConsumerGroupOffsets_t, list_group_offsets_deleter>;
+using alter_group_offsets_ptr =
+    std::unique_ptr<rd_kafka_AlterConsumerGroupOffsets_t, alter_group_offsets_deleter>;
 
 /// Properties in the order they are applied; `source` names where each came
 /// from (for example "kafka" or "agents[0].kafka") so errors can name the key.
