@@ -268,8 +268,9 @@ class supervisor final : public supervisor_actor::base {
     health_->fail("partition " + to_string(tp) + ": " + cause);
     log(log_level::error,
         "agent {}: partition {}/{} escalates: the partition is paused and the agent "
-        "unhealthy. Cause: {}",
-        agent_, tp.topic, tp.partition.value(), cause);
+        "unhealthy (on_escalation: {}). Cause: {}",
+        agent_, tp.topic, tp.partition.value(), to_string(policy_.on_escalation), cause);
+    if (health_->on_escalation) health_->on_escalation();
   }
 
   std::string agent_;

@@ -6,6 +6,7 @@
 // so a partition whose actor is between restarts still answers.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -71,6 +72,10 @@ struct agent_health {
     std::lock_guard lock(mx);
     if (healthy.exchange(false)) cause = std::move(why);
   }
+  /// A partition escalated: the agent's escalation policy acts (see
+  /// supervision_policy::on_escalation). Set before the supervisor starts;
+  /// runs on the supervisor's thread, once per escalated partition.
+  std::function<void()> on_escalation;
   /// Why the agent is unhealthy (empty while healthy).
   std::string reason() const {
     std::lock_guard lock(mx);

@@ -57,6 +57,19 @@ const char* to_string(processing_guarantee g) noexcept {
   return g == processing_guarantee::exactly_once ? "exactly_once" : "at_least_once";
 }
 
+const char* to_string(supervision_policy::escalation_action a) noexcept {
+  using action = supervision_policy::escalation_action;
+  switch (a) {
+    case action::pause:
+      return "pause";
+    case action::leave_group:
+      return "leave_group";
+    case action::exit:
+      return "exit";
+  }
+  return "unknown";
+}
+
 error_class classify_kafka_error(int code, bool is_fatal, bool is_retriable,
                                  bool txn_requires_abort) noexcept {
   if (is_fatal) return error_class::fatal;

@@ -114,6 +114,9 @@ struct runtime::impl {
   std::mutex mx;
   std::condition_variable cv;
   bool stop_requested = false;
+  /// An agent with on_escalation: exit escalated (run_until_signal returns
+  /// escalation_exit_code).
+  std::atomic<bool> escalation_exit{false};
   bool started = false;
   bool stopped = false;
   bool flushed_at_stop = false;
@@ -290,6 +293,14 @@ void runtime::start() {
         *d.sys, d.agents[i], d.client_props(d.cfg.consumer, "consumer", defaults), *d.producer,
         d.client_props(d.cfg.producer, "producer"), d.cfg.commit_interval,
         make_store_layout(d.agents[i].cfg, d.cfg.state_dir, memory, partitions)));
+    if (d.agents[i].cfg.supervision.on_escalation == supervision_policy::escalation_action::exit)
+      d.groups.back()->on_escalation([this, agent = d.agents[i].cfg.name] {
+        if (!impl_->escalation_exit.exchange(true))
+          log(log_level::error,
+              "agent {}: escalated with on_escalation: exit: stopping the runtime (exit code {})",
+              agent, escalation_exit_code);
+        request_stop();
+      });
     if (!d.mock) {
       // Through the consumer, which never creates a topic by asking for it.
       auto missing = d.groups.back()->missing_topics();
@@ -384,7 +395,7 @@ int runtime::run_until_signal() {
   }
   if (g_signal != 0) log(log_level::info, "signal {}: stopping", static_cast<int>(g_signal));
   stop();
-  return 0;
+  return impl_->escalation_exit ? escalation_exit_code : 0;
 }
 
 const std::string& runtime::bootstrap_servers() const {

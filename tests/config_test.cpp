@@ -213,7 +213,7 @@ TEST(ParseConfig, UnknownKeysNameTheirPathAndTheAllowedKeys) {
                      "agents[0].supervision.retries",
                      {"unknown key",
                       "max_retries, backoff_base_ms, backoff_max_ms, dlq_topic, max_restarts, "
-                      "restart_window_ms"});
+                      "restart_window_ms, on_escalation"});
 }
 
 TEST(ParseConfig, DuplicateKeysAreRejected) {
@@ -230,6 +230,19 @@ TEST(ParseConfig, InvalidProcessingGuaranteeListsTheAllowedValues) {
 TEST(ParseConfig, InvalidAssignorListsTheAllowedValues) {
   expect_parse_error("agents: [{name: a, topics: t, assignor: sticky}]", "agents[0].assignor",
                      {"invalid value 'sticky'", "allowed: cooperative-sticky, range, roundrobin"});
+}
+
+TEST(ParseConfig, EscalationPolicyIsOneOfThree) {
+  using action = supervision_policy::escalation_action;
+  EXPECT_EQ(parse_config("agents: [{name: a, topics: t}]").agents[0].supervision.on_escalation,
+            action::pause);
+  EXPECT_EQ(parse_config("agents: [{name: a, topics: t, supervision: {on_escalation: exit}}]")
+                .agents[0]
+                .supervision.on_escalation,
+            action::exit);
+  expect_parse_error("agents: [{name: a, topics: t, supervision: {on_escalation: restart}}]",
+                     "agents[0].supervision.on_escalation",
+                     {"invalid value 'restart'", "allowed: pause, leave_group, exit"});
 }
 
 TEST(ParseConfig, StartFromIsAnInstantWithItsZone) {

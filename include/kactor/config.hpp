@@ -56,7 +56,25 @@ struct supervision_policy {
   /// partition is paused and the agent reports itself unhealthy.
   std::size_t max_restarts = 5;
   std::chrono::milliseconds restart_window{60000};
+  /// What an escalation does beyond pausing the partition and marking the
+  /// agent unhealthy (docs/supervision.md, "Escalation policies").
+  enum class escalation_action {
+    /// Nothing more: the partition stays paused here until reassigned.
+    pause,
+    /// The agent leaves its consumer group (offsets committed as at a stop),
+    /// so the group moves its partitions to healthy members; the process and
+    /// its other agents go on, this agent stays out and unhealthy.
+    leave_group,
+    /// The runtime asks for its own stop, as SIGTERM would: `run_until_signal`
+    /// stops gracefully and returns 70 (EX_SOFTWARE) so that systemd or
+    /// Kubernetes restarts the process; `wait_for_stop_request` returns true.
+    exit,
+  };
+  escalation_action on_escalation = escalation_action::pause;
 };
+
+/// "pause", "leave_group" or "exit".
+const char* to_string(supervision_policy::escalation_action a) noexcept;
 
 /// One agent's settings. Defaults follow Kafka's consumer where one exists.
 struct agent_config {

@@ -247,6 +247,11 @@ class agent_builder {
   std::size_t index_;
 };
 
+/// What `runtime::run_until_signal` returns after an escalation stopped the
+/// runtime (supervision_policy::on_escalation `exit`): EX_SOFTWARE, so that
+/// systemd (`Restart=on-failure`) or Kubernetes restarts the process.
+inline constexpr int escalation_exit_code = 70;
+
 /// One process's kactor: the CAF actor system, one consumer (and group thread)
 /// per agent, a shared idempotent producer, and, when no brokers are given,
 /// librdkafka's embedded mock cluster.
@@ -301,10 +306,11 @@ class runtime {
   void request_stop();
 
   /// Starts (if needed), blocks until SIGINT/SIGTERM or `request_stop`, then
-  /// stops gracefully and returns 0. If `start` throws (bad configuration,
-  /// brokers that cannot be reached), logs why at error level and returns 1:
-  /// `return rt.run_until_signal();` ends `main` with a clean message and a
-  /// non-zero exit. Call `start` first to handle those exceptions yourself.
+  /// stops gracefully and returns 0, or `escalation_exit_code` when the stop
+  /// came from an agent's escalation with on_escalation `exit`. If `start` throws (bad
+  /// configuration, brokers that cannot be reached), logs why at error level and returns 1: `return
+  /// rt.run_until_signal();` ends `main` with a clean message and a non-zero exit. Call `start`
+  /// first to handle those exceptions yourself.
   int run_until_signal();
 
   /// Installs SIGINT/SIGTERM handlers that count as `request_stop` (seen by

@@ -73,6 +73,14 @@ assignor_kind to_assignor(const std::string& text, const std::string& key) {
   throw invalid(key, text, join(names));
 }
 
+supervision_policy::escalation_action to_escalation(const std::string& text,
+                                                    const std::string& key) {
+  using action = supervision_policy::escalation_action;
+  for (auto a : {action::pause, action::leave_group, action::exit})
+    if (text == to_string(a)) return a;
+  throw invalid(key, text, "pause, leave_group, exit");
+}
+
 processing_guarantee to_guarantee(const std::string& text, const std::string& key) {
   for (auto g : {processing_guarantee::at_least_once, processing_guarantee::exactly_once})
     if (text == to_string(g)) return g;
@@ -216,6 +224,10 @@ const std::vector<scalar_field<supervision_policy>>& supervision_fields() {
       text<C, &C::dlq_topic>("dlq_topic"),
       count<C, &C::max_restarts>("max_restarts", 0, kRetriesLimit),
       millis<C, &C::restart_window>("restart_window_ms", 1, kRestartWindowLimitMs),
+      {"on_escalation", 0, 0, nullptr, nullptr,
+       [](C& c, const std::string& t, const std::string& key) {
+         c.on_escalation = to_escalation(t, key);
+       }},
   };
   return fields;
 }

@@ -92,6 +92,8 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
     producer_ = txn_producer_.get();
     txn_ = std::make_shared<transaction_control>();
   }
+  if (def_.cfg.supervision.on_escalation == supervision_policy::escalation_action::leave_group)
+    health_->on_escalation = [this] { leave_.store(true, std::memory_order_release); };
   supervisor_ = spawn_supervisor(sys_, def_.cfg.name, def_.cfg.supervision, health_);
   sink_ = std::make_unique<producer_sink>(*producer_);
   dead_letters_ = spawn_dead_letter_actor(sys_, dlq_topic(def_.cfg), *sink_);
@@ -187,7 +189,7 @@ void consumer_group::run() {
   auto last_cycle = std::chrono::steady_clock::now();
   auto last_look = last_cycle, last_co_check = last_cycle;
   std::uint64_t handled_at_cycle = 0;
-  while (!stop_.load(std::memory_order_acquire)) {
+  while (!stop_.load(std::memory_order_acquire) && !leave_.load(std::memory_order_acquire)) {
     if (auto* raw = rd_kafka_consumer_poll(rk_.get(), transactional ? 5 : 100)) {
       message_ptr msg{raw};
       if (msg->err)
@@ -228,6 +230,11 @@ void consumer_group::run() {
       last_cycle = std::chrono::steady_clock::now();
     }
   }
+  if (leave_.load(std::memory_order_acquire))
+    log(log_level::error,
+        "agent {}: leaving group {} after an escalation (on_escalation: leave_group): its "
+        "partitions move to the group's other members; this agent stays out until restarted",
+        def_.cfg.name, group_id(def_.cfg));
   // Leaving the group revokes every partition through on_rebalance, which
   // drains the partition actors and commits their offsets (or transaction).
   if (auto err = rd_kafka_consumer_close(rk_.get()))

@@ -54,6 +54,10 @@ class consumer_group {
   /// Subscribes and starts the group thread.
   void start();
 
+  /// Before `start`: what an escalation with on_escalation `exit` does
+  /// (runs on the supervisor's thread).
+  void on_escalation(std::function<void()> f) { health_->on_escalation = std::move(f); }
+
   /// Closes the consumer on the group thread: every partition actor finishes
   /// the record in hand and waits for its acks, offsets are committed, the
   /// member leaves the group. Blocks until done. Idempotent.
@@ -207,6 +211,9 @@ class consumer_group {
   std::shared_ptr<const store_layout> stores_;
   std::unique_ptr<restorer> restorer_;
   std::atomic<bool> stop_{false};
+  /// on_escalation: leave_group, set by the supervisor: the group thread
+  /// closes the consumer and ends.
+  std::atomic<bool> leave_{false};
   std::thread thread_;
 };
 
