@@ -13,6 +13,8 @@
 #
 # DIR holds server.properties, data/, server.log (log4j), broker.log (stdout/stderr),
 # broker.pid and bootstrap.txt. `rm -rf DIR` after stop for a fresh cluster.
+# A second listener, SASL_PLAINTEXT with SCRAM-SHA-256, is at sasl_bootstrap.txt;
+# its one user is kactor-test, password kactor-test-secret (a throwaway for tests).
 # Kafka 4.x dropped protocol versions librdkafka 2.0.2 needs: stay on 3.x.
 set -euo pipefail
 
@@ -77,18 +79,21 @@ cluster_id() {
 }
 
 write_config() {
-  local port cport
+  local port cport sport
   port=$(free_port)
   cport=$(free_port "$port")
+  until sport=$(free_port "$port"); [[ $sport != "$cport" ]]; do :; done
   cat >"$DIR/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sport,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sport
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-256
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$DIR/data
 num.partitions=1
 default.replication.factor=1
@@ -151,11 +156,12 @@ start() {
   [[ -f $DIR/server.properties ]] || write_config   # reuse ports and data on restart
   if [[ ! -f $DIR/data/meta.properties ]]; then
     tool kafka.tools.StorageTool format --ignore-formatted -t "$(cluster_id)" \
+      --add-scram 'SCRAM-SHA-256=[name=kactor-test,password=kactor-test-secret]' \
       -c "$DIR/server.properties" >"$DIR/format.log" 2>&1 ||
       { cat "$DIR/format.log" >&2; die "formatting storage in $DIR/data failed"; }
   fi
   local port logpos pid
-  port=$(prop listeners | sed 's/.*PLAINTEXT:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/')
+  port=$(prop listeners | sed 's/^PLAINTEXT:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/')
   logpos=$(($(stat -c %s "$DIR/server.log" 2>/dev/null || echo 0) + 1))
   # KACTOR_KAFKA_HEAP: the broker's -Xmx (default 512m; partition_scaling_bench
   # with thousands of partitions wants 2g).
@@ -182,6 +188,7 @@ start() {
     sleep 0.2
   done
   echo "127.0.0.1:$port" >"$DIR/bootstrap.txt"
+  prop listeners | sed -n 's/.*SASL_PLAINTEXT:\/\/\(127\.0\.0\.1:[0-9]*\).*/\1/p' >"$DIR/sasl_bootstrap.txt"
   cat "$DIR/bootstrap.txt"
 }
 
@@ -239,7 +246,7 @@ case $cmd in
       fresh)
         stop
         rm -rf "$DIR/data" "$DIR"/{server.properties,log4j.properties,tools-log4j.properties} \
-          "$DIR"/{server.log,broker.log,format.log,bootstrap.txt}
+          "$DIR"/{server.log,broker.log,format.log,bootstrap.txt,sasl_bootstrap.txt}
         start
         ;;
       topic) [[ $# -eq 4 && $4 =~ ^[0-9]+$ ]] || usage; topic "$3" "$4" ;;

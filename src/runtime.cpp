@@ -254,7 +254,7 @@ void runtime::start() {
                          "configured, but no agent of that name is defined in code");
   }
   if (!d.mock) {
-    check_brokers(d.producer->handle(), d.bootstrap);
+    check_brokers(d.client_props(d.cfg.producer, "producer"), d.bootstrap);
     check_outputs(d.producer->handle(), d.agents);
   }
   const property_list consumer_defaults{

@@ -45,6 +45,17 @@ inline std::string kafka_bootstrap() {
   return line;
 }
 
+/// The same broker's SASL_PLAINTEXT listener (SCRAM-SHA-256, user
+/// kactor-test, password kactor-test-secret: scripts/kafka.sh), or "".
+inline std::string kafka_sasl_bootstrap() {
+  const char* dir = std::getenv("KACTOR_KAFKA_DIR");
+  if (!dir) return {};
+  std::ifstream in(std::string(dir) + "/sasl_bootstrap.txt");
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
 /// A unique name per test run, so reruns against one broker do not collide.
 inline std::string unique_name(const std::string& base) {
   return base + "-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());

@@ -1,7 +1,9 @@
 #include "src/kafka/admin.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <mutex>
 #include <utility>
 
 namespace kactor::detail {
@@ -28,6 +30,60 @@ void check_brokers(rd_kafka_t* rk, const std::string& brokers, int timeout_ms) {
         "cannot reach the Kafka brokers " + brokers + " within " + std::to_string(timeout_ms) +
             " ms (" + rd_kafka_err2str(err) + "): check `brokers` and that the cluster is up"});
   const metadata_ptr answered{raw};  // only whether the brokers answer matters
+}
+
+namespace {
+
+/// What a probe client's error callback saw that no retry can cure.
+struct probe_errors {
+  std::mutex mx;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  std::string reason;
+};
+
+void record_probe_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  const auto code = static_cast<rd_kafka_resp_err_t>(err);
+  if (code != RD_KAFKA_RESP_ERR__AUTHENTICATION && code != RD_KAFKA_RESP_ERR__SSL &&
+      code != RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED)
+    return;
+  auto* errors = static_cast<probe_errors*>(opaque);
+  std::lock_guard lock(errors->mx);
+  errors->err = code;
+  errors->reason = reason;
+}
+
+}  // namespace
+
+void check_brokers(const property_list& props, const std::string& brokers, int timeout_ms) {
+  probe_errors errors;
+  auto quiet = props;
+  quiet.push_back({"", "log_level", "0"});  // the exception says why
+  auto conf = make_conf(quiet);
+  rd_kafka_conf_set_error_cb(conf.get(), &record_probe_error);
+  rd_kafka_conf_set_opaque(conf.get(), &errors);
+  auto rk = make_client(RD_KAFKA_PRODUCER, std::move(conf));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  do {
+    const rd_kafka_metadata_t* raw = nullptr;
+    err = rd_kafka_metadata(rk.get(), 0, nullptr, &raw, 200);
+    if (!err) {
+      const metadata_ptr answered{raw};
+      return;
+    }
+    rd_kafka_poll(rk.get(), 0);  // runs the error callback
+    std::lock_guard lock(errors.mx);
+    if (errors.err)
+      throw kafka_exception(error_info{
+          error_class::fatal, errors.err,
+          "cannot authenticate with the Kafka brokers " + brokers + ": " + errors.reason +
+              " (check security.protocol, sasl.mechanisms, sasl.username and sasl.password, or "
+              "the ssl.* settings)"});
+  } while (std::chrono::steady_clock::now() < deadline);
+  throw kafka_exception(error_info{
+      classify_kafka_error(err), err,
+      "cannot reach the Kafka brokers " + brokers + " within " + std::to_string(timeout_ms) +
+          " ms (" + rd_kafka_err2str(err) + "): check `brokers` and that the cluster is up"});
 }
 
 event_ptr admin_request(

@@ -27,6 +27,13 @@ rd_kafka_resp_err_t topic_status(rd_kafka_t* rk, const std::string& topic, int t
 /// `timeout_ms`.
 void check_brokers(rd_kafka_t* rk, const std::string& brokers, int timeout_ms = 10000);
 
+/// The same for a client made from `props` (its security settings
+/// included), and fast on a client that may not connect: a failed SASL
+/// authentication or TLS handshake throws a fatal `kafka_exception` with
+/// librdkafka's reason (never a setting's value) as soon as librdkafka
+/// reports it, instead of waiting out `timeout_ms`.
+void check_brokers(const property_list& props, const std::string& brokers, int timeout_ms = 10000);
+
 /// One Admin API request: `issue(options, queue)` sends it with options for
 /// `op` (request timeout `timeout_ms`); returns its result event. Throws
 /// `kafka_exception` naming `what` if no answer comes in time or the request
