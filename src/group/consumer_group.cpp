@@ -57,6 +57,7 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
                          def_.cfg.start_from->time_since_epoch())
                          .count();
   rd_kafka_conf_set_rebalance_cb(conf.get(), &consumer_group::on_rebalance);
+  rd_kafka_conf_set_error_cb(conf.get(), &consumer_group::on_error);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rk_ = make_client(RD_KAFKA_CONSUMER, std::move(conf));
   rd_kafka_poll_set_consumer(rk_.get());
@@ -101,6 +102,17 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
 
 consumer_group::~consumer_group() {
   stop();
+  if (topic_deleted_) {
+    // librdkafka 2.0.2 never finishes destroying a consumer one of whose
+    // topics was deleted while it consumed (its threads wait forever:
+    // scripts/probes/destroy_after_topic_deletion.c). The consumer is closed
+    // (offsets committed, group left); its handle is left to the process.
+    log(log_level::warn,
+        "agent {}: a consumed topic was deleted while running; librdkafka 2.0.2 cannot destroy "
+        "such a consumer, so its (closed) handle stays until the process exits",
+        def_.cfg.name);
+    (void)rk_.release();
+  }
 }
 
 std::string consumer_group::dlq_topic(const agent_config& cfg) {
@@ -181,6 +193,50 @@ void consumer_group::look_for_missing_topics() {
       log(log_level::info, "agent {}: consumed topic {} exists now", def_.cfg.name, t);
   std::lock_guard lock(missing_mx_);
   missing_topics_ = std::move(still);
+}
+
+void consumer_group::on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<consumer_group*>(opaque);
+  const auto code = static_cast<rd_kafka_resp_err_t>(err);
+  // A consumed topic deleted under the agent: librdkafka says so every
+  // second for as long as it is gone; the agent reports it once instead.
+  if ((code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+       code == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || code == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) &&
+      self->notice_deleted_topics())
+    return;
+  log(code == RD_KAFKA_RESP_ERR__TRANSPORT || code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN
+          ? log_level::warn
+          : log_level::error,
+      "agent {}: consumer: {}", self->def_.cfg.name, reason);
+}
+
+bool consumer_group::notice_deleted_topics() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::string> missing;
+  {
+    std::lock_guard lock(missing_mx_);
+    missing = missing_topics_;
+  }
+  if (now - last_deleted_check_ < std::chrono::seconds(1)) return !missing.empty();
+  last_deleted_check_ = now;
+  std::vector<std::string> present;
+  for (const auto& t : def_.cfg.topics)
+    if (std::find(missing.begin(), missing.end(), t) == missing.end()) present.push_back(t);
+  std::vector<std::string> gone;
+  try {
+    gone = absent(present, 1000);
+  } catch (const kafka_exception&) {
+    return !missing.empty();  // the brokers did not answer: librdkafka's error stands
+  }
+  for (const auto& t : gone)
+    log(log_level::error,
+        "agent {}: consumed topic {} does not exist any more (deleted?): the agent reports it "
+        "in missing_topics, is not ready, and consumes it again if it comes back",
+        def_.cfg.name, t);
+  if (!gone.empty()) topic_deleted_ = true;
+  std::lock_guard lock(missing_mx_);
+  missing_topics_.insert(missing_topics_.end(), gone.begin(), gone.end());
+  return !missing_topics_.empty();
 }
 
 void consumer_group::run() {

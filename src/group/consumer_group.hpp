@@ -106,6 +106,15 @@ class consumer_group {
   void check_co_partitioning();
 
   void run();
+  /// librdkafka's error events, on the group thread (consumer poll).
+  static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  /// Group thread: after an unknown-topic error, finds the consumed topics
+  /// that no longer exist (at most once a second) and reports them missing,
+  /// once each. Whether any consumed topic is missing now.
+  bool notice_deleted_topics();
+  std::chrono::steady_clock::time_point last_deleted_check_{};
+  /// A consumed topic was found deleted (group thread; read after it ended).
+  bool topic_deleted_ = false;
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* parts, void* opaque);
   void assign(rd_kafka_topic_partition_list_t* parts);
