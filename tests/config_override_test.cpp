@@ -113,7 +113,7 @@ TEST(ApplyOverride, RejectsBadKeysAndValues) {
   expect_override_error(
       "agents.a.name=b", "agents.a.name",
       {"unknown key",
-       "topics, produces, stores, group, group_instance_id, max_poll_records, "
+       "topics, produces, stores, group, group_instance_id, start_from, max_poll_records, "
        "resume_below, pause_after_ms, prefetch_budget_mb, assignor, processing_guarantee, "
        "require_topics, timers, requests, reply_topic, transaction_interval_ms, "
        "transaction_max_records, "
@@ -124,7 +124,7 @@ TEST(ApplyOverride, RejectsBadKeysAndValues) {
   expect_override_error("agents.a.supervision.retries=1", "agents.a.supervision.retries",
                         {"unknown key",
                          "max_retries, backoff_base_ms, backoff_max_ms, dlq_topic, max_restarts, "
-                         "restart_window_ms"});
+                         "restart_window_ms, on_escalation"});
   expect_override_error("agents.a.supervision.max_retries=1001", "agents.a.supervision.max_retries",
                         {"'1001'", "integers 0..1000"});
   expect_override_error("agents.a.supervision.restart_window_ms=0",
