@@ -37,12 +37,13 @@ struct raw_record {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-/// Produces `records` to partition 0 of `topic` with a producer that may send
-/// up to 16 MiB.
+/// Produces `records` to partition 0 of `topic`, in order (idempotence), with
+/// a producer that may send up to 16 MiB.
 void produce(const std::string& brokers, const std::string& topic,
              const std::vector<raw_record>& records) {
   auto rk = detail::make_client(RD_KAFKA_PRODUCER,
                                 detail::make_conf({{"", "bootstrap.servers", brokers},
+                                                   {"", "enable.idempotence", "true"},
                                                    {"", "message.max.bytes", "16777216"}}));
   for (const auto& r : records) {
     detail::headers_ptr hdrs{rd_kafka_headers_new(r.headers.size())};

@@ -34,10 +34,12 @@ constexpr int kPerPartition = 20;
 const std::int64_t kBase = 1764583200000;  // 2025-12-01T10:00:00Z
 
 /// Produces kPerPartition records to each partition with timestamps
-/// `base + i s` (offsets 0.. in that order on a new topic).
+/// `base + i s` (offsets 0.. in that order on a new topic: idempotence keeps
+/// the order through the retries a just-created topic may cause).
 void produce_stamped(const std::string& brokers, const std::string& topic, std::int64_t base) {
-  auto rk = detail::make_client(RD_KAFKA_PRODUCER,
-                                detail::make_conf({{"", "bootstrap.servers", brokers}}));
+  auto rk = detail::make_client(
+      RD_KAFKA_PRODUCER,
+      detail::make_conf({{"", "bootstrap.servers", brokers}, {"", "enable.idempotence", "true"}}));
   for (int p = 0; p < kPartitions; ++p)
     for (int i = 0; i < kPerPartition; ++i) {
       const auto value = "p" + std::to_string(p) + "-" + std::to_string(i);

@@ -381,8 +381,9 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
   // What the consumer is given: every assigned partition and, for
   // co-partitioned inputs, partition p of each other input with it.
   auto given = with_co_partitions(parts);
-  // A task with stores finds where it starts once restored (below).
-  if (start_from_ms_ && !stores_) start_uncommitted(given.get());
+  // The consumer fetches from there at once; a task with stores seeks
+  // there again once restored (below), so both must agree.
+  if (start_from_ms_) start_uncommitted(given.get());
   for (int i = 0; i < parts->cnt; ++i) {
     auto tp = to_tp(parts->elems[i]);
     auto task = std::make_unique<assigned_task>(rk_.get(), task_inputs(tp));
