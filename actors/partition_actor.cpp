@@ -294,6 +294,7 @@ bool partition_actor::handle(record_slot& slot) {
   ctx_.current_ = failing_.entry;
   error_info failure;
   bool ok = false;
+  const auto began = std::chrono::steady_clock::now();
   try {
     if (internal_lane(slot.lane)) {
       deliver_internal(slot);
@@ -315,6 +316,7 @@ bool partition_actor::handle(record_slot& slot) {
     failure = {error_class::retriable, 0, "unknown exception"};
   }
   ctx_.current_ = nullptr;
+  counters(slot.lane).handler_latency.observe(std::chrono::steady_clock::now() - began);
   if (ok) {
     tracker_->end(failing_.entry);
     failing_ = {};

@@ -26,6 +26,10 @@ runtime_stats sample() {
   a.rebalances = 3;
   a.longest_revoke = std::chrono::microseconds(1500);
   a.transactions_committed = 12;
+  a.handler_latency.counts[0] = 900;    // at most 10 µs
+  a.handler_latency.counts[4] = 99;     // (0.5 ms, 1 ms]
+  a.handler_latency.counts.back() = 1;  // above 5 s
+  a.handler_latency.sum_seconds = 7.25;
   partition_stats p;
   p.tp = {"orders", partition_id{2}};
   p.assigned = true;
@@ -60,6 +64,18 @@ TEST(metrics, the_exposition_carries_every_figure_with_its_labels) {
   EXPECT_TRUE(has_line(text, R"(kactor_rebalances_total{agent="orders \"eu\""} 3)"));
   EXPECT_TRUE(has_line(text, R"(kactor_revoke_longest_seconds{agent="orders \"eu\""} 0.0015)"));
   EXPECT_TRUE(has_line(text, R"(kactor_transactions_committed_total{agent="orders \"eu\""} 12)"));
+  const std::string a = R"(agent="orders \"eu\"")";
+  EXPECT_TRUE(has_line(text, "# TYPE kactor_handler_duration_seconds histogram"));
+  EXPECT_TRUE(has_line(text, "kactor_handler_duration_seconds_bucket{" + a + ",le=\"1e-05\"} 900"));
+  EXPECT_TRUE(
+      has_line(text, "kactor_handler_duration_seconds_bucket{" + a + ",le=\"0.0005\"} 900"));
+  EXPECT_TRUE(has_line(text, "kactor_handler_duration_seconds_bucket{" + a + ",le=\"0.001\"} 999"))
+      << "buckets are cumulative";
+  EXPECT_TRUE(has_line(text, "kactor_handler_duration_seconds_bucket{" + a + ",le=\"5\"} 999"));
+  EXPECT_TRUE(has_line(text, "kactor_handler_duration_seconds_bucket{" + a + ",le=\"+Inf\"} 1000"));
+  EXPECT_TRUE(has_line(text, "kactor_handler_duration_seconds_sum{" + a + "} 7.25"));
+  EXPECT_TRUE(has_line(text, "kactor_handler_duration_seconds_count{" + a + "} 1000"));
+  EXPECT_TRUE(has_line(text, "kactor_transaction_commit_duration_seconds_count{" + a + "} 0"));
   EXPECT_TRUE(has_line(text, "# TYPE kactor_records_processed_total counter"));
   EXPECT_TRUE(has_line(text, "# TYPE kactor_partition_lag gauge"));
   // Partition 3 is not held: its offsets are unknown, so no lag sample.

@@ -6,6 +6,7 @@
 #include <kactor/dead_letter.hpp>
 #include <kactor/error.hpp>
 #include <kactor/event.hpp>
+#include <kactor/histogram.hpp>
 #include <kactor/reply.hpp>
 #include <kactor/runtime.hpp>
 #include <kactor/saga.hpp>

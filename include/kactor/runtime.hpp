@@ -16,6 +16,7 @@
 #include <kactor/config.hpp>
 #include <kactor/context.hpp>
 #include <kactor/event.hpp>
+#include <kactor/histogram.hpp>
 
 namespace kactor {
 namespace detail {
@@ -147,6 +148,13 @@ struct agent_stats {
   /// `transactions_committed` for averages.
   std::chrono::microseconds barrier_wait{0};
   std::chrono::microseconds commit_time{0};
+  /// exactly_once: how long each committed transaction's commit took (as
+  /// `commit_time`, one observation per commit).
+  latency_histogram commit_latency;
+  /// How long each handler call took (the agent's behaviour on one record;
+  /// a retried record counts once per attempt), over every partition this
+  /// process handled. Internal records (timer firings, replies) included.
+  latency_histogram handler_latency;
   /// Records handed to, and deliveries failed by, the producer this agent
   /// emits through: the runtime's shared one (so the same figures for every
   /// at_least_once agent) or, exactly_once, the agent's own.

@@ -591,11 +591,13 @@ agent_stats consumer_group::stats() const {
   s.producer_resets = producer_resets_.load();
   s.barrier_wait = std::chrono::microseconds(barrier_wait_us_.load());
   s.commit_time = std::chrono::microseconds(commit_time_us_.load());
+  commit_latency_.add_to(s.commit_latency);
   s.emitted = producer_->emitted();
   s.delivery_failures = producer_->delivery_failures();
   s.dead_letter_topic = dlq_topic(def_.cfg);
   std::lock_guard lock(counters_mx_);
   for (const auto& [tp, c] : counters_) {
+    c->handler_latency.add_to(s.handler_latency);
     partition_stats p;
     p.tp = tp;
     p.assigned = c->assigned.load();

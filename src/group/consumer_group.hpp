@@ -169,6 +169,7 @@ class consumer_group {
   std::atomic<std::uint64_t> producer_resets_{0};
   std::atomic<std::int64_t> barrier_wait_us_{0};
   std::atomic<std::int64_t> commit_time_us_{0};
+  atomic_histogram commit_latency_;
   /// Failed attempts to re-create the transactional producer since it last
   /// worked; while not 0 the partition actors stay held at the barrier.
   std::atomic<std::size_t> failed_recoveries_{0};

@@ -85,7 +85,9 @@ void consumer_group::transaction_cycle(bool release_after) {
         return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
       };
       barrier_wait_us_.fetch_add(us(answered - asked), std::memory_order_relaxed);
-      commit_time_us_.fetch_add(us(steady_clock::now() - answered), std::memory_order_relaxed);
+      const auto committing = steady_clock::now() - answered;
+      commit_time_us_.fetch_add(us(committing), std::memory_order_relaxed);
+      commit_latency_.observe(committing);
     }
   }
   if (release_after && !broken()) release(self);

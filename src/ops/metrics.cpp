@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <sstream>
 #include <vector>
 
@@ -35,6 +36,31 @@ void family(std::ostream& out, const char* name, const char* type, const char* h
   out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
   for (const auto& i : items)
     if (!has || has(i)) out << name << '{' << labels(i) << "} " << value(i) << '\n';
+}
+
+/// A histogram family over agents: cumulative `_bucket` samples by `le`,
+/// then `_sum` and `_count`.
+void histogram_family(std::ostream& out, const char* name, const char* help,
+                      const std::vector<const agent_stats*>& agents,
+                      const std::function<std::string(const agent_stats*)>& labels,
+                      latency_histogram agent_stats::*member) {
+  // latency_histogram::bounds as Prometheus writes them.
+  static constexpr const char* le[] = {"1e-05", "5e-05", "0.0001", "0.0005", "0.001", "0.005",
+                                       "0.01",  "0.05",  "0.1",    "0.5",    "1",     "5"};
+  static_assert(std::size(le) == latency_histogram::bounds.size());
+  out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " histogram\n";
+  for (const auto* a : agents) {
+    const auto& h = a->*member;
+    const auto l = labels(a);
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < h.counts.size(); ++i) {
+      cumulative += h.counts[i];
+      out << name << "_bucket{" << l << ",le=\"" << (i < std::size(le) ? le[i] : "+Inf") << "\"} "
+          << cumulative << '\n';
+    }
+    out << name << "_sum{" << l << "} " << h.sum_seconds << '\n';
+    out << name << "_count{" << l << "} " << cumulative << '\n';
+  }
 }
 
 struct partition_item {
@@ -167,6 +193,12 @@ std::string prometheus_text(const runtime_stats& stats) {
   per_agent("kactor_transaction_commit_seconds_total", "counter",
             "exactly_once: time spent committing transactions.",
             [&](const A& a) { return seconds(a->commit_time); });
+  histogram_family(out, "kactor_transaction_commit_duration_seconds",
+                   "exactly_once: how long each transaction commit took.", agents, agent_labels,
+                   &agent_stats::commit_latency);
+  histogram_family(out, "kactor_handler_duration_seconds",
+                   "How long each handler call took (one per attempt).", agents, agent_labels,
+                   &agent_stats::handler_latency);
   per_agent("kactor_records_emitted_total", "counter",
             "Records handed to the producer this agent emits through.",
             [](const A& a) { return static_cast<double>(a->emitted); });
