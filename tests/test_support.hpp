@@ -35,25 +35,25 @@ inline bool eventually(const std::function<bool()>& pred,
   return true;
 }
 
-/// The real broker started by the CTest fixture (scripts/kafka.sh), or "".
-inline std::string kafka_bootstrap() {
+/// The first line of `file` in the CTest fixture's broker directory, or "".
+inline std::string kafka_dir_line(const std::string& file) {
   const char* dir = std::getenv("KACTOR_KAFKA_DIR");
   if (!dir) return {};
-  std::ifstream in(std::string(dir) + "/bootstrap.txt");
+  std::ifstream in(std::string(dir) + "/" + file);
   std::string line;
   std::getline(in, line);
   return line;
 }
 
+/// The real broker started by the CTest fixture (scripts/kafka.sh), or "".
+inline std::string kafka_bootstrap() {
+  return kafka_dir_line("bootstrap.txt");
+}
+
 /// The same broker's SASL_PLAINTEXT listener (SCRAM-SHA-256, user
 /// kactor-test, password kactor-test-secret: scripts/kafka.sh), or "".
 inline std::string kafka_sasl_bootstrap() {
-  const char* dir = std::getenv("KACTOR_KAFKA_DIR");
-  if (!dir) return {};
-  std::ifstream in(std::string(dir) + "/sasl_bootstrap.txt");
-  std::string line;
-  std::getline(in, line);
-  return line;
+  return kafka_dir_line("sasl_bootstrap.txt");
 }
 
 /// A unique name per test run, so reruns against one broker do not collide.

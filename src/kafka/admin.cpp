@@ -21,14 +21,22 @@ rd_kafka_resp_err_t topic_status(rd_kafka_t* rk, const std::string& topic, int t
   return err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ? RD_KAFKA_RESP_ERR_NO_ERROR : err;
 }
 
+namespace {
+
+kafka_exception unreachable(const std::string& brokers, int timeout_ms, rd_kafka_resp_err_t err) {
+  return kafka_exception(error_info{
+      classify_kafka_error(err), err,
+      "cannot reach the Kafka brokers " + brokers + " within " + std::to_string(timeout_ms) +
+          " ms (" + rd_kafka_err2str(err) + "): check `brokers` and that the cluster is up"});
+}
+
+}  // namespace
+
 void check_brokers(rd_kafka_t* rk, const std::string& brokers, int timeout_ms) {
   const rd_kafka_metadata_t* raw = nullptr;
   // No topic: the answer lists the brokers only.
   if (auto err = rd_kafka_metadata(rk, 0, nullptr, &raw, timeout_ms))
-    throw kafka_exception(error_info{
-        classify_kafka_error(err), err,
-        "cannot reach the Kafka brokers " + brokers + " within " + std::to_string(timeout_ms) +
-            " ms (" + rd_kafka_err2str(err) + "): check `brokers` and that the cluster is up"});
+    throw unreachable(brokers, timeout_ms, err);
   const metadata_ptr answered{raw};  // only whether the brokers answer matters
 }
 
@@ -80,10 +88,7 @@ void check_brokers(const property_list& props, const std::string& brokers, int t
               " (check security.protocol, sasl.mechanisms, sasl.username and sasl.password, or "
               "the ssl.* settings)"});
   } while (std::chrono::steady_clock::now() < deadline);
-  throw kafka_exception(error_info{
-      classify_kafka_error(err), err,
-      "cannot reach the Kafka brokers " + brokers + " within " + std::to_string(timeout_ms) +
-          " ms (" + rd_kafka_err2str(err) + "): check `brokers` and that the cluster is up"});
+  throw unreachable(brokers, timeout_ms, err);
 }
 
 event_ptr admin_request(
