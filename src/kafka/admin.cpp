@@ -251,26 +251,9 @@ namespace {
 std::vector<std::pair<std::string, std::int32_t>> assigned_partitions(rd_kafka_t* rk,
                                                                       const std::string& group,
                                                                       int tmo) {
-  const char* names[] = {group.c_str()};
-  auto ev = admin_request(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, tmo, "group " + group,
-                          [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
-                            rd_kafka_DescribeConsumerGroups(rk, names, 1, opts, q);
-                          });
   std::vector<std::pair<std::string, std::int32_t>> out;
-  size_t n = 0;
-  const auto** groups = rd_kafka_DescribeConsumerGroups_result_groups(
-      rd_kafka_event_DescribeConsumerGroups_result(ev.get()), &n);
-  for (size_t g = 0; g < n; ++g) {
-    if (rd_kafka_ConsumerGroupDescription_error(groups[g])) continue;
-    const auto members = rd_kafka_ConsumerGroupDescription_member_count(groups[g]);
-    for (size_t m = 0; m < members; ++m) {
-      const auto* assignment = rd_kafka_MemberDescription_assignment(
-          rd_kafka_ConsumerGroupDescription_member(groups[g], m));
-      const auto* parts = assignment ? rd_kafka_MemberAssignment_partitions(assignment) : nullptr;
-      for (int i = 0; parts && i < parts->cnt; ++i)
-        out.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
-    }
-  }
+  for (const auto& m : describe_group(rk, group, tmo).members)
+    out.insert(out.end(), m.assignment.begin(), m.assignment.end());
   return out;
 }
 
@@ -297,9 +280,15 @@ group_description describe_group(rd_kafka_t* rk, const std::string& group, int t
     const auto members = rd_kafka_ConsumerGroupDescription_member_count(groups[g]);
     for (size_t m = 0; m < members; ++m) {
       const auto* md = rd_kafka_ConsumerGroupDescription_member(groups[g], m);
-      out.members.push_back({rd_kafka_MemberDescription_client_id(md),
-                             rd_kafka_MemberDescription_host(md),
-                             rd_kafka_MemberDescription_consumer_id(md)});
+      group_description::member member{rd_kafka_MemberDescription_client_id(md),
+                                       rd_kafka_MemberDescription_host(md),
+                                       rd_kafka_MemberDescription_consumer_id(md),
+                                       {}};
+      const auto* assignment = rd_kafka_MemberDescription_assignment(md);
+      const auto* parts = assignment ? rd_kafka_MemberAssignment_partitions(assignment) : nullptr;
+      for (int i = 0; parts && i < parts->cnt; ++i)
+        member.assignment.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
+      out.members.push_back(std::move(member));
     }
   }
   return out;

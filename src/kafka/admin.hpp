@@ -83,6 +83,8 @@ std::pair<std::int64_t, std::int64_t> watermarks(rd_kafka_t* rk, const std::stri
 struct group_description {
   struct member {
     std::string client_id, host, member_id;
+    /// The partitions it is assigned, as (topic, partition).
+    std::vector<std::pair<std::string, std::int32_t>> assignment;
   };
   std::string state;
   std::vector<member> members;
