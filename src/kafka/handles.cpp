@@ -13,21 +13,18 @@ void append(property_list& out, const std::string& source,
   for (const auto& [k, v] : props) out.push_back(property{source, k, v});
 }
 
-namespace {
-
-/// librdkafka's log lines (syslog levels), into kactor's log. Failed commits
-/// during a rebalance are expected (the next commit or the revocation
-/// retries them): debug only.
-void log_librdkafka(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+void log_librdkafka(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
   auto lvl = level <= 3   ? log_level::error
              : level == 4 ? log_level::warn
              : level <= 6 ? log_level::info
                           : log_level::debug;
-  if (std::strcmp(fac, "COMMITFAIL") == 0) lvl = log_level::debug;
-  log(lvl, "{} {}: {}", rd_kafka_name(rk), fac, buf);
+  // Failed commits during a rebalance are expected (the next commit or the
+  // revocation retries them); a failed transaction kactor reports itself,
+  // with what it does about it (src/group/transactions.cpp).
+  if (std::strcmp(facility, "COMMITFAIL") == 0 || std::strcmp(facility, "TXNERR") == 0)
+    lvl = log_level::debug;
+  log(lvl, "{} {}: {}", rd_kafka_name(rk), facility, text);
 }
-
-}  // namespace
 
 conf_ptr make_conf(const property_list& props) {
   conf_ptr conf{rd_kafka_conf_new()};

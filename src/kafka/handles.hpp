@@ -110,6 +110,10 @@ using property_list = std::vector<property>;
 void append(property_list& out, const std::string& source,
             const std::map<std::string, std::string>& props);
 
+/// librdkafka's log lines (syslog levels) into kactor's log; every client's
+/// log callback (`make_conf`). Called on librdkafka's threads.
+void log_librdkafka(const rd_kafka_t* rk, int level, const char* facility, const char* text);
+
 /// Builds a librdkafka configuration; an unknown or invalid property throws
 /// `config_error` naming `source.name` and librdkafka's reason.
 conf_ptr make_conf(const property_list& props);
