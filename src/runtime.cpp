@@ -322,6 +322,8 @@ void runtime::stop() {
   auto& d = *impl_;
   if (d.stopped) return;
   d.stopped = true;
+  // All agents stop at once: each may wait for its group's rebalance.
+  for (auto& g : d.groups) g->request_stop();
   for (auto& g : d.groups) g->stop();
   d.flushed_at_stop = d.producer->flush(std::chrono::seconds(30));
   if (!d.flushed_at_stop)

@@ -1,8 +1,9 @@
 // exactly_once under faults, on the real broker, with runtime processes
 // (tests/exactly_once_worker.cpp) copying an input of per-key sequences:
 // repeated SIGKILLs inside open transactions, a zombie (SIGSTOP past the session and transaction
-// timeouts, then SIGCONT) and a broker restart. Each time the output read at
-// read_committed must equal the oracle: per key, in order, no gaps, no
+// timeouts, then SIGCONT), a broker restart, and three members restarted at
+// random with SIGTERM (most stops landing in a rebalance). Each time the output
+// read at read_committed must equal the oracle: per key, in order, no gaps, no
 // duplicates.
 
 #include <kactor/kactor.hpp>
@@ -13,11 +14,13 @@
 #include <map>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "src/kafka/admin.hpp"
 #include "tests/test_support.hpp"
 
 namespace {
@@ -38,6 +41,12 @@ struct chaos : ::testing::Test {
   }
 
   std::map<std::string, int> starts_;
+  /// Every worker log of the test, one per start.
+  std::vector<std::string> logs_;
+  /// Consumer settings every worker gets: short sessions, so a killed
+  /// member's partitions move on soon.
+  std::vector<std::string> client_settings{"--set", "consumer.session.timeout.ms=6000", "--set",
+                                           "consumer.heartbeat.interval.ms=500"};
 
   /// A worker process; its stats go to "<in>.<name>.json", its log next to
   /// it ("<in>.<name>.<start>.log").
@@ -53,15 +62,12 @@ struct chaos : ::testing::Test {
                                   "--group",
                                   group,
                                   "--stats",
-                                  stats_path(name),
-                                  "--set",
-                                  "consumer.session.timeout.ms=6000",
-                                  "--set",
-                                  "consumer.heartbeat.interval.ms=500"};
+                                  stats_path(name)};
+    argv.insert(argv.end(), client_settings.begin(), client_settings.end());
     argv.insert(argv.end(), extra.begin(), extra.end());
     // One log per start: a restarted worker's log does not replace its predecessor's.
-    const auto log = dir + "/" + in + "." + name + "." + std::to_string(++starts_[name]) + ".log";
-    return std::make_unique<test::child_process>(argv, log);
+    logs_.push_back(dir + "/" + in + "." + name + "." + std::to_string(++starts_[name]) + ".log");
+    return std::make_unique<test::child_process>(argv, logs_.back());
   }
 
   std::string stats_path(const std::string& name) const {
@@ -311,6 +317,72 @@ TEST_F(chaos, a_broker_restart_in_the_middle_of_the_run_loses_and_duplicates_not
   w->signal(SIGTERM);
   EXPECT_EQ(w->wait(std::chrono::seconds(60)), 0);
   test::expect_matches_oracle(input, read_output_through_end_markers());
+}
+
+// An operator's rolling restarts: three members of one group (librdkafka's
+// default session and heartbeat) restarted one at a time at random instants
+// with SIGTERM while the input flows, with a SIGKILL among them (the group then
+// waits out the dead member's 45 s session before a rebalance completes).
+// Most stops land in a rebalance; each must end within the documented bound
+// (docs/design.md, "Revocation and shutdown": the revocation plus
+// heartbeat.interval.ms + 0.5 s, 3.5 s here) and exit 0, no worker may log
+// at error, and the output stays exactly once.
+TEST_F(chaos, rolling_sigterms_during_rebalances_stop_promptly_and_quietly_exactly_once) {
+  client_settings.clear();
+  const auto input = test::sequenced(60000, kKeys);
+  constexpr int kMembers = 3, kStops = 14;
+  std::unique_ptr<test::child_process> workers[kMembers];
+  auto start = [&](int i) { workers[i] = worker("m" + std::to_string(i)); };
+  for (int i = 0; i < kMembers; ++i) start(i);
+  auto admin = detail::make_client(RD_KAFKA_PRODUCER,
+                                   detail::make_conf({{"", "bootstrap.servers", brokers}}));
+  std::vector<std::pair<double, std::string>> stops;  // seconds, group state at the signal
+  std::mt19937 rng(std::random_device{}());
+  {
+    paced_input feed(brokers, in, input, 500, std::chrono::milliseconds(200));
+    for (int stop = 0; stop < kStops; ++stop) {
+      // The sleeps draw the instants; the restarts keep the group rebalancing.
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::uniform_int_distribution<int>(100, 1500)(rng)));
+      const int victim = std::uniform_int_distribution<int>(0, kMembers - 1)(rng);
+      if (stop % 6 == 0) {
+        // A crash: the group waits out its session before the next
+        // rebalance can complete, so the SIGTERMs that follow land in it.
+        workers[victim]->signal(SIGKILL);
+        ASSERT_EQ(workers[victim]->wait(std::chrono::seconds(10)), 128 + SIGKILL);
+        start(victim);
+        continue;
+      }
+      const auto state = detail::describe_group(admin.get(), group, 5000).state;
+      const auto from = std::chrono::steady_clock::now();
+      workers[victim]->signal(SIGTERM);
+      ASSERT_EQ(workers[victim]->wait(std::chrono::seconds(60)), 0);
+      stops.emplace_back(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count(), state);
+      start(victim);
+    }
+  }
+  int in_rebalance = 0;
+  for (const auto& [seconds, state] : stops) {
+    std::printf("stop in group state %-20s took %.2f s\n", state.c_str(), seconds);
+    in_rebalance += state == "PreparingRebalance" || state == "CompletingRebalance";
+    // The revocation takes well under a second here; librdkafka alone took
+    // 5 s (its LeaveGroup timeout) plus the revocation in such a rebalance.
+    EXPECT_LT(seconds, 4.8) << "a graceful stop in group state " << state;
+  }
+  // Unless most stops land in a rebalance, the test proves little.
+  EXPECT_GE(in_rebalance, static_cast<int>(stops.size()) / 2)
+      << "stops that landed during a rebalance";
+  ASSERT_TRUE(test::eventually([&] { return group_done(); }, std::chrono::seconds(180)))
+      << "the group's committed offsets never reached the input's end";
+  for (auto& w : workers) w->signal(SIGTERM);
+  for (auto& w : workers) EXPECT_EQ(w->wait(std::chrono::seconds(60)), 0);
+  test::expect_matches_oracle(input, read_output_through_end_markers());
+  for (const auto& log : logs_) {
+    std::istringstream lines(test::read_file(log));
+    for (std::string line; std::getline(lines, line);)
+      EXPECT_EQ(line.find(" error kactor:"), std::string::npos) << log << ": " << line;
+  }
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -45,9 +46,22 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
     props.push_back(
         property{"", "auto.commit.interval.ms", std::to_string(commit_interval.count())});
   append(props, where + ".kafka", def_.cfg.kafka);
+  // A stop reads the member's JoinGroup and SyncGroup state from librdkafka's
+  // cgrp debug lines (src/group/leave.cpp); they reach the log only if the
+  // user asked for debug lines.
+  property debug{"", "debug", "cgrp"};
+  for (const auto& p : props)
+    if (p.name == "debug")
+      debug = property{p.source, "debug", p.value.empty() ? "cgrp" : p.value + ",cgrp"};
+  hooks_->forward_debug = debug.value != "cgrp";
+  props.push_back(debug);
   auto conf = make_conf(props);
+  char heartbeat[32];
+  size_t size = sizeof(heartbeat);
+  if (rd_kafka_conf_get(conf.get(), "heartbeat.interval.ms", heartbeat, &size) == RD_KAFKA_CONF_OK)
+    leave_wait_ = std::chrono::milliseconds(std::atoi(heartbeat) + 500);
   char reset[32];
-  size_t size = sizeof(reset);
+  size = sizeof(reset);
   reset_earliest_ =
       rd_kafka_conf_get(conf.get(), "auto.offset.reset", reset, &size) == RD_KAFKA_CONF_OK &&
       (std::string(reset) == "earliest" || std::string(reset) == "smallest" ||
@@ -58,7 +72,9 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
                          .count();
   rd_kafka_conf_set_rebalance_cb(conf.get(), &consumer_group::on_rebalance);
   rd_kafka_conf_set_error_cb(conf.get(), &consumer_group::on_error);
-  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_log_cb(conf.get(), &consumer_group::on_log);
+  hooks_->group.store(this);
+  rd_kafka_conf_set_opaque(conf.get(), hooks_.get());
   rk_ = make_client(RD_KAFKA_CONSUMER, std::move(conf));
   rd_kafka_poll_set_consumer(rk_.get());
   if (def_.cfg.guarantee == processing_guarantee::exactly_once) {
@@ -102,17 +118,7 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
 
 consumer_group::~consumer_group() {
   stop();
-  if (topic_deleted_) {
-    // librdkafka 2.0.2 never finishes destroying a consumer one of whose
-    // topics was deleted while it consumed (its threads wait forever:
-    // scripts/probes/destroy_after_topic_deletion.c). The consumer is closed
-    // (offsets committed, group left); its handle is left to the process.
-    log(log_level::warn,
-        "agent {}: a consumed topic was deleted while running; librdkafka 2.0.2 cannot destroy "
-        "such a consumer, so its (closed) handle stays until the process exits",
-        def_.cfg.name);
-    (void)rk_.release();
-  }
+  release_consumer();
 }
 
 std::string consumer_group::dlq_topic(const agent_config& cfg) {
@@ -201,16 +207,14 @@ void consumer_group::run() {
         "agent {}: leaving group {} after an escalation (on_escalation: leave_group): its "
         "partitions move to the group's other members; this agent stays out until restarted",
         def_.cfg.name, group_id(def_.cfg));
-  // Leaving the group revokes every partition through on_rebalance, which
-  // drains the partition actors and commits their offsets (or transaction).
-  if (auto err = rd_kafka_consumer_close(rk_.get()))
-    log(log_level::warn, "agent {}: close: {}", def_.cfg.name, rd_kafka_err2str(err));
+  close_consumer();
   assigned_.clear();
 }
 
 void consumer_group::on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
                                   rd_kafka_topic_partition_list_t* parts, void* opaque) {
-  auto* self = static_cast<consumer_group*>(opaque);
+  auto* self = static_cast<consumer_hooks*>(opaque)->group.load();
+  if (!self) return;  // a consumer left to the process (release_consumer)
   self->rebalances_.fetch_add(1, std::memory_order_relaxed);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     self->assign(parts);
@@ -385,7 +389,7 @@ void consumer_group::start_uncommitted(rd_kafka_topic_partition_list_t* given) {
   }
 }
 
-void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
+void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts, bool commit_offsets) {
   const bool lost = rd_kafka_assignment_lost(rk_.get());
   // exactly_once: the revoked partitions' work commits (or, if they are
   // already someone else's, aborts) before they go.
@@ -420,7 +424,7 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts) {
                 "records will be processed again by the next owner",
                 def_.cfg.name, to_string(err));
           });
-  if (commits->cnt > 0) {
+  if (commit_offsets && commits->cnt > 0) {
     if (auto err = rd_kafka_commit(rk_.get(), commits.get(), 0))
       log(log_level::warn, "agent {}: commit on revoke: {}", def_.cfg.name, rd_kafka_err2str(err));
   }

@@ -26,6 +26,7 @@
 #include "src/group/restorer.hpp"
 #include "src/group/task_stores.hpp"
 #include "src/kafka/handles.hpp"
+#include "src/kafka/join_watch.hpp"
 #include "src/kafka/partition_queue.hpp"
 #include "src/kafka/producer.hpp"
 
@@ -60,8 +61,13 @@ class consumer_group {
 
   /// Closes the consumer on the group thread: every partition actor finishes
   /// the record in hand and waits for its acks, offsets are committed, the
-  /// member leaves the group. Blocks until done. Idempotent.
+  /// member leaves the group (src/group/leave.cpp: during a rebalance it
+  /// waits up to a heartbeat interval for it). Blocks until done. Idempotent.
   void stop();
+
+  /// Asks the group thread to stop without waiting (`stop` waits), so that
+  /// several agents stop at once. Any thread.
+  void request_stop() { stop_.store(true, std::memory_order_release); }
 
   agent_stats stats() const;
 
@@ -106,6 +112,15 @@ class consumer_group {
   void check_co_partitioning();
 
   void run();
+  /// Group thread, when the run loop ends: revokes every partition (offsets
+  /// committed) and leaves the group, promptly also during a rebalance.
+  void close_consumer();
+  /// Destructor: destroys the consumer, or leaves it to the process where
+  /// librdkafka 2.0.2 cannot destroy it.
+  void release_consumer();
+  /// librdkafka's log lines of this consumer (its threads): the membership
+  /// ones to `hooks_->join`, the rest to kactor's log.
+  static void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* text);
   /// librdkafka's error events, on the group thread (consumer poll).
   static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   /// Group thread: after an unknown-topic error, finds the consumed topics
@@ -118,7 +133,9 @@ class consumer_group {
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* parts, void* opaque);
   void assign(rd_kafka_topic_partition_list_t* parts);
-  void revoke(rd_kafka_topic_partition_list_t* parts);
+  /// Group thread: stops the partitions' actors and commits their offsets
+  /// (at_least_once: unless `commit_offsets` is false).
+  void revoke(rd_kafka_topic_partition_list_t* parts, bool commit_offsets = true);
   std::shared_ptr<partition_counters> counters_for(const topic_partition& tp);
   /// After a cooperative rebalance callback: the partitions still held
   /// fetch again at once instead of up to a second later (partition_queue::wake_fetcher).
@@ -182,6 +199,21 @@ class consumer_group {
   /// at_least_once: how often stores are checked for a checkpoint (the
   /// commit interval, at least a second).
   std::chrono::milliseconds checkpoint_interval_;
+  /// What the consumer's callbacks reach (its opaque): the group, and what
+  /// its log lines say about its membership. A consumer handle left to the
+  /// process keeps its hooks, with `group` null.
+  struct consumer_hooks {
+    std::atomic<consumer_group*> group;
+    join_watch join;
+    /// The user asked for librdkafka debug lines (`debug`): they go to the log.
+    bool forward_debug = false;
+  };
+  std::unique_ptr<consumer_hooks> hooks_ = std::make_unique<consumer_hooks>();
+  /// How long a stop waits for a JoinGroup or SyncGroup in flight before it
+  /// leaves without a LeaveGroup: the heartbeat interval and half a second.
+  std::chrono::milliseconds leave_wait_{3500};
+  /// close_consumer left without a LeaveGroup: destroy without a close.
+  bool destroy_without_close_ = false;
   handle_ptr rk_;
   bool cooperative_;
   /// An agent with state stores and several inputs: a task is partition p

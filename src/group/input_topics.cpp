@@ -61,7 +61,8 @@ void consumer_group::look_for_missing_topics() {
 }
 
 void consumer_group::on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
-  auto* self = static_cast<consumer_group*>(opaque);
+  auto* self = static_cast<consumer_hooks*>(opaque)->group.load();
+  if (!self) return;  // a consumer left to the process (release_consumer)
   const auto code = static_cast<rd_kafka_resp_err_t>(err);
   // A consumed topic deleted under the agent: librdkafka says so every
   // second for as long as it is gone; the agent reports it once instead.
