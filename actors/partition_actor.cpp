@@ -108,8 +108,7 @@ void partition_actor::install_handlers() {
       [this](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
         auto msg = x.move_content_to_message();
         if (auto res = user_(msg)) return std::move(*res);
-        warn("agent {}: partition {}/{} has no handler for message {}", cfg_.agent, input().topic,
-             input().partition.value(), caf::to_string(msg));
+        warn("no handler for message {}", caf::to_string(msg));
         return caf::sec::unexpected_message;
       });
   // An exception escaping the behaviour (not a record handler: those are
@@ -118,8 +117,7 @@ void partition_actor::install_handlers() {
     try {
       std::rethrow_exception(ep);
     } catch (const std::exception& e) {
-      log(log_level::error, "agent {}: partition actor {}/{} failed: {}", cfg_.agent, input().topic,
-          input().partition.value(), e.what());
+      log_about(log_level::error, subject(), "partition actor failed: {}", e.what());
       return caf::make_error(caf::sec::runtime_error, e.what());
     } catch (...) {
       return caf::make_error(caf::sec::runtime_error, "unknown exception");

@@ -185,9 +185,9 @@ class partition_actor final : public caf::event_based_actor {
   using clock_type = std::chrono::steady_clock;
   /// Milliseconds since the epoch, for failure times.
   static std::int64_t wall_ms();
-  /// A warning about this partition, through its `log_limiter`: a burst is
-  /// written, the rest counted (`warnings_held_back`) and summed up in the
-  /// next line written.
+  /// A warning about this partition (the agent and input partition as the
+  /// line's subject), through its `log_limiter`: a burst is written, the rest
+  /// counted (`warnings_held_back`) and summed up in the next line written.
   template <class... Args>
   void warn(fmt::format_string<Args...> format, Args&&... args) {
     auto& c = counters();
@@ -198,8 +198,10 @@ class partition_actor final : public caf::event_based_actor {
     }
     auto line = fmt::format(format, std::forward<Args>(args)...);
     if (*held > 0) line += fmt::format(" ({} more warning(s) of this partition held back)", *held);
-    log(log_level::warn, line);
+    log_about(log_level::warn, subject(), line);
   }
+  /// This partition as a log line's subject.
+  log_subject subject() const { return {cfg_.agent, input().topic, input().partition.value()}; }
 
   // Record loop (partition_actor.cpp).
   /// The user's behaviour's fallback and exception handlers.

@@ -39,9 +39,8 @@ bool partition_actor::on_failure(record_slot& slot, error_info failure) {
         cfg_.txn->report({input(slot.lane), slot.ev.offset(), failing_.cause.error, now, {}});
       } else {
         auto delay = backoff_.next(failing_.cause.attempts);
-        warn("agent {}: record {} failed (attempt {}), retrying in {} ms: {}", cfg_.agent,
-             slot.ev.describe(), failing_.cause.attempts, delay.count(),
-             failing_.cause.error.message);
+        warn("record {} failed (attempt {}), retrying in {} ms: {}", slot.ev.describe(),
+             failing_.cause.attempts, delay.count(), failing_.cause.error.message);
         delayed_send(this, delay, retry_atom::value);
       }
       return false;
@@ -55,8 +54,8 @@ bool partition_actor::on_failure(record_slot& slot, error_info failure) {
 }
 
 void partition_actor::give_up(record_slot& slot) {
-  warn("agent {}: record {} goes to the dead-letter topic after {} attempt(s): {}", cfg_.agent,
-       slot.ev.describe(), failing_.cause.attempts, failing_.cause.error.message);
+  warn("record {} goes to the dead-letter topic after {} attempt(s): {}", slot.ev.describe(),
+       failing_.cause.attempts, failing_.cause.error.message);
   if (cfg_.timer_lane >= 0 && slot.lane == static_cast<std::uint32_t>(cfg_.timer_lane))
     discard_firing(slot.ev);
   write_dead_letter(slot);
@@ -139,8 +138,8 @@ void partition_actor::dead_letter_refused(pending_dead_letter& p, int code, cons
               {topic_partition{d.topic, d.partition}, d.offset, d.cause.error, wall_ms(), cause});
           return;
         }
-        warn("agent {}: the dead letter of {} was refused ({}); writing it as {}", cfg_.agent,
-             where, what, to_string(next));
+        warn("the dead letter of {} was refused ({}); writing it as {}", where, what,
+             to_string(next));
         d.cause.form = next;
         d.cause.degraded_because = what;
         send_dead_letter(p);
@@ -191,9 +190,8 @@ void partition_actor::block_for_dead_letters() {
   for (auto& p : dead_letters_) attempts = std::max(attempts, p.attempts);
   waits_.set(partition_wait::retry);
   auto delay = backoff_.next(attempts);
-  log(log_level::error,
-      "agent {}: a dead-letter write for {}/{} failed; partition waits {} ms to retry", cfg_.agent,
-      input().topic, input().partition.value(), delay.count());
+  log_about(log_level::error, subject(),
+            "a dead-letter write failed; the partition waits {} ms to retry", delay.count());
   delayed_send(this, delay, retry_atom::value);
 }
 
@@ -226,7 +224,7 @@ bool partition_actor::output_failed(const delivery_tracker::entry& e) {
   // A stopping actor reports the offset before it to the next owner.
   if (stopping()) return false;
   if (for_good) {
-    warn("agent {}: {}; it goes to the dead-letter topic", cfg_.agent, why.message);
+    warn("{}; it goes to the dead-letter topic", why.message);
     // Finished as failed, not processed: it is counted once, by its dead letter.
     counters(e.lane).processed.fetch_sub(1, std::memory_order_relaxed);
     (*cfg_.inputs[e.lane].poison)[e.source] =

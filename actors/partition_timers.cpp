@@ -171,8 +171,7 @@ void partition_actor::check_timers() {
     try {
       ctx_.emit(out.topic, t.key, {}, hdrs, out.partition);
     } catch (const kafka_exception& e) {
-      warn("agent {}: cannot send the firing of timer {}/{} of partition {} yet: {}", cfg_.agent,
-           t.name, t.key, input().partition.value(), e.what());
+      warn("cannot send the firing of timer {}/{} yet: {}", t.name, t.key, e.what());
       next = std::min(next, now + 1000);
       return false;
     }
@@ -290,8 +289,7 @@ void partition_actor::discard_firing(const event& firing) {
   } catch (const std::exception& e) {
     ctx_.current_ = nullptr;
     // Not a firing, or its removal refused: it may fire again, and go here again.
-    warn("agent {}: timer of dead-lettered firing {} not removed: {}", cfg_.agent,
-         firing.describe(), e.what());
+    warn("timer of dead-lettered firing {} not removed: {}", firing.describe(), e.what());
   }
 }
 

@@ -112,8 +112,9 @@ class supervisor final : public supervisor_actor::base {
         std::move(known), std::move(running), stop_atom::value,
         [this](partition_offsets& out, const std::vector<task_input>& inputs,
                const caf::error& err) {
-          log(log_level::error, "agent {}: partition {}/{} failed while stopping: {}", agent_,
-              inputs.front().tp.topic, inputs.front().tp.partition.value(), to_string(err));
+          log_about(log_level::error,
+                    {agent_, inputs.front().tp.topic, inputs.front().tp.partition.value()},
+                    "failed while stopping: {}", to_string(err));
           add_offsets(out, inputs, &partition_counters::stored_offset);
         });
   }
@@ -246,8 +247,8 @@ class supervisor final : public supervisor_actor::base {
         send(this, restart_atom::value, tp);
       } else if (s.intensity.allow(std::chrono::steady_clock::now())) {
         auto delay = backoff_.next(s.intensity.recent());
-        log(log_level::warn, "agent {}: partition actor {}/{} died ({}); restarting in {} ms",
-            agent_, tp.topic, tp.partition.value(), cause, delay.count());
+        log_about(log_level::warn, {agent_, tp.topic, tp.partition.value()},
+                  "partition actor died ({}); restarting in {} ms", cause, delay.count());
         delayed_send(this, delay, restart_atom::value, tp);
       } else {
         escalate(tp, s,
@@ -266,10 +267,10 @@ class supervisor final : public supervisor_actor::base {
     s.spec.cfg.source->pause();
     s.spec.cfg.inputs.front().counters->escalate(cause);
     health_->fail("partition " + to_string(tp) + ": " + cause);
-    log(log_level::error,
-        "agent {}: partition {}/{} escalates: the partition is paused and the agent "
-        "unhealthy (on_escalation: {}). Cause: {}",
-        agent_, tp.topic, tp.partition.value(), to_string(policy_.on_escalation), cause);
+    log_about(log_level::error, {agent_, tp.topic, tp.partition.value()},
+              "the partition escalates: it is paused and the agent unhealthy (on_escalation: {}). "
+              "Cause: {}",
+              to_string(policy_.on_escalation), cause);
     if (health_->on_escalation) health_->on_escalation();
   }
 

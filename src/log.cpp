@@ -83,38 +83,61 @@ class callback_sink final : public spdlog::sinks::base_sink<std::mutex> {
   log_sink fn_;
 };
 
+/// The subject of the line being logged on this thread (`log_about`, JSON
+/// format): the JSON sink writes it as fields.
+thread_local const log_subject* tl_subject = nullptr;
+
+/// `text` as the contents of a JSON string.
+void append_json(std::string& line, std::string_view text) {
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        line += "\\\"";
+        break;
+      case '\\':
+        line += "\\\\";
+        break;
+      case '\n':
+        line += "\\n";
+        break;
+      case '\r':
+        line += "\\r";
+        break;
+      case '\t':
+        line += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20)
+          line += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        else
+          line += c;
+    }
+  }
+}
+
 /// One JSON object per line on stderr.
 class json_stderr_sink final : public spdlog::sinks::base_sink<std::mutex> {
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     const auto t = msg.time.time_since_epoch();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
-    std::string line = fmt::format(R"({{"time_ms":{},"level":"{}","logger":"kactor","message":")",
-                                   ms, to_string(from_spdlog(msg.level)));
-    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
-      switch (c) {
-        case '"':
-          line += "\\\"";
-          break;
-        case '\\':
-          line += "\\\\";
-          break;
-        case '\n':
-          line += "\\n";
-          break;
-        case '\r':
-          line += "\\r";
-          break;
-        case '\t':
-          line += "\\t";
-          break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20)
-            line += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-          else
-            line += c;
+    std::string line = fmt::format(R"({{"time_ms":{},"level":"{}","logger":"kactor")", ms,
+                                   to_string(from_spdlog(msg.level)));
+    if (const auto* about = tl_subject) {
+      if (!about->agent.empty()) {
+        line += R"(,"agent":")";
+        append_json(line, about->agent);
+        line += '"';
       }
+      if (!about->topic.empty()) {
+        line += R"(,"topic":")";
+        append_json(line, about->topic);
+        line += '"';
+      }
+      if (about->partition >= 0) line += fmt::format(R"(,"partition":{})", about->partition);
     }
+    line += R"(,"message":")";
+    append_json(line, std::string_view(msg.payload.data(), msg.payload.size()));
     line += "\"}\n";
     std::fwrite(line.data(), 1, line.size(), stderr);
   }
@@ -141,6 +164,8 @@ std::shared_ptr<spdlog::logger> make_logger(const log_config& cfg) {
 std::mutex g_mx;
 std::shared_ptr<spdlog::logger> g_logger = make_logger({});
 std::atomic<int> g_level{static_cast<int>(log_level::info)};
+/// The stderr JSON sink is in use: subjects become fields, not a prefix.
+std::atomic<bool> g_fields{false};
 
 std::shared_ptr<spdlog::logger> current() {
   std::lock_guard lock(g_mx);
@@ -154,6 +179,7 @@ void configure_log(const log_config& cfg) {
   std::lock_guard lock(g_mx);
   g_logger = std::move(logger);
   g_level.store(static_cast<int>(cfg.level), std::memory_order_relaxed);
+  g_fields.store(!cfg.sink && cfg.format == log_format::json, std::memory_order_relaxed);
 }
 
 bool log_enabled(log_level level) noexcept {
@@ -164,6 +190,27 @@ bool log_enabled(log_level level) noexcept {
 void log(log_level level, std::string_view message) {
   if (!log_enabled(level)) return;
   current()->log(to_spdlog(level), message);
+}
+
+void log_about(log_level level, const log_subject& about, std::string_view message) {
+  if (!log_enabled(level)) return;
+  if (g_fields.load(std::memory_order_relaxed)) {
+    // The JSON sink writes on this thread, within this call.
+    tl_subject = &about;
+    current()->log(to_spdlog(level), message);
+    tl_subject = nullptr;
+    return;
+  }
+  std::string line;
+  if (!about.agent.empty()) line = fmt::format("agent {}: ", about.agent);
+  if (!about.topic.empty() && about.partition >= 0)
+    line += fmt::format("{}/{}: ", about.topic, about.partition);
+  else if (!about.topic.empty())
+    line += fmt::format("{}: ", about.topic);
+  else if (about.partition >= 0)
+    line += fmt::format("partition {}: ", about.partition);
+  line += message;
+  current()->log(to_spdlog(level), line);
 }
 
 }  // namespace kactor

@@ -72,10 +72,10 @@ void check_inputs(const agent_config& a, const std::vector<std::string>& missing
   if (a.require_topics)
     throw config_error("agents." + a.name + ".topics",
                        "consumed topic(s) do not exist: " + names + " (require_topics is true)");
-  log(log_level::warn,
-      "agent {}: consumed topic(s) {} do not exist yet; the agent is not ready until they do "
-      "(agent_stats::missing_topics; require_topics: true refuses to start instead)",
-      a.name, names);
+  log_about(log_level::warn, {a.name},
+            "consumed topic(s) {} do not exist yet; the agent is not ready until they do "
+            "(agent_stats::missing_topics; require_topics: true refuses to start instead)",
+            names);
 }
 
 /// Keeps the first of each topic named more than once (a file may list one twice).
@@ -296,9 +296,9 @@ void runtime::start() {
     if (d.agents[i].cfg.supervision.on_escalation == supervision_policy::escalation_action::exit)
       d.groups.back()->on_escalation([this, agent = d.agents[i].cfg.name] {
         if (!impl_->escalation_exit.exchange(true))
-          log(log_level::error,
-              "agent {}: escalated with on_escalation: exit: stopping the runtime (exit code {})",
-              agent, escalation_exit_code);
+          log_about(log_level::error, {agent},
+                    "escalated with on_escalation: exit: stopping the runtime (exit code {})",
+                    escalation_exit_code);
         request_stop();
       });
     if (!d.mock) {

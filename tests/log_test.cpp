@@ -57,5 +57,44 @@ TEST_F(log_test, the_json_format_writes_one_parsable_object_per_line) {
   EXPECT_EQ(nlohmann::json::parse(err.substr(nl + 1))["level"], "error");
 }
 
+TEST_F(log_test, a_lines_subject_is_json_fields_and_a_text_prefix) {
+  configure_log({log_level::info, log_format::json});
+  testing::internal::CaptureStderr();
+  log_about(log_level::warn, {"orders \"eu\"", "orders", 3}, "record {} failed", "orders/3@17");
+  log_about(log_level::info, {"fraud"}, "assigned 2 partition(s)");
+  log_about(log_level::info, {"fraud", {}, 5}, "store counts: restored 10 changelog record(s)");
+  const auto err = testing::internal::GetCapturedStderr();
+  std::vector<nlohmann::json> lines;
+  std::size_t at = 0;
+  for (auto nl = err.find('\n'); nl != std::string::npos; at = nl + 1, nl = err.find('\n', at))
+    lines.push_back(nlohmann::json::parse(err.substr(at, nl - at)));
+  ASSERT_EQ(lines.size(), 3u) << err;
+  EXPECT_EQ(lines[0]["agent"], "orders \"eu\"");
+  EXPECT_EQ(lines[0]["topic"], "orders");
+  EXPECT_EQ(lines[0]["partition"], 3);
+  EXPECT_EQ(lines[0]["message"], "record orders/3@17 failed") << "no prefix in JSON";
+  EXPECT_EQ(lines[1]["agent"], "fraud");
+  EXPECT_FALSE(lines[1].contains("topic"));
+  EXPECT_FALSE(lines[1].contains("partition"));
+  EXPECT_FALSE(lines[2].contains("topic"));
+  EXPECT_EQ(lines[2]["partition"], 5);
+
+  // Text and a sink get the subject as the message's prefix.
+  std::vector<std::string> messages;
+  configure_log({log_level::info, log_format::json,
+                 [&](log_level, std::string_view m) { messages.emplace_back(m); }});
+  log_about(log_level::warn, {"orders", "orders", 3}, "record {} failed", "orders/3@17");
+  log_about(log_level::info, {"fraud", {}, 5}, "store counts: restored");
+  log_about(log_level::info, {}, "no subject");
+  EXPECT_EQ(messages, (std::vector<std::string>{"agent orders: orders/3: record orders/3@17 failed",
+                                                "agent fraud: partition 5: store counts: restored",
+                                                "no subject"}));
+  configure_log({});
+  testing::internal::CaptureStderr();
+  log_about(log_level::warn, {"orders", "orders", 3}, "slow");
+  const auto text = testing::internal::GetCapturedStderr();
+  EXPECT_NE(text.find("warning kactor: agent orders: orders/3: slow"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace kactor

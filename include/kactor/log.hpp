@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string_view>
 #include <utility>
@@ -17,9 +18,12 @@ enum class log_level { trace, debug, info, warn, error, off };
 const char* to_string(log_level l) noexcept;
 
 /// How lines written to stderr look: `text` ("2026-11-30T15:04:05.123
-/// warning kactor: message", local time), or `json`, one object per line
-/// (`{"time_ms":1764515045123,"level":"warn","logger":"kactor","message":"..."}`,
-/// milliseconds since the epoch; the message's bytes as logged).
+/// warning kactor: agent orders: orders/3: message", local time), or `json`,
+/// one object per line (`{"time_ms":1764515045123,"level":"warn",
+/// "logger":"kactor","agent":"orders","topic":"orders","partition":3,
+/// "message":"..."}`, milliseconds since the epoch; the message's bytes as
+/// logged; `agent`, `topic` and `partition` only where the line is about them,
+/// see `log_subject`).
 enum class log_format { text, json };
 
 /// "text" or "json".
@@ -60,6 +64,36 @@ template <class... Args>
 void log(log_level level, fmt::format_string<Args...> format, Args&&... args) {
   if (log_enabled(level))
     log(level, std::string_view(fmt::format(format, std::forward<Args>(args)...)));
+}
+
+/// What a line is about: an agent, and one of its input partitions. The
+/// `json` format writes them as the fields `agent`, `topic` and `partition`
+/// beside the message; `text` and a `log_sink` get them before it, as
+/// "agent orders: orders/3: message". An empty agent or topic, or a negative
+/// partition, is left out. The views need only live for the call.
+struct log_subject {
+  log_subject() = default;
+  /// An agent: `{agent}`.
+  log_subject(std::string_view agent_name) : agent(agent_name) {}
+  /// An agent's input partition: `{agent, topic, partition}`.
+  log_subject(std::string_view agent_name, std::string_view topic_name, std::int32_t p)
+      : agent(agent_name), topic(topic_name), partition(p) {}
+
+  std::string_view agent;
+  std::string_view topic;
+  std::int32_t partition = -1;
+};
+
+/// `log` of a line about `about`. (A name of its own: under C++17 a braced
+/// subject would also convert to `log`'s format string.)
+void log_about(log_level level, const log_subject& about, std::string_view message);
+
+/// As `log_about`, formatting `format` with `args` only when `level` is enabled.
+template <class... Args>
+void log_about(log_level level, const log_subject& about, fmt::format_string<Args...> format,
+               Args&&... args) {
+  if (log_enabled(level))
+    log_about(level, about, std::string_view(fmt::format(format, std::forward<Args>(args)...)));
 }
 
 }  // namespace kactor

@@ -165,8 +165,8 @@ void consumer_group::run() {
     if (auto* raw = rd_kafka_consumer_poll(rk_.get(), transactional ? 5 : 100)) {
       message_ptr msg{raw};
       if (msg->err)
-        log(log_level::warn, "agent {}: consumer: {}", def_.cfg.name,
-            rd_kafka_message_errstr(msg.get()));
+        log_about(log_level::warn, {def_.cfg.name}, "consumer: {}",
+                  rd_kafka_message_errstr(msg.get()));
     }
     auto now = std::chrono::steady_clock::now();
     if (now - last_look >= std::chrono::seconds(1)) {
@@ -203,10 +203,10 @@ void consumer_group::run() {
     }
   }
   if (leave_.load(std::memory_order_acquire))
-    log(log_level::error,
-        "agent {}: leaving group {} after an escalation (on_escalation: leave_group): its "
-        "partitions move to the group's other members; this agent stays out until restarted",
-        def_.cfg.name, group_id(def_.cfg));
+    log_about(log_level::error, {def_.cfg.name},
+              "leaving group {} after an escalation (on_escalation: leave_group): its "
+              "partitions move to the group's other members; this agent stays out until restarted",
+              group_id(def_.cfg));
   close_consumer();
   assigned_.clear();
 }
@@ -261,14 +261,14 @@ tpl_ptr consumer_group::with_co_partitions(const rd_kafka_topic_partition_list_t
 
 void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
   if (!joined_.exchange(true))
-    log(log_level::info,
-        "agent {}: joined group {} {} ms after start (a group's first join waits for the "
-        "coordinator: group.initial.rebalance.delay.ms on a broker, a fixed 3000 ms on the "
-        "embedded cluster)",
-        def_.cfg.name, group_id(def_.cfg),
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                              started_at_)
-            .count());
+    log_about(log_level::info, {def_.cfg.name},
+              "joined group {} {} ms after start (a group's first join waits for the "
+              "coordinator: group.initial.rebalance.delay.ms on a broker, a fixed 3000 ms on the "
+              "embedded cluster)",
+              group_id(def_.cfg),
+              std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - started_at_)
+                  .count());
   caf::scoped_actor self{sys_};
   // What the consumer is given: every assigned partition and, for
   // co-partitioned inputs, partition p of each other input with it.
@@ -349,8 +349,8 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     self->request(supervisor_, caf::infinite, assign_atom::value, std::move(spec))
         .receive([](bool) {},
                  [&](caf::error& err) {
-                   log(log_level::error, "agent {}: supervisor refused {}/{}: {}", def_.cfg.name,
-                       tp.topic, tp.partition.value(), to_string(err));
+                   log_about(log_level::error, {def_.cfg.name, tp.topic, tp.partition.value()},
+                             "supervisor refused the partition: {}", to_string(err));
                  });
     assigned_[tp] = std::move(task);
   }
@@ -362,13 +362,13 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     err = rd_kafka_assign(rk_.get(), given.get());
   if (error) {
     error_ptr guard{error};
-    log(log_level::error, "agent {}: assign: {}", def_.cfg.name, rd_kafka_error_string(error));
+    log_about(log_level::error, {def_.cfg.name}, "assign: {}", rd_kafka_error_string(error));
   } else if (err) {
-    log(log_level::error, "agent {}: assign: {}", def_.cfg.name, rd_kafka_err2str(err));
+    log_about(log_level::error, {def_.cfg.name}, "assign: {}", rd_kafka_err2str(err));
   }
   wake_held_partitions();
-  log(log_level::info, "agent {}: assigned {} partition(s), holding {}", def_.cfg.name, parts->cnt,
-      assigned_.size());
+  log_about(log_level::info, {def_.cfg.name}, "assigned {} partition(s), holding {}", parts->cnt,
+            assigned_.size());
 }
 
 void consumer_group::start_uncommitted(rd_kafka_topic_partition_list_t* given) {
@@ -382,7 +382,7 @@ void consumer_group::start_uncommitted(rd_kafka_topic_partition_list_t* given) {
       // the operator sees why in the log and in the agent's health.
       const auto why = "start_from: cannot find the start offsets (" + std::string(e.what()) +
                        "); partitions without a commit start at auto.offset.reset";
-      log(log_level::error, "agent {}: {}", def_.cfg.name, why);
+      log_about(log_level::error, {def_.cfg.name}, "{}", why);
       health_->fail(why);
       return;
     }
@@ -419,14 +419,14 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts, bool commit_
                     ->offset = next.value();
           },
           [&](caf::error& err) {
-            log(log_level::error,
-                "agent {}: partitions did not stop in time ({}); their unacknowledged "
-                "records will be processed again by the next owner",
-                def_.cfg.name, to_string(err));
+            log_about(log_level::error, {def_.cfg.name},
+                      "partitions did not stop in time ({}); their unacknowledged "
+                      "records will be processed again by the next owner",
+                      to_string(err));
           });
   if (commit_offsets && commits->cnt > 0) {
     if (auto err = rd_kafka_commit(rk_.get(), commits.get(), 0))
-      log(log_level::warn, "agent {}: commit on revoke: {}", def_.cfg.name, rd_kafka_err2str(err));
+      log_about(log_level::warn, {def_.cfg.name}, "commit on revoke: {}", rd_kafka_err2str(err));
   }
   for (int i = 0; i < given->cnt; ++i) {
     auto counters = counters_for(to_tp(given->elems[i]));
@@ -448,18 +448,18 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts, bool commit_
   if (cooperative_) {
     if (auto* error = rd_kafka_incremental_unassign(rk_.get(), given.get())) {
       error_ptr guard{error};
-      log(log_level::error, "agent {}: unassign: {}", def_.cfg.name, rd_kafka_error_string(error));
+      log_about(log_level::error, {def_.cfg.name}, "unassign: {}", rd_kafka_error_string(error));
     }
   } else if (auto err = rd_kafka_assign(rk_.get(), nullptr)) {
-    log(log_level::error, "agent {}: unassign: {}", def_.cfg.name, rd_kafka_err2str(err));
+    log_about(log_level::error, {def_.cfg.name}, "unassign: {}", rd_kafka_err2str(err));
   }
   if (txn_ && !broken()) {
     caf::scoped_actor self{sys_};
     release(self);
   }
   wake_held_partitions();
-  log(log_level::info, "agent {}: revoked {} partition(s){}, holding {}", def_.cfg.name, parts->cnt,
-      lost ? " (lost)" : "", assigned_.size());
+  log_about(log_level::info, {def_.cfg.name}, "revoked {} partition(s){}, holding {}", parts->cnt,
+            lost ? " (lost)" : "", assigned_.size());
 }
 
 agent_stats consumer_group::stats() const {

@@ -55,7 +55,7 @@ void consumer_group::look_for_missing_topics() {
   const metadata_ptr all_topics{raw};  // null if it failed: the next look retries
   for (const auto& t : missing)
     if (std::find(still.begin(), still.end(), t) == still.end())
-      log(log_level::info, "agent {}: consumed topic {} exists now", def_.cfg.name, t);
+      log_about(log_level::info, {def_.cfg.name}, "consumed topic {} exists now", t);
   std::lock_guard lock(missing_mx_);
   missing_topics_ = std::move(still);
 }
@@ -70,10 +70,10 @@ void consumer_group::on_error(rd_kafka_t*, int err, const char* reason, void* op
        code == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || code == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) &&
       self->notice_deleted_topics())
     return;
-  log(code == RD_KAFKA_RESP_ERR__TRANSPORT || code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN
-          ? log_level::warn
-          : log_level::error,
-      "agent {}: consumer: {}", self->def_.cfg.name, reason);
+  log_about(code == RD_KAFKA_RESP_ERR__TRANSPORT || code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN
+                ? log_level::warn
+                : log_level::error,
+            {self->def_.cfg.name}, "consumer: {}", reason);
 }
 
 bool consumer_group::notice_deleted_topics() {
@@ -95,10 +95,10 @@ bool consumer_group::notice_deleted_topics() {
     return !missing.empty();  // the brokers did not answer: librdkafka's error stands
   }
   for (const auto& t : gone)
-    log(log_level::error,
-        "agent {}: consumed topic {} does not exist any more (deleted?): the agent reports it "
-        "in missing_topics, is not ready, and consumes it again if it comes back",
-        def_.cfg.name, t);
+    log_about(log_level::error, {def_.cfg.name},
+              "consumed topic {} does not exist any more (deleted?): the agent reports it "
+              "in missing_topics, is not ready, and consumes it again if it comes back",
+              t);
   if (!gone.empty()) topic_deleted_ = true;
   std::lock_guard lock(missing_mx_);
   missing_topics_.insert(missing_topics_.end(), gone.begin(), gone.end());
@@ -121,10 +121,10 @@ void consumer_group::check_co_partitioning() {
   if (!why) return;
   co_partitioning_reported_ = true;
   health_->fail(*why);
-  log(log_level::error,
-      "agent {}: {}; partitions beyond the smallest count are not read together with their "
-      "counterparts. Make the counts equal and restart the agent",
-      def_.cfg.name, *why);
+  log_about(log_level::error, {def_.cfg.name},
+            "{}; partitions beyond the smallest count are not read together with their "
+            "counterparts. Make the counts equal and restart the agent",
+            *why);
 }
 
 }  // namespace kactor::detail

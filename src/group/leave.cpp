@@ -38,7 +38,7 @@ void consumer_group::close_consumer() {
     // Revokes every partition through on_rebalance, which drains the
     // partition actors and commits their offsets (or transaction), then leaves.
     if (auto err = rd_kafka_consumer_close(rk_.get()))
-      log(log_level::warn, "agent {}: close: {}", def_.cfg.name, rd_kafka_err2str(err));
+      log_about(log_level::warn, {def_.cfg.name}, "close: {}", rd_kafka_err2str(err));
     return;
   }
   // The rebalance waits for a member that is gone or stuck, possibly until
@@ -46,12 +46,12 @@ void consumer_group::close_consumer() {
   // drops it when its own session times out. Its revocation happens here;
   // a consumer offset commit would also wait behind the JoinGroup, so
   // at_least_once commits none (exactly_once commits through its producer).
-  log(log_level::warn,
-      "agent {}: stopping while group {} rebalances and waits for a member: no LeaveGroup "
-      "(it would wait behind this member's JoinGroup); the group moves this member's "
-      "partitions when its session times out{}",
-      def_.cfg.name, group_id(def_.cfg),
-      txn_ ? "" : "; records handled since the last offset commit are handled again there");
+  log_about(log_level::warn, {def_.cfg.name},
+            "stopping while group {} rebalances and waits for a member: no LeaveGroup "
+            "(it would wait behind this member's JoinGroup); the group moves this member's "
+            "partitions when its session times out{}",
+            group_id(def_.cfg),
+            txn_ ? "" : "; records handled since the last offset commit are handled again there");
   auto held = make_tpl(static_cast<int>(assigned_.size()));
   for (const auto& [tp, task] : assigned_)
     rd_kafka_topic_partition_list_add(held.get(), tp.topic.c_str(), tp.partition.value());
@@ -66,16 +66,14 @@ void consumer_group::release_consumer() {
       // librdkafka 2.0.2 never finishes destroying a consumer one of whose
       // topics was deleted while it consumed (its threads wait forever:
       // scripts/probes/destroy_after_topic_deletion.c).
-      log(log_level::warn,
-          "agent {}: a consumed topic was deleted while running; librdkafka 2.0.2 cannot destroy "
-          "such a consumer, so its (closed) handle stays until the process exits",
-          def_.cfg.name);
+      log_about(log_level::warn, {def_.cfg.name},
+                "a consumed topic was deleted while running; librdkafka 2.0.2 cannot destroy "
+                "such a consumer, so its (closed) handle stays until the process exits");
     else
-      log(log_level::warn,
-          "agent {}: stopped between its first JoinGroup answer and its first assignment; "
-          "librdkafka 2.0.2 aborts the process when such a consumer is destroyed (librdkafka "
-          "#4312), so its handle stays until the process exits",
-          def_.cfg.name);
+      log_about(log_level::warn, {def_.cfg.name},
+                "stopped between its first JoinGroup answer and its first assignment; "
+                "librdkafka 2.0.2 aborts the process when such a consumer is destroyed (librdkafka "
+                "#4312), so its handle stays until the process exits");
     hooks_->group.store(nullptr);
     (void)rk_.release();
     (void)hooks_.release();

@@ -77,8 +77,8 @@ void restorer::run_job(job& j) {
     }
   } catch (const std::exception& e) {
     static constexpr const char* what[] = {"restoring", "checkpointing", "closing"};
-    log(log_level::error, "agent {}: {} the stores of partition {} failed: {}", agent_,
-        what[static_cast<int>(j.kind)], p, e.what());
+    log_about(log_level::error, {agent_, {}, static_cast<std::int32_t>(p)},
+              "{} the stores failed: {}", what[static_cast<int>(j.kind)], e.what());
     // A checkpoint is tried again at its next turn, a close not at all.
     if (j.kind != job_kind::restore) return;
     // Try again after a second unless the task goes meanwhile.

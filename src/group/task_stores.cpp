@@ -106,8 +106,8 @@ bool task_stores::restore(changelog_reader& reader) {
     try {
       resume_at_ = committed_();
     } catch (const std::exception& e) {
-      log(log_level::debug, "agent {}: partition {}: {}; it resumes where it was", layout_->agent,
-          partition_.value(), e.what());
+      log_about(log_level::debug, {layout_->agent, {}, partition_.value()},
+                "{}; it resumes where it was", e.what());
     }
   }
   std::vector<std::function<void()>> wakes;
@@ -129,8 +129,8 @@ std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
   const auto dir = l.dir(name, partition_);
   const auto checkpoint_path = l.checkpoint(name, partition_);
   const auto topic = store_layout::changelog_topic(l.group, name);
-  const auto where =
-      "agent " + l.agent + ": store " + name + " partition " + std::to_string(partition_.value());
+  const auto store = "store " + name;
+  const log_subject about{l.agent, {}, partition_.value()};
 
   restore_inputs in;
   const auto ck = read_checkpoint(checkpoint_path);
@@ -154,8 +154,8 @@ std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
   }
   const auto total = static_cast<std::uint64_t>(in.log_end - plan.from);
   counters_->to_restore.fetch_add(total, std::memory_order_relaxed);
-  log(plan.wipe && plan.from < in.log_end ? log_level::info : log_level::debug,
-      "{}: {}; {} changelog record(s) to restore", where, plan.why, total);
+  log_about(plan.wipe && plan.from < in.log_end ? log_level::info : log_level::debug, about,
+            "{}: {}; {} changelog record(s) to restore", store, plan.why, total);
 
   const auto started = std::chrono::steady_clock::now();
   auto last_log = started;
@@ -172,8 +172,12 @@ std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
       writer.submit(batch);
       if (const auto now = std::chrono::steady_clock::now(); now - last_log >= progress_every) {
         last_log = now;
-        log(log_level::info, "{}: restored {} of {} changelog record(s)", where, done.load(),
-            total);
+        const auto n = done.load();
+        const double rate = n / std::chrono::duration<double>(now - started).count();
+        log_about(
+            log_level::info, about,
+            "{}: restored {} of {} changelog record(s), {:.0f} records/s, about {:.0f} s left",
+            store, n, total, rate, rate > 0 ? (total > n ? total - n : 0) / rate : 0.0);
       }
     };
     const bool complete = reader.read(
@@ -195,10 +199,11 @@ std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
   }
   restored_to = in.log_end;
   if (total > 0)
-    log(log_level::info, "{}: restored {} changelog record(s) in {} ms", where, done.load(),
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                              started)
-            .count());
+    log_about(log_level::info, about, "{}: restored {} changelog record(s) in {} ms", store,
+              done.load(),
+              std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - started)
+                  .count());
   return std::make_unique<task_store>(name, std::move(db), l.transactional);
 }
 

@@ -24,8 +24,8 @@ std::optional<partition_offsets> consumer_group::barrier(caf::scoped_actor& self
   self->request(supervisor_, std::chrono::seconds(60), txn_barrier_atom::value)
       .receive([&](partition_offsets& r) { out = std::move(r); },
                [&](caf::error& err) {
-                 log(log_level::error, "agent {}: transaction barrier: {}", def_.cfg.name,
-                     to_string(err));
+                 log_about(log_level::error, {def_.cfg.name}, "transaction barrier: {}",
+                           to_string(err));
                });
   return out;
 }
@@ -104,16 +104,16 @@ std::size_t consumer_group::count_failures(caf::scoped_actor& self) {
   for (auto& f : txn_->take()) {
     // Offset -1: the transaction or its producer failed, not a record.
     if (f.offset.value() < 0) {
-      log(log_level::warn, "agent {}: {}: transaction aborted: {}", def_.cfg.name, to_string(f.tp),
-          f.error.message);
+      log_about(log_level::warn, {def_.cfg.name}, "{}: transaction aborted: {}", to_string(f.tp),
+                f.error.message);
       continue;
     }
     auto& r = failed_records_[{f.tp, f.offset}];
     if (f.set_aside) {
       r = failed_record{*f.set_aside, true};
-      log(log_level::warn,
-          "agent {}: record {} goes to the dead-letter topic; transaction aborted: {}",
-          def_.cfg.name, to_string(f.tp, f.offset), f.error.message);
+      log_about(log_level::warn, {def_.cfg.name},
+                "record {} goes to the dead-letter topic; transaction aborted: {}",
+                to_string(f.tp, f.offset), f.error.message);
       continue;
     }
     auto& p = r.poison;
@@ -121,8 +121,9 @@ std::size_t consumer_group::count_failures(caf::scoped_actor& self) {
     p.last_ms = f.at_ms;
     p.error = f.error;
     worst = std::max(worst, p.attempts);
-    log(log_level::warn, "agent {}: record {} failed (attempt {}); transaction aborted: {}",
-        def_.cfg.name, to_string(f.tp, f.offset), p.attempts, f.error.message);
+    log_about(log_level::warn, {def_.cfg.name},
+              "record {} failed (attempt {}); transaction aborted: {}", to_string(f.tp, f.offset),
+              p.attempts, f.error.message);
   }
   return worst;
 }
@@ -143,7 +144,7 @@ bool consumer_group::recover(caf::scoped_actor& self, const error_info& why) {
   try {
     txn_producer_->reset();
   } catch (const kafka_exception& e) {
-    log(log_level::error, "agent {}: {}; trying again", def_.cfg.name, e.what());
+    log_about(log_level::error, {def_.cfg.name}, "{}; trying again", e.what());
     ++failed_recoveries_;
     return false;
   }
@@ -157,9 +158,9 @@ bool consumer_group::recover(caf::scoped_actor& self, const error_info& why) {
   std::map<topic_partition, kactor::offset> positions;
   if (tpl->cnt > 0) {
     if (auto err = rd_kafka_committed(rk_.get(), tpl.get(), 30000)) {
-      log(log_level::error,
-          "agent {}: committed offsets after re-creating the producer: {}; trying again",
-          def_.cfg.name, rd_kafka_err2str(err));
+      log_about(log_level::error, {def_.cfg.name},
+                "committed offsets after re-creating the producer: {}; trying again",
+                rd_kafka_err2str(err));
       ++failed_recoveries_;
       return false;
     }
@@ -207,7 +208,7 @@ void consumer_group::rewind_all(caf::scoped_actor& self,
   self->request(supervisor_, std::chrono::seconds(60), std::move(orders))
       .receive([](bool) {},
                [&](caf::error& err) {
-                 log(log_level::error, "agent {}: rewind: {}", def_.cfg.name, to_string(err));
+                 log_about(log_level::error, {def_.cfg.name}, "rewind: {}", to_string(err));
                });
   txn_->resume();
 }

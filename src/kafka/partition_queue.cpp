@@ -73,8 +73,7 @@ std::size_t partition_queue::consume(std::size_t max) {
 bool partition_queue::to_event(const rd_kafka_message_t& msg, event& ev) const {
   if (msg.err) {
     if (msg.err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-      log(log_level::warn, "consumer error on {}/{}: {}", topic_, partition_.value(),
-          rd_kafka_message_errstr(&msg));
+      log_about(log_level::warn, about(), "consumer error: {}", rd_kafka_message_errstr(&msg));
     return false;
   }
   rd_kafka_timestamp_type_t tstype;
@@ -97,12 +96,12 @@ bool partition_queue::has_backlog() const {
 
 void partition_queue::pause() {
   if (auto err = rd_kafka_pause_partitions(rk_, tpl_.get()))
-    log(log_level::warn, "pause {}/{}: {}", topic_, partition_.value(), rd_kafka_err2str(err));
+    log_about(log_level::warn, about(), "pause: {}", rd_kafka_err2str(err));
 }
 
 void partition_queue::resume() {
   if (auto err = rd_kafka_resume_partitions(rk_, tpl_.get()))
-    log(log_level::warn, "resume {}/{}: {}", topic_, partition_.value(), rd_kafka_err2str(err));
+    log_about(log_level::warn, about(), "resume: {}", rd_kafka_err2str(err));
 }
 
 error_ptr partition_queue::seek_locked(std::int64_t next, int timeout_ms) {
@@ -116,8 +115,8 @@ void partition_queue::seek(kactor::offset next) {
     std::lock_guard lock(seek_mx_);
     next_to_take_.store(next.value(), std::memory_order_relaxed);
     if (auto err = seek_locked(next.value(), 10000))
-      log(log_level::error, "rewind {}/{} to {}: {}", topic_, partition_.value(), next.value(),
-          rd_kafka_error_string(err.get()));
+      log_about(log_level::error, about(), "rewind to {}: {}", next.value(),
+                rd_kafka_error_string(err.get()));
   }
   resume();
 }
@@ -127,8 +126,8 @@ void partition_queue::resume_at(kactor::offset next) {
   next_to_take_.store(next.value(), std::memory_order_relaxed);
   resume();
   if (auto err = seek_locked(next.value(), 10000))
-    log(log_level::warn, "resume {}/{} at {}: {}", topic_, partition_.value(), next.value(),
-        rd_kafka_error_string(err.get()));
+    log_about(log_level::warn, about(), "resume at {}: {}", next.value(),
+              rd_kafka_error_string(err.get()));
 }
 
 void partition_queue::wake_fetcher() {
@@ -137,16 +136,14 @@ void partition_queue::wake_fetcher() {
   if (next < 0) return;
   // Timeout 0: queued to librdkafka's main thread, behind any earlier seek.
   if (auto err = seek_locked(next, 0))
-    log(log_level::warn, "wake {}/{} at {}: {}", topic_, partition_.value(), next,
-        rd_kafka_error_string(err.get()));
+    log_about(log_level::warn, about(), "wake at {}: {}", next, rd_kafka_error_string(err.get()));
 }
 
 void partition_queue::store(kactor::offset next) {
   // rd_kafka_offset_store stores offset + 1.
   auto err = rd_kafka_offset_store(rkt_.get(), partition_.value(), next.value() - 1);
   if (err && err != RD_KAFKA_RESP_ERR__STATE)
-    log(log_level::warn, "store offset {}: {}",
-        to_string(topic_partition{topic_, partition_}, next), rd_kafka_err2str(err));
+    log_about(log_level::warn, about(), "store offset {}: {}", next.value(), rd_kafka_err2str(err));
 }
 
 }  // namespace kactor::detail

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <kactor/event.hpp>
+#include <kactor/log.hpp>
 #include <kactor/types.hpp>
 
 #include "src/kafka/handles.hpp"
@@ -85,6 +86,8 @@ class partition_queue {
   void store(kactor::offset next);
 
  private:
+  /// This partition as a log line's subject.
+  log_subject about() const { return {{}, topic_, partition_.value()}; }
   static void on_event(rd_kafka_t*, void* opaque);
   /// Seeks to `next` (the caller holds `seek_mx_`); null on success.
   error_ptr seek_locked(std::int64_t next, int timeout_ms);

@@ -230,8 +230,8 @@ void shared_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, vo
   if (!ok && !purged) {
     auto n = self->failures_.fetch_add(1, std::memory_order_relaxed);
     if (n < 10 || n % 1000 == 0)
-      log(log_level::error, "delivery to {} [{}] failed ({} failures so far): {}",
-          rd_kafka_topic_name(msg->rkt), msg->partition, n + 1, rd_kafka_err2str(msg->err));
+      log_about(log_level::error, {{}, rd_kafka_topic_name(msg->rkt), msg->partition},
+                "delivery failed ({} failures so far): {}", n + 1, rd_kafka_err2str(msg->err));
   }
   if (!msg->_private) return;
   if (ok) {
