@@ -74,6 +74,11 @@ struct partition_counters {
   std::atomic<bool> restoring{false};
   std::atomic<std::uint64_t> restored{0};
   std::atomic<std::uint64_t> to_restore{0};
+  /// Every changelog record restored into the partition's stores since the
+  /// process started (never reset), and how long the current (or last)
+  /// restore has run, in microseconds.
+  std::atomic<std::uint64_t> restored_total{0};
+  std::atomic<std::int64_t> restore_us{0};
   /// The partition's warnings, for its current actor only (so a restart
   /// does not reset the limit); and how many it held back.
   log_limiter warnings;

@@ -40,6 +40,8 @@ runtime_stats sample() {
   p.in_flight = 17;
   p.stored_offset = 1002;
   p.end_offset = 1100;
+  p.restored_total = 22000;
+  p.restore_time = std::chrono::milliseconds(1500);
   a.partitions.push_back(p);
   partition_stats gone;
   gone.tp = {"orders", partition_id{3}};
@@ -58,6 +60,8 @@ TEST(metrics, the_exposition_carries_every_figure_with_its_labels) {
   EXPECT_TRUE(has_line(text, "kactor_records_processed_total{" + p2 + "} 1000")) << text;
   EXPECT_TRUE(has_line(text, "kactor_records_failed_total{" + p2 + "} 2"));
   EXPECT_TRUE(has_line(text, "kactor_records_retried_total{" + p2 + "} 5"));
+  EXPECT_TRUE(has_line(text, "kactor_partition_restored_records_total{" + p2 + "} 22000"));
+  EXPECT_TRUE(has_line(text, "kactor_partition_restore_duration_seconds{" + p2 + "} 1.5"));
   EXPECT_TRUE(has_line(text, "kactor_partition_in_flight{" + p2 + "} 17"));
   EXPECT_TRUE(has_line(text, "kactor_partition_lag{" + p2 + "} 98")) << "end 1100 - stored 1002";
   EXPECT_TRUE(has_line(text, "kactor_partition_assigned{" + p2 + "} 1"));

@@ -123,6 +123,10 @@ TEST(task_stores_kafka, a_store_survives_a_clean_restart_and_a_lost_state_direct
   auto third = run.count(2000);
   EXPECT_EQ(run.restored(third, &partition_stats::to_restore), 22000u);
   EXPECT_EQ(run.restored(third, &partition_stats::restored), 22000u);
+  EXPECT_EQ(run.restored(third, &partition_stats::restored_total), 22000u)
+      << "the process's counter, whose rate is the restore rate";
+  for (const auto& p : third.agents.at(0).partitions)
+    EXPECT_GT(p.restore_time.count(), 0) << "partition " << p.tp.partition.value();
 
   EXPECT_EQ(run.last_per_key(run.out), run.oracle) << "every count emitted is exact";
   EXPECT_EQ(run.last_per_key(changelog), run.oracle) << "the changelog holds the counts";

@@ -87,6 +87,12 @@ struct partition_stats {
   bool restoring = false;
   std::uint64_t restored = 0;
   std::uint64_t to_restore = 0;
+  /// Every changelog record restored into the partition's stores by this
+  /// process, over all its restores (a counter: its rate is the restore
+  /// rate), and how long the current restore has run so far, or the last
+  /// one took.
+  std::uint64_t restored_total = 0;
+  std::chrono::microseconds restore_time{0};
   /// Handler runs after a retriable failure (not counting the first).
   std::uint64_t retries = 0;
   /// Dead letters the broker acknowledged (at most `failed`; lower while a

@@ -508,6 +508,8 @@ agent_stats consumer_group::stats() const {
     p.restoring = c->restoring.load();
     p.restored = c->restored.load();
     p.to_restore = c->to_restore.load();
+    p.restored_total = c->restored_total.load();
+    p.restore_time = std::chrono::microseconds(c->restore_us.load());
     p.committed_offset = c->committed_offset.load();
     if (p.assigned) {
       std::int64_t low = -1, high = -1;

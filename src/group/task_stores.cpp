@@ -91,6 +91,8 @@ void task_stores::roll_back(const lane_offsets& committed) {
 bool task_stores::restore(changelog_reader& reader) {
   counters_->restored = 0;
   counters_->to_restore = 0;
+  counters_->restore_us = 0;
+  restore_started_ = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<task_store>> opened;
   std::vector<std::int64_t> restored_to;
   for (const auto& name : layout_->stores) {
@@ -166,6 +168,10 @@ std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
     // restore_bench: see benchmarks/RESULTS.md).
     batch_writer writer(*db, [&](std::uint64_t records) {
       counters_->restored.fetch_add(records, std::memory_order_relaxed);
+      counters_->restored_total.fetch_add(records, std::memory_order_relaxed);
+      counters_->restore_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::steady_clock::now() - restore_started_)
+                                  .count();
       done.fetch_add(records, std::memory_order_relaxed);
     });
     const auto submit = [&] {
@@ -198,6 +204,9 @@ std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
     writer.finish();
   }
   restored_to = in.log_end;
+  counters_->restore_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::steady_clock::now() - restore_started_)
+                              .count();
   if (total > 0)
     log_about(log_level::info, about, "{}: restored {} changelog record(s) in {} ms", store,
               done.load(),

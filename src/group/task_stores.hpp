@@ -121,6 +121,8 @@ class task_stores final : public task_state {
   /// offset its DB reflects then. Null if cancelled.
   std::unique_ptr<task_store> restore_one(changelog_reader& reader, const std::string& name,
                                           std::int64_t& restored_to);
+  /// When the current (or last) restore of the task started.
+  std::chrono::steady_clock::time_point restore_started_{};
 
   std::shared_ptr<const store_layout> layout_;
   partition_id partition_;

@@ -137,6 +137,14 @@ std::string prometheus_text(const runtime_stats& stats) {
   per_partition("kactor_partition_restore_records", "gauge",
                 "Changelog records the current or last restore reads in all.",
                 [](const P& i) { return static_cast<double>(i.p->to_restore); });
+  per_partition("kactor_partition_restored_records_total", "counter",
+                "Changelog records restored into the partition's stores by this process; "
+                "rate() of it is the restore rate.",
+                [](const P& i) { return static_cast<double>(i.p->restored_total); });
+  per_partition("kactor_partition_restore_duration_seconds", "gauge",
+                "How long the current restore has run, or the last one took.", [](const P& i) {
+                  return std::chrono::duration<double>(i.p->restore_time).count();
+                });
   per_partition(
       "kactor_partition_stored_offset", "gauge",
       "The next offset to commit: every record below it is finished.",
