@@ -10,7 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libcpp-httplib-dev
   prometheus
-  maven openjdk-17-jdk-headless
+  maven openjdk-17-jdk-headless openssl
   ccache clang-format
   chromium
 )

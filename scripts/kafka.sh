@@ -15,6 +15,8 @@
 # broker.pid and bootstrap.txt. `rm -rf DIR` after stop for a fresh cluster.
 # A second listener, SASL_PLAINTEXT with SCRAM-SHA-256, is at sasl_bootstrap.txt;
 # its one user is kactor-test, password kactor-test-secret (a throwaway for tests).
+# A third, SSL, is at ssl_bootstrap.txt: its certificate (for 127.0.0.1 and
+# localhost) is signed by a throwaway CA made with openssl, DIR/tls/ca.pem.
 # Kafka 4.x dropped protocol versions librdkafka 2.0.2 needs: stay on 3.x.
 set -euo pipefail
 
@@ -78,20 +80,40 @@ cluster_id() {
   echo "$id"
 }
 
+# A throwaway CA, and a key and certificate for 127.0.0.1/localhost it signs,
+# in DIR/tls; server.pem is Kafka's PEM key store (PKCS#8 key, then the chain).
+make_certs() {
+  local d=$DIR/tls
+  mkdir -p "$d"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=kactor-test-ca \
+    -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj /CN=localhost \
+    -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$d/server.ext"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 30 -extfile "$d/server.ext" -out "$d/server.crt" 2>/dev/null
+  openssl pkcs8 -topk8 -nocrypt -in "$d/server.key" -out "$d/server.p8"
+  cat "$d/server.p8" "$d/server.crt" >"$d/server.pem"
+}
+
 write_config() {
-  local port cport sport
+  local port cport sport tport
   port=$(free_port)
   cport=$(free_port "$port")
   until sport=$(free_port "$port"); [[ $sport != "$cport" ]]; do :; done
+  until tport=$(free_port "$port"); [[ $tport != "$cport" && $tport != "$sport" ]]; do :; done
+  make_certs
   cat >"$DIR/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sport,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sport
+listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sport,SSL://127.0.0.1:$tport,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sport,SSL://127.0.0.1:$tport
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT
+listener.name.ssl.ssl.keystore.type=PEM
+listener.name.ssl.ssl.keystore.location=$DIR/tls/server.pem
 sasl.enabled.mechanisms=SCRAM-SHA-256
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$DIR/data
@@ -189,6 +211,7 @@ start() {
   done
   echo "127.0.0.1:$port" >"$DIR/bootstrap.txt"
   prop listeners | sed -n 's/.*SASL_PLAINTEXT:\/\/\(127\.0\.0\.1:[0-9]*\).*/\1/p' >"$DIR/sasl_bootstrap.txt"
+  prop listeners | sed -n 's/.*,SSL:\/\/\(127\.0\.0\.1:[0-9]*\).*/\1/p' >"$DIR/ssl_bootstrap.txt"
   cat "$DIR/bootstrap.txt"
 }
 
@@ -245,8 +268,8 @@ case $cmd in
       restart) stop; start ;;
       fresh)
         stop
-        rm -rf "$DIR/data" "$DIR"/{server.properties,log4j.properties,tools-log4j.properties} \
-          "$DIR"/{server.log,broker.log,format.log,bootstrap.txt,sasl_bootstrap.txt}
+        rm -rf "$DIR/data" "$DIR/tls" "$DIR"/{server.properties,log4j.properties,tools-log4j.properties} \
+          "$DIR"/{server.log,broker.log,format.log,bootstrap.txt,sasl_bootstrap.txt,ssl_bootstrap.txt}
         start
         ;;
       topic) [[ $# -eq 4 && $4 =~ ^[0-9]+$ ]] || usage; topic "$3" "$4" ;;

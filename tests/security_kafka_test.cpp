@@ -1,13 +1,16 @@
-// Security settings on a real broker's SASL_PLAINTEXT listener (SCRAM-SHA-256,
-// started by scripts/kafka.sh): an agent works with the right credentials,
-// passed through `kafka.*` to every client; a wrong password fails `start`
-// fast with a clear error instead of hanging; and the password appears in
-// no log line (librdkafka's included, at debug), error or metrics text.
+// Security settings on a real broker's SASL_PLAINTEXT listener (SCRAM-SHA-256)
+// and SSL listener (a certificate signed by a throwaway CA), both started by
+// scripts/kafka.sh: an agent works with the right credentials or CA, passed
+// through `kafka.*` to every client; a wrong password or an untrusted
+// certificate fails `start` fast with a clear error instead of hanging; and
+// the password appears in no log line (librdkafka's included, at debug),
+// error or metrics text.
 
 #include <kactor/kactor.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -15,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include "tests/temp_dir.hpp"
 #include "tests/test_support.hpp"
 
 namespace {
@@ -118,6 +122,62 @@ TEST(security_kafka, a_wrong_password_fails_start_fast_with_a_clear_error_that_h
   EXPECT_EQ(what.find(wrong), std::string::npos) << what;
   rt.stop();
   EXPECT_EQ(log.all().find(wrong), std::string::npos) << "the password is in a log line";
+}
+
+runtime_config ssl_config(const std::string& ca) {
+  runtime_config cfg;
+  cfg.brokers = test::kafka_ssl_bootstrap();
+  cfg.kafka = {{"security.protocol", "SSL"}, {"ssl.ca.location", ca}};
+  cfg.commit_interval = 200ms;
+  return cfg;
+}
+
+TEST(security_kafka, an_agent_works_over_ssl_trusting_the_brokers_ca) {
+  const auto brokers = test::kafka_bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  ASSERT_FALSE(test::kafka_ssl_bootstrap().empty());
+  const auto in = test::unique_name("ssl-in"), out = in + ".out";
+  test::create_topic(brokers, in, 2);
+  test::create_topic(brokers, out, 2);
+  test::produce_all(brokers, in, {{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}});
+  {
+    runtime rt(ssl_config(test::kafka_ca_path()));
+    rt.agent("copy").consume(in).produces(out).on(
+        [&](const event& e, context& ctx) { ctx.emit(out, e.key(), e.value()); });
+    ASSERT_TRUE(rt.run_until([](const runtime_stats& s) { return s.finished() == 4; }, 60s));
+    rt.stop();
+  }
+  EXPECT_EQ(test::read_all(brokers, out, 30s).size(), 4u)
+      << "every record went through the SSL listener and out";
+}
+
+TEST(security_kafka, a_broker_certificate_from_an_untrusted_ca_fails_start_fast) {
+  ASSERT_FALSE(test::kafka_ssl_bootstrap().empty());
+  // Another throwaway CA: the broker's certificate is not signed by it.
+  test::temp_dir dir("other_ca");
+  const auto ca = dir.sub("ca.pem");
+  const auto make_ca =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-ca "
+      "-keyout " +
+      dir.sub("ca.key") + " -out " + ca + " 2>/dev/null";
+  ASSERT_EQ(std::system(make_ca.c_str()), 0) << make_ca;
+  runtime rt(ssl_config(ca));
+  rt.agent("copy").consume(test::unique_name("ssl-never")).on([](const event&, context&) {});
+  const auto started = std::chrono::steady_clock::now();
+  std::string what;
+  try {
+    rt.start();
+    FAIL() << "start succeeded although the broker's certificate is not trusted";
+  } catch (const kafka_exception& e) {
+    what = e.what();
+    EXPECT_EQ(e.info().cls, error_class::fatal);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 8s)
+      << "start waited as for brokers that do not answer";
+  EXPECT_NE(what.find("cannot authenticate"), std::string::npos) << what;
+  EXPECT_NE(what.find("certificate verify failed"), std::string::npos) << what;
+  EXPECT_NE(what.find("ssl.*"), std::string::npos) << "names the settings: " << what;
+  rt.stop();
 }
 
 }  // namespace

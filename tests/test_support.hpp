@@ -56,6 +56,17 @@ inline std::string kafka_sasl_bootstrap() {
   return kafka_dir_line("sasl_bootstrap.txt");
 }
 
+/// The fixture broker's SSL listener (scripts/kafka.sh), or "".
+inline std::string kafka_ssl_bootstrap() {
+  return kafka_dir_line("ssl_bootstrap.txt");
+}
+
+/// The throwaway CA that signed the fixture broker's SSL certificate.
+inline std::string kafka_ca_path() {
+  const char* dir = std::getenv("KACTOR_KAFKA_DIR");
+  return dir ? std::string(dir) + "/tls/ca.pem" : std::string();
+}
+
 /// A unique name per test run, so reruns against one broker do not collide.
 inline std::string unique_name(const std::string& base) {
   return base + "-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
