@@ -3,13 +3,17 @@
 // the records from that time; a dry run changes nothing; a group with active
 // members is refused, naming them; an offset outside a log is clamped. An
 // agent's `start_from` starts a new group at a time, and a commit wins over
-// it on the group's next run.
+// it on the group's next run. examples/fraud_replay runs rules v2 as a new
+// group from a time beside v1, and its comparison matches the topics.
 
 #include "src/cli/replay_tool.hpp"
 
+#include <cstdlib>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -227,6 +231,50 @@ TEST_F(replay_kafka, start_from_applies_to_tasks_with_state_stores_too) {
   const auto group = test::unique_name("replay-state");
   const std::int64_t from = kBase + 7000;
   EXPECT_EQ(run_group(brokers, group, topic, from, true), stamped_from(from));
+}
+
+TEST(replay_kafka_example, fraud_v2_replays_from_a_time_beside_v1_as_the_topics_say) {
+  const auto brokers = test::kafka_bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const auto prefix = test::unique_name("fraud-replay") + ".";
+  const auto log = test::binary_dir() + "/" + prefix + "log";
+  test::child_process run({std::getenv("KACTOR_FRAUD_REPLAY_EXE"), "--brokers", brokers, "--prefix",
+                           prefix, "--transactions", "1000"},
+                          log);
+  ASSERT_EQ(run.wait(180s), 0) << test::read_file(log);
+  const auto said = test::read_file(log);
+  EXPECT_NE(said.find("fraud v1 decided 1000 transactions"), std::string::npos) << said;
+  EXPECT_NE(said.find("fraud v2 decided 500 (group " + prefix + "fraud-v2, from 20"),
+            std::string::npos)
+      << said;
+  EXPECT_NE(said.find("v2 decided exactly the transactions from its start"), std::string::npos);
+
+  // The decision topics, read back: v1 decided transactions 0-999, v2 those
+  // written after its start time (500-999), and they differ as printed.
+  auto decided = [&](const std::string& version) {
+    std::map<int, bool> out;  // transaction number -> blocked
+    for (const auto& r : test::read_all(brokers, prefix + "fraud." + version + ".decisions", 60s)) {
+      const auto colon = r.value.find(':');
+      out[std::stoi(r.value.substr(3, colon - 3))] = r.value.substr(colon + 1) == "block";
+    }
+    return out;
+  };
+  const auto v1 = decided("v1"), v2 = decided("v2");
+  ASSERT_EQ(v1.size(), 1000u);
+  ASSERT_EQ(v2.size(), 500u);
+  EXPECT_EQ(v2.begin()->first, 500);
+  EXPECT_EQ(v2.rbegin()->first, 999);
+  std::map<std::pair<bool, bool>, int> table;
+  for (const auto& [tx, blocked] : v2) ++table[{v1.at(tx), blocked}];
+  EXPECT_GT((table[{false, true}]), 0) << "the rules differ on some transactions";
+  for (const auto& [row, a, b] :
+       std::vector<std::tuple<std::string, bool, bool>>{{"both allow", false, false},
+                                                        {"both block", true, true},
+                                                        {"v1 block, v2 allow", true, false},
+                                                        {"v1 allow, v2 block", false, true}}) {
+    const auto line = fmt::format("  {:<22} {:>6}\n", row, table[{a, b}]);
+    EXPECT_NE(said.find(line), std::string::npos) << "expected \"" << line << "\" in\n" << said;
+  }
 }
 
 }  // namespace
