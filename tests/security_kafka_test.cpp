@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -41,6 +42,17 @@ struct captured_log {
   }
 };
 
+/// A new input topic (through the plaintext listener) with four records,
+/// and its output topic; both of two partitions.
+std::pair<std::string, std::string> four_records(const std::string& brokers,
+                                                 const std::string& name) {
+  const auto in = test::unique_name(name), out = in + ".out";
+  test::create_topic(brokers, in, 2);
+  test::create_topic(brokers, out, 2);
+  test::produce_all(brokers, in, {{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}});
+  return {in, out};
+}
+
 runtime_config sasl_config(const std::string& password, captured_log& log) {
   runtime_config cfg;
   cfg.brokers = test::kafka_sasl_bootstrap();
@@ -65,10 +77,8 @@ TEST(security_kafka, an_agent_works_over_sasl_scram_and_its_password_is_in_no_ou
   const auto brokers = test::kafka_bootstrap();
   ASSERT_FALSE(brokers.empty());
   ASSERT_FALSE(test::kafka_sasl_bootstrap().empty());
-  const auto in = test::unique_name("sasl-in"), out = in + ".out";
-  test::create_topic(brokers, in, 2);
-  test::create_topic(brokers, out, 2);
-  test::produce_all(brokers, in, {{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}});
+  const auto topics = four_records(brokers, "sasl-in");
+  const std::string &in = topics.first, &out = topics.second;
 
   captured_log log;
   std::string metrics;
@@ -136,10 +146,8 @@ TEST(security_kafka, an_agent_works_over_ssl_trusting_the_brokers_ca) {
   const auto brokers = test::kafka_bootstrap();
   ASSERT_FALSE(brokers.empty());
   ASSERT_FALSE(test::kafka_ssl_bootstrap().empty());
-  const auto in = test::unique_name("ssl-in"), out = in + ".out";
-  test::create_topic(brokers, in, 2);
-  test::create_topic(brokers, out, 2);
-  test::produce_all(brokers, in, {{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}});
+  const auto topics = four_records(brokers, "ssl-in");
+  const std::string &in = topics.first, &out = topics.second;
   {
     runtime rt(ssl_config(test::kafka_ca_path()));
     rt.agent("copy").consume(in).produces(out).on(
