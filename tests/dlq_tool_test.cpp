@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 
 #include <kactor/dead_letter.hpp>
@@ -320,9 +321,15 @@ TEST_F(dlq_tool, a_dry_run_moves_nothing_and_commits_nothing) {
            {1, "k1", "v1", dlq_headers(source, "retriable", "slow")}});
   detail::redrive_options opts{brokers, dlq};
   opts.dry_run = true;
+  std::ostringstream progress;
+  opts.progress = &progress;
+  opts.progress_every = 0ms;  // every record counts as a long run
   std::vector<detail::redrive_step> steps;
   auto summary = redrive(opts, &steps);
   EXPECT_EQ(summary.examined, 2);
+  EXPECT_NE(progress.str().find("kactor dlq redrive: examined 2 of 2 record(s), "),
+            std::string::npos)
+      << progress.str();
   EXPECT_EQ(summary.redriven, (std::map<std::string, std::int64_t>{{source, 2}}));
   ASSERT_EQ(steps.size(), 2u);
   EXPECT_EQ(steps[0].target, source);

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <set>
+#include <sstream>
 
 #include <kactor/dead_letter.hpp>
 #include <kactor/error.hpp>
 #include <nlohmann/json.hpp>
 
+#include "src/cli/progress.hpp"
 #include "src/kafka/admin.hpp"
 #include "src/kafka/handles.hpp"
 #include "src/kafka/producer.hpp"
@@ -245,6 +247,12 @@ redrive_summary redrive_dlq(const redrive_options& opts,
   delivery_state delivery;
   handle_ptr producer;
   if (!opts.dry_run) producer = make_redrive_producer(opts.brokers, delivery);
+  std::int64_t pending = 0;
+  for (const auto& [p, r] : ranges) pending += r.second - r.first;
+  std::ostringstream no_progress;
+  progress_reporter progress(opts.progress ? *opts.progress : no_progress,
+                             "kactor dlq redrive: examined", pending, opts.terminal,
+                             opts.progress_every);
   auto redrive = [&](const rd_kafka_message_t& m) {
     ++summary.examined;
     rd_kafka_headers_t* hdrs = nullptr;
@@ -255,9 +263,11 @@ redrive_summary redrive_dlq(const redrive_options& opts,
       throw_if_failed(delivery, opts.dlq);
     }
     on_step(step);
+    if (opts.progress) progress.update(summary.examined);
     return true;
   };
   if (!ranges.empty()) read_ranges(reader.get(), opts.dlq, ranges, opts.timeout, redrive);
+  progress.finish();
 
   if (producer) {
     if (auto err = rd_kafka_flush(producer.get(), tmo))

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
@@ -61,6 +62,12 @@ struct redrive_options {
   bool dry_run = false;
   /// Longest wait for the cluster, and for reading or delivering to make progress.
   std::chrono::milliseconds timeout{30000};
+  /// Where progress goes (records examined of those pending, rate, time
+  /// left), every `progress_every` (a line each time; on a `terminal`, one
+  /// line redrawn at most every 200 ms); none when null.
+  std::ostream* progress = nullptr;
+  std::chrono::milliseconds progress_every{2000};
+  bool terminal = false;
 };
 
 /// What re-driving did (or, on a dry run, would do) with one record.

@@ -21,6 +21,7 @@
 
 #include "src/cli/demo.hpp"
 #include "src/cli/dlq_tool.hpp"
+#include "src/cli/progress.hpp"
 #include "src/cli/rebalance_bench.hpp"
 #include "src/cli/replay_tool.hpp"
 #include "src/cli/store_tool.hpp"
@@ -73,6 +74,8 @@ int run_dlq_redrive(kactor::detail::redrive_options opts, const std::vector<std:
     opts.where.emplace_back(w.substr(0, eq), w.substr(eq + 1));
   }
   using outcome = kactor::detail::redrive_step::outcome;
+  opts.progress = &std::cerr;
+  opts.terminal = kactor::detail::stderr_is_terminal();
   auto summary = kactor::detail::redrive_dlq(opts, [&](const kactor::detail::redrive_step& s) {
     const auto from =
         kactor::to_string(kactor::topic_partition{opts.dlq, kactor::partition_id{s.partition}},
@@ -393,6 +396,7 @@ command add_trace(CLI::App& app) {
                                                o->from + "'");
             }
             o->trace.timeout = std::chrono::milliseconds(o->timeout_ms);
+            o->trace.terminal = kactor::detail::stderr_is_terminal();
             return kactor::detail::run_trace(o->trace, std::cout, std::cerr);
           }};
 }

@@ -8,6 +8,7 @@
 #include <kactor/error.hpp>
 #include <nlohmann/json.hpp>
 
+#include "src/cli/progress.hpp"
 #include "src/cli/record_reader.hpp"
 #include "src/config/time.hpp"
 #include "src/kafka/admin.hpp"
@@ -15,8 +16,6 @@
 namespace kactor::detail {
 
 namespace {
-
-using steady = std::chrono::steady_clock;
 
 /// How much of a value a text line shows.
 constexpr std::size_t shown_value_bytes = 1000;
@@ -143,8 +142,7 @@ int run_trace(const trace_options& o, std::ostream& out, std::ostream& err) {
       plan.emplace_back(t, ranges_of(rk.get(), t, counts.at(t), o.from_ms, tmo));
       for (const auto& [p, r] : plan.back().second) total += r.second - r.first;
     }
-    const auto started = steady::now();
-    auto last_report = started;
+    progress_reporter progress(err, "kactor trace: scanned", total, o.terminal, o.progress_every);
     std::int64_t scanned = 0;
     for (const auto& [topic, ranges] : plan) {
       if (ranges.empty()) continue;
@@ -154,19 +152,11 @@ int run_trace(const trace_options& o, std::ostream& out, std::ostream& err) {
         if (r.topic.empty()) r.topic = topic;
         if ((!o.from_ms || r.timestamp_ms >= *o.from_ms) && matches(o, r))
           found.push_back(std::move(r));
-        if (const auto now = steady::now(); now - last_report >= o.progress_every) {
-          last_report = now;
-          const auto secs = std::chrono::duration<double>(now - started).count();
-          char line[160];
-          std::snprintf(line, sizeof(line),
-                        "kactor trace: scanned %lld of %lld record(s) (%.0f/s), %zu matched\n",
-                        static_cast<long long>(scanned), static_cast<long long>(total),
-                        scanned / secs, found.size());
-          err << line << std::flush;
-        }
+        progress.update(scanned, std::to_string(found.size()) + " matched");
         return true;
       });
     }
+    progress.finish();
     rd_kafka_consumer_close(rk.get());
   } catch (const kafka_exception& e) {
     err << "kactor trace: " << e.what() << "\n";

@@ -30,8 +30,10 @@ struct trace_options {
   bool json = false;
   /// Longest wait for the cluster, and for reading to make progress.
   std::chrono::milliseconds timeout{30000};
-  /// How often a long scan reports its progress on the error stream.
+  /// How often a long scan reports its progress on the error stream (a line
+  /// each time; on a `terminal`, one line redrawn at most every 200 ms).
   std::chrono::milliseconds progress_every{2000};
+  bool terminal = false;
 };
 
 /// The names of `topics` that one of `patterns` (as in trace_options::topics)
