@@ -35,11 +35,16 @@ inline bool eventually(const std::function<bool()>& pred,
   return true;
 }
 
+/// The CTest fixture's broker directory (scripts/kafka.sh), or "".
+inline std::string kafka_dir() {
+  const char* dir = std::getenv("KACTOR_KAFKA_DIR");
+  return dir ? dir : "";
+}
+
 /// The first line of `file` in the CTest fixture's broker directory, or "".
 inline std::string kafka_dir_line(const std::string& file) {
-  const char* dir = std::getenv("KACTOR_KAFKA_DIR");
-  if (!dir) return {};
-  std::ifstream in(std::string(dir) + "/" + file);
+  if (kafka_dir().empty()) return {};
+  std::ifstream in(kafka_dir() + "/" + file);
   std::string line;
   std::getline(in, line);
   return line;
@@ -63,8 +68,7 @@ inline std::string kafka_ssl_bootstrap() {
 
 /// The throwaway CA that signed the fixture broker's SSL certificate.
 inline std::string kafka_ca_path() {
-  const char* dir = std::getenv("KACTOR_KAFKA_DIR");
-  return dir ? std::string(dir) + "/tls/ca.pem" : std::string();
+  return kafka_dir().empty() ? std::string() : kafka_dir() + "/tls/ca.pem";
 }
 
 /// A unique name per test run, so reruns against one broker do not collide.

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -56,16 +55,10 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
   hooks_->forward_debug = debug.value != "cgrp";
   props.push_back(debug);
   auto conf = make_conf(props);
-  char heartbeat[32];
-  size_t size = sizeof(heartbeat);
-  if (rd_kafka_conf_get(conf.get(), "heartbeat.interval.ms", heartbeat, &size) == RD_KAFKA_CONF_OK)
-    leave_wait_ = std::chrono::milliseconds(std::atoi(heartbeat) + 500);
-  char reset[32];
-  size = sizeof(reset);
-  reset_earliest_ =
-      rd_kafka_conf_get(conf.get(), "auto.offset.reset", reset, &size) == RD_KAFKA_CONF_OK &&
-      (std::string(reset) == "earliest" || std::string(reset) == "smallest" ||
-       std::string(reset) == "beginning");
+  if (const auto heartbeat = conf_value(conf.get(), "heartbeat.interval.ms"))
+    leave_wait_ = std::chrono::milliseconds(std::stoi(*heartbeat) + 500);
+  const auto reset = conf_value(conf.get(), "auto.offset.reset");
+  reset_earliest_ = reset == "earliest" || reset == "smallest" || reset == "beginning";
   if (def_.cfg.start_from)
     start_from_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                          def_.cfg.start_from->time_since_epoch())

@@ -26,6 +26,15 @@ void log_librdkafka(const rd_kafka_t* rk, int level, const char* facility, const
   log(lvl, "{} {}: {}", rd_kafka_name(rk), facility, text);
 }
 
+std::optional<std::string> conf_value(const rd_kafka_conf_t* conf, const char* name) {
+  size_t size = 0;
+  if (rd_kafka_conf_get(conf, name, nullptr, &size) != RD_KAFKA_CONF_OK) return std::nullopt;
+  std::string value(size, '\0');
+  if (rd_kafka_conf_get(conf, name, value.data(), &size) != RD_KAFKA_CONF_OK) return std::nullopt;
+  value.resize(size > 0 ? size - 1 : 0);  // size counts the terminating NUL
+  return value;
+}
+
 conf_ptr make_conf(const property_list& props) {
   conf_ptr conf{rd_kafka_conf_new()};
   rd_kafka_conf_set_log_cb(conf.get(), &log_librdkafka);

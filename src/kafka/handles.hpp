@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,10 @@ using property_list = std::vector<property>;
 
 void append(property_list& out, const std::string& source,
             const std::map<std::string, std::string>& props);
+
+/// The value `conf` holds for property `name` (librdkafka's default if
+/// unset), or nothing if librdkafka knows no such property.
+std::optional<std::string> conf_value(const rd_kafka_conf_t* conf, const char* name);
 
 /// librdkafka's log lines (syslog levels) into kactor's log; every client's
 /// log callback (`make_conf`). Called on librdkafka's threads.

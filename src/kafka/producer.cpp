@@ -23,20 +23,14 @@ shared_producer::shared_producer(property_list props, delivery_report report,
 
 void shared_producer::open() {
   auto conf = make_conf(props_);
-  char value[32];
-  size_t size = sizeof(value);
-  if (rd_kafka_conf_get(conf.get(), "transaction.timeout.ms", value, &size) == RD_KAFKA_CONF_OK)
-    txn_timeout_ms_ = std::stoi(value);
-  size = sizeof(value);
-  if (rd_kafka_conf_get(conf.get(), "message.timeout.ms", value, &size) == RD_KAFKA_CONF_OK)
-    delivery_timeout_ = std::chrono::milliseconds(std::stoll(value));
-  size = sizeof(value);
-  if (rd_kafka_conf_get(conf.get(), "queue.buffering.max.messages", value, &size) ==
-      RD_KAFKA_CONF_OK)
-    saturation_ = std::max(1, std::stoi(value) / 10 * 9);
-  size = sizeof(value);
-  if (rd_kafka_conf_get(conf.get(), "queue.buffering.max.kbytes", value, &size) == RD_KAFKA_CONF_OK)
-    byte_saturation_ = std::max<std::int64_t>(1, std::stoll(value) * 1024 / 10 * 9);
+  if (const auto v = conf_value(conf.get(), "transaction.timeout.ms"))
+    txn_timeout_ms_ = std::stoi(*v);
+  if (const auto v = conf_value(conf.get(), "message.timeout.ms"))
+    delivery_timeout_ = std::chrono::milliseconds(std::stoll(*v));
+  if (const auto v = conf_value(conf.get(), "queue.buffering.max.messages"))
+    saturation_ = std::max(1, std::stoi(*v) / 10 * 9);
+  if (const auto v = conf_value(conf.get(), "queue.buffering.max.kbytes"))
+    byte_saturation_ = std::max<std::int64_t>(1, std::stoll(*v) * 1024 / 10 * 9);
   // Reports of a previous librdkafka producer (reset) were all served.
   queued_bytes_.store(0, std::memory_order_relaxed);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &shared_producer::on_delivery);
