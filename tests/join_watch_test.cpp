@@ -4,6 +4,8 @@
 
 #include "src/kafka/join_watch.hpp"
 
+#include <thread>
+
 #include <gtest/gtest.h>
 
 namespace {
@@ -58,6 +60,50 @@ TEST(join_watch, the_first_sync_is_pending_from_an_answered_join_until_a_success
             "LeaderId kactor-91002a7d, my MemberId kactor-80866ed3, member metadata count 0: (no "
             "error)");
   EXPECT_FALSE(w.first_sync_pending()) << "only the first sync matters";
+}
+
+TEST(join_watch, an_assignment_may_come_from_an_answered_join_until_the_app_served_it) {
+  join_watch w;
+  join_state(w, "init", "wait-join");
+  EXPECT_FALSE(w.assignment_may_come()) << "an unanswered join: its sync is a round trip away";
+  join_state(w, "wait-join", "wait-metadata");
+  EXPECT_TRUE(w.assignment_may_come());
+  join_state(w, "wait-metadata", "wait-sync");
+  EXPECT_TRUE(w.assignment_may_come());
+  join_state(w, "wait-sync", "wait-assign-call");
+  EXPECT_TRUE(w.assignment_may_come()) << "queued for the application's next poll";
+  join_state(w, "wait-assign-call", "steady");
+  EXPECT_FALSE(w.assignment_may_come());
+  join_state(w, "steady", "wait-unassign-call");
+  EXPECT_TRUE(w.assignment_may_come());
+  join_state(w, "wait-unassign-call", "wait-incr-unassign-to-complete");
+  EXPECT_FALSE(w.assignment_may_come());
+}
+
+TEST(join_watch, a_destroy_ends_when_it_returns_or_when_its_termination_waits_for_an_assign_call) {
+  join_watch returns;
+  std::thread destroyer([&] { returns.destroyed(); });
+  EXPECT_TRUE(returns.await_destroy());
+  destroyer.join();
+
+  join_watch stuck;
+  // A termination that waits for a revocation's unassign call gets it from
+  // librdkafka itself: not stuck.
+  stuck.observe("CGRPTERM",
+                "[thrd:main]: Group \"g\": waiting for assign call, 2 toppar(s), 0 commit(s) "
+                "(state up, join-state wait-unassign-call) before terminating");
+  EXPECT_FALSE(stuck.destroy_stuck());
+  // As librdkafka 2.0.2's spinning main thread logs it
+  // (scripts/probes/destroy_with_pending_assignment.c).
+  std::thread main_thread([&] {
+    stuck.observe("CGRPTERM",
+                  "[thrd:main]: Group \"g-12538\": waiting for assign call, 2 toppar(s), "
+                  "assignment in progress, 0 commit(s) (state up, join-state wait-assign-call) "
+                  "before terminating");
+  });
+  EXPECT_FALSE(stuck.await_destroy());
+  main_thread.join();
+  EXPECT_TRUE(stuck.destroy_stuck());
 }
 
 TEST(join_watch, other_lines_change_nothing) {

@@ -209,7 +209,9 @@ void consumer_group::on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
   auto* self = static_cast<consumer_hooks*>(opaque)->group.load();
   if (!self) return;  // a consumer left to the process (release_consumer)
   self->rebalances_.fetch_add(1, std::memory_order_relaxed);
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+  if (self->leaving_) {
+    self->drop(err, parts);
+  } else if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     self->assign(parts);
   } else {
     const auto from = std::chrono::steady_clock::now();

@@ -115,7 +115,19 @@ class consumer_group {
   /// Group thread, when the run loop ends: revokes every partition (offsets
   /// committed) and leaves the group, promptly also during a rebalance.
   void close_consumer();
-  /// Destructor: destroys the consumer, or leaves it to the process where
+  /// Group thread, leaving without a LeaveGroup: takes an assignment (or
+  /// revocation) librdkafka hands over and gives it back at once.
+  void drop(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  /// Group thread, after close_consumer revoked everything: destroys the
+  /// consumer with RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE once no assignment
+  /// can reach it before the destroy's termination (docs/design.md,
+  /// workarounds).
+  void destroy_without_close();
+  /// Where librdkafka 2.0.2 cannot destroy the consumer (a consumed topic
+  /// was deleted; #4312's abort window), says so and leaves the handle and
+  /// its hooks to the process. Whether it did.
+  bool keep_if_undestroyable();
+  /// Destructor: destroys the consumer unless it is gone already or
   /// librdkafka 2.0.2 cannot destroy it.
   void release_consumer();
   /// librdkafka's log lines of this consumer (its threads): the membership
@@ -208,12 +220,13 @@ class consumer_group {
     /// The user asked for librdkafka debug lines (`debug`): they go to the log.
     bool forward_debug = false;
   };
-  std::unique_ptr<consumer_hooks> hooks_ = std::make_unique<consumer_hooks>();
+  /// Shared with the thread that destroys a consumer without a close.
+  std::shared_ptr<consumer_hooks> hooks_ = std::make_shared<consumer_hooks>();
   /// How long a stop waits for a JoinGroup or SyncGroup in flight before it
   /// leaves without a LeaveGroup: the heartbeat interval and half a second.
   std::chrono::milliseconds leave_wait_{3500};
-  /// close_consumer left without a LeaveGroup: destroy without a close.
-  bool destroy_without_close_ = false;
+  /// Leaving without a LeaveGroup: an assignment that comes is dropped.
+  bool leaving_ = false;
   handle_ptr rk_;
   bool cooperative_;
   /// An agent with state stores and several inputs: a task is partition p
