@@ -1,6 +1,6 @@
-// The kactor command line: `demo` runs a two-agent pipeline on the embedded
-// cluster; `lag` reports a consumer group's lag on any cluster; `dlq show` and
-// `dlq redrive` inspect and re-drive a dead-letter topic; `bench rebalance`
+// The kactor command line: `demo` runs the article's e-commerce pipeline
+// (examples/ecommerce) on the embedded cluster; `lag` reports a consumer group's lag on any
+// cluster; `dlq show` and `dlq redrive` inspect and re-drive a dead-letter topic; `bench rebalance`
 // measures how a change of membership stalls a group's partitions; `store dump`
 // prints what a local state store holds; `trace` follows a key or a header
 // value across topics; `replay` moves a group's committed offsets.
@@ -159,13 +159,16 @@ struct command {
 };
 
 command add_demo(CLI::App& app) {
-  auto* demo = app.add_subcommand("demo", "run a two-agent pipeline on the embedded cluster");
-  auto records = std::make_shared<int>(1000);
+  auto* demo = app.add_subcommand(
+      "demo", "run the article's e-commerce pipeline (five agents) on the embedded cluster");
+  auto orders = std::make_shared<int>(1000);
   auto brokers = std::make_shared<std::string>();
-  demo->add_option("--records", *records, "orders to feed through the pipeline")
+  demo->add_option("--orders", *orders, "orders to feed through the pipeline")
       ->check(CLI::Range(1, 1000000));
-  demo->add_option("--brokers", *brokers, "use these brokers instead of the embedded cluster");
-  return {demo, [=] { return kactor::detail::run_demo(*records, *brokers); }};
+  demo->add_option("--brokers", *brokers,
+                   "use these brokers instead of the embedded cluster (fraud then runs "
+                   "exactly_once)");
+  return {demo, [=] { return kactor::detail::run_demo(*orders, *brokers); }};
 }
 
 command add_lag(CLI::App& app) {
