@@ -207,7 +207,7 @@ void partition_actor::take() {
       for (auto i = before; i < buffer_.size(); ++i) {
         auto& slot = buffer_[i];
         slot.taken_at = now;
-        if (lanes_without_first_ >> slot.lane & 1) {
+        if (!slot.markers && lanes_without_first_ >> slot.lane & 1) {
           lanes_without_first_ &= ~(std::uint64_t{1} << slot.lane);
           auto& first = counters(slot.lane).first_offset;
           if (first.load(std::memory_order_relaxed) < 0) first.store(slot.ev.offset().value());
@@ -271,6 +271,16 @@ void partition_actor::process_slice() {
 bool partition_actor::handle(record_slot& slot) {
   const auto off = slot.ev.offset();
   auto& lane = lanes_[slot.lane];
+  if (slot.markers) {
+    // Finished in its turn: the lane's offset to store moves past them
+    // once every record before them is finished.
+    if (off >= lane.next_expected) {
+      lane.next_expected = next(off);
+      tracker_->end(tracker_->begin(slot.lane, off));
+      lane.eos_next = next(off);
+    }
+    return true;
+  }
   if (!failing_.entry) {
     if (off < lane.next_expected) {
       // librdkafka re-delivered a record this actor already handled (it can

@@ -31,6 +31,11 @@ struct record_slot {
   std::chrono::steady_clock::time_point taken_at{};  // on the actor clock (see take())
   /// The task's input the record came from.
   std::uint32_t lane = 0;
+  /// Not a record: librdkafka consumed transaction markers (control
+  /// records) up to and including `ev.offset()` after the lane's last
+  /// record. Finished at once in its turn, so the offset to commit passes
+  /// them and an idle partition written by transactions shows lag 0.
+  bool markers = false;
 };
 
 /// The most inputs one task may have (a delivery tracker's lanes fit one word).

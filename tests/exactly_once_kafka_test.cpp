@@ -4,6 +4,7 @@
 
 #include <kactor/kactor.hpp>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
@@ -196,3 +197,55 @@ TEST(exactly_once_kafka, the_fraud_example_killed_midway_still_decides_each_tran
 }
 
 }  // namespace
+
+/// Agents reading a topic written by transactions: each transaction ends
+/// with a commit marker librdkafka consumes but never hands out. Once the
+/// reader has handled everything, its group's committed offsets are at the
+/// partitions' ends (past the last markers) and its stats show lag 0, as a
+/// Java consumer's would: an idle partition does not show lag 1 forever.
+class markers : public ::testing::TestWithParam<processing_guarantee> {};
+
+TEST_P(markers, a_reader_of_a_transactional_topic_commits_past_its_commit_markers) {
+  const auto brokers = test::kafka_bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const auto in = test::unique_name("markers-in"), mid = in + ".mid", group = in + "-reader";
+  test::create_topic(brokers, in, 3);
+  test::create_topic(brokers, mid, 3);
+  test::produce_all(brokers, in, test::sequenced(3000, 30));
+  runtime_config cfg;
+  cfg.brokers = brokers;
+  cfg.commit_interval = std::chrono::milliseconds(100);
+  runtime rt(cfg);
+  rt.agent("writer")
+      .consume(in)
+      .group(in + "-writer")
+      .exactly_once()
+      .on([&](const event& e, context& ctx) { ctx.emit(mid, e.key(), e.value()); });
+  auto reader = rt.agent("reader").consume(mid).group(group);
+  if (GetParam() == processing_guarantee::exactly_once) reader.exactly_once();
+  std::atomic<int> read{0};
+  reader.on([&](const event&, context&) { ++read; });
+  rt.start();
+  ASSERT_TRUE(test::eventually([&] { return read.load() >= 3000; }, std::chrono::seconds(120)));
+  ASSERT_TRUE(test::eventually([&] { return test::transactions_settled(brokers, mid); },
+                               std::chrono::seconds(60)));
+  EXPECT_TRUE(test::eventually([&] { return test::group_caught_up(brokers, group, mid, 3); },
+                               std::chrono::seconds(30)))
+      << "the reader's commits stopped short of its partitions' last commit markers";
+  EXPECT_TRUE(test::eventually(
+      [&] {
+        for (const auto& a : rt.stats().agents)
+          if (a.name == "reader")
+            for (const auto& p : a.partitions)
+              if (p.lag() != 0) return false;
+        return true;
+      },
+      std::chrono::seconds(10)));
+  rt.stop();
+  EXPECT_EQ(read.load(), 3000);
+}
+
+INSTANTIATE_TEST_SUITE_P(guarantees, markers,
+                         ::testing::Values(processing_guarantee::at_least_once,
+                                           processing_guarantee::exactly_once),
+                         [](const auto& info) { return std::string(to_string(info.param)); });

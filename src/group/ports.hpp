@@ -59,9 +59,19 @@ class queue_source final : public partition_source {
 
  private:
   std::size_t take_lane(std::uint32_t lane, std::size_t max, std::deque<record_slot>& out) {
-    return queues_[lane]->take(max, [&out, lane](const event& ev, opaque_message msg) {
-      out.push_back(record_slot{ev, std::move(msg), {}, lane});
-    });
+    auto& q = *queues_[lane];
+    return q.take(
+        max,
+        [&out, lane](const event& ev, opaque_message msg) {
+          out.push_back(record_slot{ev, std::move(msg), {}, lane});
+        },
+        [&out, &q, lane](kactor::offset last) {
+          record_slot slot;
+          slot.ev = q.markers_event(last);
+          slot.lane = lane;
+          slot.markers = true;
+          out.push_back(std::move(slot));
+        });
   }
   /// Several lanes: each lane's records are staged (up to `max` a lane, so
   /// the source holds at most lanes × max_poll_records besides librdkafka's

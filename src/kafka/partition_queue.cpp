@@ -40,10 +40,12 @@ partition_queue::partition_queue(rd_kafka_t* rk, const topic_partition& tp)
       topic_(tp.topic),
       partition_(tp.partition),
       rkt_(rd_kafka_topic_new(rk, tp.topic.c_str(), nullptr)),
-      tpl_(make_tpl(1)) {
+      tpl_(make_tpl(1)),
+      position_(make_tpl(1)) {
   // Served by the partition's actor, not by the consumer's poll.
   rd_kafka_queue_forward(queue_.get(), nullptr);
   rd_kafka_topic_partition_list_add(tpl_.get(), topic_.c_str(), partition_.value());
+  rd_kafka_topic_partition_list_add(position_.get(), topic_.c_str(), partition_.value());
 }
 
 partition_queue::~partition_queue() {
@@ -68,6 +70,17 @@ void partition_queue::destroy_message(void* msg) {
 std::size_t partition_queue::consume(std::size_t max) {
   const auto n = rd_kafka_consume_batch_queue(queue_.get(), 0, batch_.data(), max);
   return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+std::int64_t partition_queue::past_markers() {
+  // librdkafka serves a control record on the queue like a record but never
+  // returns it: it only moves the consumer's position past it.
+  if (rd_kafka_position(rk_, position_.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+  const auto position = position_->elems[0].offset;
+  std::lock_guard lock(seek_mx_);
+  if (position < 0 || position <= next_to_take_.load(std::memory_order_relaxed)) return -1;
+  next_to_take_.store(position, std::memory_order_relaxed);
+  return position;
 }
 
 bool partition_queue::to_event(const rd_kafka_message_t& msg, event& ev) const {

@@ -43,12 +43,22 @@ class partition_queue {
 
   /// Passes up to `max` records, without blocking, to `each(event, opaque_message)`;
   /// the event points into the message and carries its headers. Consumer
-  /// errors other than end-of-partition are logged and skipped. Returns how
-  /// many records were passed.
-  template <class F>
-  std::size_t take(std::size_t max, F&& each) {
+  /// errors other than end-of-partition are logged and skipped. When no
+  /// record waits but librdkafka consumed transaction markers after the
+  /// last record taken (it never hands them out), passes the last marker's
+  /// offset to `markers(kactor::offset)` once. Returns how many records
+  /// (or markers) were passed.
+  template <class F, class M>
+  std::size_t take(std::size_t max, F&& each, M&& markers) {
     if (batch_.size() < max) batch_.resize(max);
     const auto n = consume(max);
+    if (n == 0) {
+      // Once per empty take, not per record.
+      const auto past = past_markers();
+      if (past < 0) return 0;
+      markers(kactor::offset{past - 1});
+      return 1;
+    }
     std::size_t taken = 0;
     std::int64_t next = -1;
     for (std::size_t i = 0; i < n; ++i) {
@@ -63,6 +73,11 @@ class partition_queue {
     return taken;
   }
 
+  /// What a `markers` callback's offset stands for: an event of this
+  /// partition at `last`, with no key, value, timestamp or headers.
+  event markers_event(kactor::offset last) const {
+    return event{topic_, partition_, last, -1, {}, {}, nullptr, nullptr, nullptr};
+  }
   /// Whether more records are already waiting.
   bool has_backlog() const;
   void pause();
@@ -93,6 +108,11 @@ class partition_queue {
   error_ptr seek_locked(std::int64_t next, int timeout_ms);
   static void destroy_message(void* msg);
   std::size_t consume(std::size_t max);
+  /// The consumer's position if it passed `next_to_take_`, which only
+  /// transaction markers can do (records move both; a seek resets the
+  /// position until the next record or marker), and makes it
+  /// `next_to_take_`; else -1.
+  std::int64_t past_markers();
   /// False for a consumer error (logged unless it is end-of-partition).
   bool to_event(const rd_kafka_message_t& msg, event& ev) const;
 
@@ -102,6 +122,9 @@ class partition_queue {
   partition_id partition_;
   topic_ptr rkt_;
   tpl_ptr tpl_;
+  /// For `past_markers` (the partition actor's) alone: `tpl_` also serves
+  /// pause and resume from the group thread.
+  tpl_ptr position_;
   std::vector<rd_kafka_message_t*> batch_;
   void (*notify_)(void*) = nullptr;
   void* notify_opaque_ = nullptr;
