@@ -5,6 +5,8 @@
 #include <mutex>
 #include <string>
 
+#include <unistd.h>
+
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -144,19 +146,64 @@ class json_stderr_sink final : public spdlog::sinks::base_sink<std::mutex> {
   void flush_() override { std::fflush(stderr); }
 };
 
-std::shared_ptr<spdlog::logger> make_logger(const log_config& cfg) {
+/// Text lines on a terminal's stderr, with a progress line kept last: each
+/// log line clears it, is written, and draws it again below.
+class terminal_sink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  void progress(const std::string& text) {
+    std::lock_guard lock(mutex_);
+    progress_ = text;
+    write("\r\x1b[K" + progress_);
+  }
+  void progress_done() {
+    std::lock_guard lock(mutex_);
+    if (progress_.empty()) return;
+    progress_.clear();
+    write("\r\x1b[K");
+  }
+
+ private:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    std::string out = progress_.empty() ? std::string() : "\r\x1b[K";
+    out.append(formatted.data(), formatted.size());
+    out += progress_;
+    write(out);
+  }
+  void flush_() override { std::fflush(stderr); }
+  static void write(const std::string& s) {
+    std::fwrite(s.data(), 1, s.size(), stderr);
+    std::fflush(stderr);
+  }
+  std::string progress_;
+};
+
+constexpr const char* kTextPattern = "%Y-%m-%dT%H:%M:%S.%e %l kactor: %v";
+
+std::shared_ptr<spdlog::logger> make_logger(const log_config& cfg,
+                                            std::shared_ptr<terminal_sink>& terminal) {
   spdlog::sink_ptr sink;
   if (cfg.sink) {
     sink = std::make_shared<callback_sink>(cfg.sink);
   } else if (cfg.format == log_format::json) {
     sink = std::make_shared<json_stderr_sink>();
+  } else if (cfg.terminal.value_or(isatty(STDERR_FILENO) == 1)) {
+    terminal = std::make_shared<terminal_sink>();
+    sink = terminal;
+    sink->set_pattern(kTextPattern);
   } else {
     sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l kactor: %v");
+    sink->set_pattern(kTextPattern);
   }
   auto logger = std::make_shared<spdlog::logger>("kactor", std::move(sink));
   logger->set_level(to_spdlog(cfg.level));
   return logger;
+}
+
+std::shared_ptr<spdlog::logger> make_logger(const log_config& cfg) {
+  std::shared_ptr<terminal_sink> terminal;
+  return make_logger(cfg, terminal);
 }
 
 // The current logger; replaced whole so a thread writing through the old one
@@ -167,16 +214,41 @@ std::atomic<int> g_level{static_cast<int>(log_level::info)};
 /// The stderr JSON sink is in use: subjects become fields, not a prefix.
 std::atomic<bool> g_fields{false};
 
+/// The terminal sink of the current logger, if it has one.
+std::shared_ptr<terminal_sink> g_terminal;
+
 std::shared_ptr<spdlog::logger> current() {
   std::lock_guard lock(g_mx);
   return g_logger;
 }
 
+std::shared_ptr<terminal_sink> terminal() {
+  std::lock_guard lock(g_mx);
+  return g_terminal;
+}
+
+/// "agent A: T/P: message", for the text format and a `log_sink`.
+std::string with_prefix(const log_subject& about, std::string_view message) {
+  std::string line;
+  if (!about.agent.empty()) line = fmt::format("agent {}: ", about.agent);
+  if (!about.topic.empty() && about.partition >= 0)
+    line += fmt::format("{}/{}: ", about.topic, about.partition);
+  else if (!about.topic.empty())
+    line += fmt::format("{}: ", about.topic);
+  else if (about.partition >= 0)
+    line += fmt::format("partition {}: ", about.partition);
+  line += message;
+  return line;
+}
+
 }  // namespace
 
 void configure_log(const log_config& cfg) {
-  auto logger = make_logger(cfg);
+  std::shared_ptr<terminal_sink> terminal;
+  auto logger = make_logger(cfg, terminal);
   std::lock_guard lock(g_mx);
+  if (g_terminal) g_terminal->progress_done();
+  g_terminal = std::move(terminal);
   g_logger = std::move(logger);
   g_level.store(static_cast<int>(cfg.level), std::memory_order_relaxed);
   g_fields.store(!cfg.sink && cfg.format == log_format::json, std::memory_order_relaxed);
@@ -201,16 +273,21 @@ void log_about(log_level level, const log_subject& about, std::string_view messa
     tl_subject = nullptr;
     return;
   }
-  std::string line;
-  if (!about.agent.empty()) line = fmt::format("agent {}: ", about.agent);
-  if (!about.topic.empty() && about.partition >= 0)
-    line += fmt::format("{}/{}: ", about.topic, about.partition);
-  else if (!about.topic.empty())
-    line += fmt::format("{}: ", about.topic);
-  else if (about.partition >= 0)
-    line += fmt::format("partition {}: ", about.partition);
-  line += message;
-  current()->log(to_spdlog(level), line);
+  current()->log(to_spdlog(level), with_prefix(about, message));
+}
+
+void log_progress(const log_subject& about, std::string_view text) {
+  if (!log_enabled(log_level::info)) return;
+  if (auto t = terminal()) t->progress(with_prefix(about, text));
+}
+
+void log_progress_done() {
+  if (auto t = terminal()) t->progress_done();
+}
+
+bool log_progress_shown() noexcept {
+  std::lock_guard lock(g_mx);
+  return g_terminal && log_enabled(log_level::info);
 }
 
 }  // namespace kactor

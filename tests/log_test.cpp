@@ -26,6 +26,48 @@ TEST_F(log_test, lines_go_to_stderr_not_stdout) {
   EXPECT_NE(err.find("warning kactor: partition orders/3 is slow"), std::string::npos) << err;
 }
 
+TEST_F(log_test, on_a_terminal_a_progress_line_stays_below_the_log_lines_until_done) {
+  log_config cfg;
+  cfg.terminal = true;
+  configure_log(cfg);
+  ASSERT_TRUE(log_progress_shown());
+  testing::internal::CaptureStderr();
+  const log_subject task{"counter", "words", 2};
+  log_progress(task, "restored 10 of 40");
+  log(log_level::warn, "slow");
+  log_progress(task, "restored 30 of 40");
+  log_progress_done();
+  log(log_level::warn, "after");
+  const auto err = testing::internal::GetCapturedStderr();
+  // Each log line as written, its time replaced by "T".
+  std::string shown = err;
+  for (const char* tail : {" warning kactor: slow\n", " warning kactor: after\n"}) {
+    const auto end = shown.find(tail);
+    ASSERT_NE(end, std::string::npos) << err;
+    ASSERT_GE(end, 23u);
+    shown.replace(end - 23, 23, "T");  // "2026-12-01T22:10:55.123"
+  }
+  const std::string clear = "\r\x1b[K", first = "agent counter: words/2: restored 10 of 40",
+                    second = "agent counter: words/2: restored 30 of 40";
+  // Drawn; cleared for the log line, which is written whole; drawn again
+  // below it; redrawn in place; cleared; later lines plain.
+  EXPECT_EQ(shown, clear + first + clear + "T warning kactor: slow\n" + first + clear + second +
+                       clear + "T warning kactor: after\n");
+}
+
+TEST_F(log_test, off_a_terminal_or_below_info_progress_draws_nothing) {
+  for (auto cfg : {log_config{log_level::info, log_format::text, {}, false},
+                   log_config{log_level::info, log_format::json, {}, true},
+                   log_config{log_level::warn, log_format::text, {}, true}}) {
+    configure_log(cfg);
+    EXPECT_FALSE(log_progress_shown());
+    testing::internal::CaptureStderr();
+    log_progress({"counter"}, "restored 10 of 40");
+    log_progress_done();
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  }
+}
+
 TEST_F(log_test, lines_below_the_level_are_not_written) {
   std::vector<std::pair<log_level, std::string>> lines;
   configure_log({log_level::warn, log_format::text,

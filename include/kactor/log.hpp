@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -44,6 +45,10 @@ struct log_config {
   log_format format = log_format::text;
   /// Empty: stderr (never stdout, which stays the program's own).
   log_sink sink;
+  /// stderr is a terminal: `log_progress` lines are drawn there. Unset:
+  /// detected (`isatty`). Only for the `text` format without a `sink`; only
+  /// in code.
+  std::optional<bool> terminal;
 };
 
 /// Applies `cfg` to kactor's log. The log is one per process: each
@@ -95,5 +100,18 @@ void log_about(log_level level, const log_subject& about, fmt::format_string<Arg
   if (log_enabled(level))
     log_about(level, about, std::string_view(fmt::format(format, std::forward<Args>(args)...)));
 }
+
+/// A long operation's progress (a state store's restore: records done of
+/// all, rate, time left). When the log goes to a terminal (see
+/// `log_config::terminal`) and `info` is enabled, it is the last line of
+/// stderr, redrawn in place by the next call and kept below the log lines
+/// written meanwhile, until `log_progress_done`; otherwise nothing, and the
+/// caller logs periodic lines instead (`log_progress_shown`). Any thread;
+/// operations running at once share the one line.
+void log_progress(const log_subject& about, std::string_view text);
+/// Clears the progress line (if any).
+void log_progress_done();
+/// Whether `log_progress` draws: the log is on a terminal at `info`.
+bool log_progress_shown() noexcept;
 
 }  // namespace kactor

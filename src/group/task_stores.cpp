@@ -20,8 +20,10 @@ namespace {
 // A restore writes the DB in batches of this many records or bytes.
 constexpr std::size_t batch_records = 10000;
 constexpr std::size_t batch_bytes = std::size_t{4} << 20;
-// A long restore logs its progress this often.
+// A long restore logs its progress this often, or redraws its progress line
+// this often when the log is on a terminal (log_progress).
 constexpr auto progress_every = std::chrono::seconds(5);
+constexpr auto progress_redraw = std::chrono::milliseconds(200);
 
 }  // namespace
 
@@ -174,17 +176,21 @@ std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
                                   .count();
       done.fetch_add(records, std::memory_order_relaxed);
     });
+    const bool terminal = log_progress_shown();
     const auto submit = [&] {
       writer.submit(batch);
-      if (const auto now = std::chrono::steady_clock::now(); now - last_log >= progress_every) {
-        last_log = now;
-        const auto n = done.load();
-        const double rate = n / std::chrono::duration<double>(now - started).count();
-        log_about(
-            log_level::info, about,
-            "{}: restored {} of {} changelog record(s), {:.0f} records/s, about {:.0f} s left",
-            store, n, total, rate, rate > 0 ? (total > n ? total - n : 0) / rate : 0.0);
-      }
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_log < (terminal ? progress_redraw : progress_every)) return;
+      last_log = now;
+      const auto n = done.load();
+      const double rate = n / std::chrono::duration<double>(now - started).count();
+      const auto line = fmt::format(
+          "{}: restored {} of {} changelog record(s), {:.0f} records/s, about {:.0f} s left", store,
+          n, total, rate, rate > 0 ? (total > n ? total - n : 0) / rate : 0.0);
+      if (terminal)
+        log_progress(about, line);
+      else
+        log_about(log_level::info, about, line);
     };
     const bool complete = reader.read(
         topic, partition_.value(), plan.from, in.log_end,
@@ -199,6 +205,7 @@ std::unique_ptr<task_store> task_stores::restore_one(changelog_reader& reader,
             submit();
         },
         [this] { return cancelled(); });
+    if (terminal) log_progress_done();
     if (!complete) return nullptr;
     if (batch.Count() > 0) writer.submit(batch);
     writer.finish();
