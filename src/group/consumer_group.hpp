@@ -120,9 +120,9 @@ class consumer_group {
   void drop(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   /// Group thread, after close_consumer revoked everything: destroys the
   /// consumer with RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE once no assignment
-  /// can reach it before the destroy's termination (docs/design.md,
-  /// workarounds).
-  void destroy_without_close();
+  /// can reach it before the destroy's termination, or once `deadline`
+  /// passed (docs/design.md, workarounds).
+  void destroy_without_close(std::chrono::steady_clock::time_point deadline);
   /// Where librdkafka 2.0.2 cannot destroy the consumer (a consumed topic
   /// was deleted; #4312's abort window), says so and leaves the handle and
   /// its hooks to the process. Whether it did.

@@ -33,6 +33,7 @@ void consumer_group::close_consumer() {
   // While every member is alive, a rebalance completes once all have
   // rejoined, which each does at its next heartbeat. Meanwhile the group's
   // callbacks are served: an assignment that comes is revoked by the close.
+  // One bound for the whole stop, the revocation aside.
   const auto deadline = std::chrono::steady_clock::now() + leave_wait_;
   while (blocked() && std::chrono::steady_clock::now() < deadline)
     message_ptr{rd_kafka_consumer_poll(rk_.get(), 10)};
@@ -63,7 +64,7 @@ void consumer_group::close_consumer() {
   // The revoked tasks' stores close before the handle their restore reads
   // committed offsets through goes.
   if (restorer_) restorer_->stop();
-  destroy_without_close();
+  destroy_without_close(deadline);
 }
 
 void consumer_group::drop(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
@@ -87,14 +88,15 @@ void consumer_group::drop(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list
               rd_kafka_error_string(error.get()));
 }
 
-void consumer_group::destroy_without_close() {
+void consumer_group::destroy_without_close(std::chrono::steady_clock::time_point deadline) {
   // librdkafka 2.0.2 never finishes destroying a consumer while an
   // assignment it queued before the destroy waits unserved
   // (scripts/probes/destroy_with_pending_assignment.c). A destroy that
   // starts while no JoinGroup answer is being turned into an assignment
   // cannot meet one: the SyncGroup's answer comes after the termination.
+  // Past the stop's deadline (a SyncGroup held for a member that is gone
+  // ends in an error, which assigns nothing) the destroy goes ahead.
   auto& join = hooks_->join;
-  const auto deadline = std::chrono::steady_clock::now() + leave_wait_;
   do {
     message_ptr{rd_kafka_consumer_poll(rk_.get(), join.assignment_may_come() ? 10 : 0)};
   } while (join.assignment_may_come() && std::chrono::steady_clock::now() < deadline);
