@@ -213,6 +213,32 @@ TEST_F(replay_kafka, the_cli_prints_old_and_new_offsets_and_clamps_an_offset_out
   EXPECT_EQ(no_zone.wait(60s), 2) << test::read_file(log);
 }
 
+TEST_F(replay_kafka, lag_watch_follows_the_reprocessing_after_a_replay_until_lag_0) {
+  const auto group = test::unique_name("replay-watch");
+  run_group(brokers, group, topic);
+  detail::replay_options o;
+  o.brokers = brokers;
+  o.group = group;
+  o.topic = topic;
+  o.to = detail::replay_options::target::earliest;
+  detail::run_replay(o);
+  const std::string cli = std::getenv("KACTOR_CLI_EXE");
+  const auto log = test::binary_dir() + "/" + group + ".watch.log";
+  test::child_process watch({cli, "lag", "--brokers", brokers, "--group", group, "--watch",
+                             "--every-ms", "100", "--for", "120"},
+                            log);
+  const auto all = std::to_string(kPartitions * kPerPartition);
+  ASSERT_TRUE(test::eventually([&] {
+    return test::read_file(log).find(all + " record(s) behind") != std::string::npos;
+  })) << test::read_file(log);
+  EXPECT_EQ(run_group(brokers, group, topic), stamped_from(0)) << "the group reprocesses all";
+  EXPECT_EQ(watch.wait(60s), 0);
+  const auto said = test::read_file(log);
+  EXPECT_NE(said.find("kactor lag: " + group + " caught up"), std::string::npos) << said;
+  EXPECT_NE(said.find(" of " + all + " record(s)"), std::string::npos) << said;
+  EXPECT_NE(said.find("total lag: 0"), std::string::npos) << said;
+}
+
 TEST_F(replay_kafka, start_from_starts_a_new_group_at_a_time_and_a_commit_wins_after) {
   const auto group = test::unique_name("replay-start");
   const std::int64_t from = kBase + 15000;

@@ -5,6 +5,7 @@
 // prints what a local state store holds; `trace` follows a key or a header
 // value across topics; `replay` moves a group's committed offsets.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
@@ -31,8 +33,7 @@
 
 namespace {
 
-int run_lag(const std::string& brokers, const std::string& group, bool json, int timeout_ms) {
-  auto lag = kactor::detail::query_group_lag(brokers, group, std::chrono::milliseconds(timeout_ms));
+void print_lag(const kactor::detail::group_lag& lag, bool json) {
   if (json) {
     nlohmann::json out{{"group", lag.group}, {"total_lag", lag.total}};
     auto& parts = out["partitions"] = nlohmann::json::array();
@@ -51,7 +52,41 @@ int run_lag(const std::string& brokers, const std::string& group, bool json, int
                   static_cast<long long>(p.lag));
     std::printf("total lag: %lld\n", static_cast<long long>(lag.total));
   }
+}
+
+int run_lag(const std::string& brokers, const std::string& group, bool json, int timeout_ms) {
+  print_lag(kactor::detail::query_group_lag(brokers, group, std::chrono::milliseconds(timeout_ms)),
+            json);
   return 0;
+}
+
+/// `kactor lag --watch`: follows the group until its total lag is 0 (a
+/// replay's reprocessing, a restarted fleet catching up), with progress on
+/// stderr, then prints the lag as `run_lag` does. 1 if `for_s` (> 0) passed first.
+int watch_lag(const std::string& brokers, const std::string& group, bool json, int timeout_ms,
+              int every_ms, int for_s) {
+  const auto query = [&] {
+    return kactor::detail::query_group_lag(brokers, group, std::chrono::milliseconds(timeout_ms));
+  };
+  auto lag = query();
+  const auto start = lag.total;
+  std::cerr << "kactor lag: following group " << group << ", " << start << " record(s) behind"
+            << std::endl;
+  kactor::detail::progress_reporter progress(std::cerr, "kactor lag: " + group + " caught up",
+                                             start, kactor::detail::stderr_is_terminal(),
+                                             std::chrono::milliseconds(every_ms));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(for_s);
+  while (lag.total > 0 && (for_s == 0 || std::chrono::steady_clock::now() < deadline)) {
+    // The sampling interval of a remote figure, not a wait for a condition
+    // this process could be told about.
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(every_ms, 200)));
+    lag = query();
+    progress.update(std::max<std::int64_t>(0, start - lag.total),
+                    std::to_string(lag.total) + " to go");
+  }
+  progress.finish();
+  print_lag(lag, json);
+  return lag.total == 0 ? 0 : 1;
 }
 
 int run_dlq_show(const std::string& brokers, const std::string& topic, std::size_t limit, bool json,
@@ -175,8 +210,8 @@ command add_lag(CLI::App& app) {
   auto* lag = app.add_subcommand("lag", "report a consumer group's lag per partition");
   struct options {
     std::string brokers, group;
-    bool json = false;
-    int timeout_ms = 10000;
+    bool json = false, watch = false;
+    int timeout_ms = 10000, every_ms = 2000, for_s = 0;
   };
   auto o = std::make_shared<options>();
   lag->add_option("--brokers", o->brokers, "bootstrap servers")->required();
@@ -184,7 +219,19 @@ command add_lag(CLI::App& app) {
   lag->add_flag("--json", o->json, "print JSON");
   lag->add_option("--timeout-ms", o->timeout_ms, "how long to wait for the cluster")
       ->check(CLI::PositiveNumber);
-  return {lag, [o] { return run_lag(o->brokers, o->group, o->json, o->timeout_ms); }};
+  lag->add_flag("--watch", o->watch,
+                "follow the group until its lag is 0 (say, its reprocessing after `kactor "
+                "replay`), with progress on stderr; exit 1 if --for passes first");
+  lag->add_option("--every-ms", o->every_ms,
+                  "--watch off a terminal: a progress line this often (on one: redrawn in place)")
+      ->check(CLI::PositiveNumber);
+  lag->add_option("--for", o->for_s, "--watch: give up after this many seconds (0: never)")
+      ->check(CLI::NonNegativeNumber);
+  return {lag, [o] {
+            return o->watch ? watch_lag(o->brokers, o->group, o->json, o->timeout_ms, o->every_ms,
+                                        o->for_s)
+                            : run_lag(o->brokers, o->group, o->json, o->timeout_ms);
+          }};
 }
 
 command add_dlq_show(CLI::App& dlq) {
