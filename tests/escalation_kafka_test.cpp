@@ -65,8 +65,7 @@ std::set<int> held(const runtime& rt) {
 
 std::int64_t committed(const std::string& brokers, const std::string& group,
                        const std::string& topic, int partition) {
-  auto rk = detail::make_client(RD_KAFKA_PRODUCER,
-                                detail::make_conf({{"", "bootstrap.servers", brokers}}));
+  auto rk = detail::make_group_client({{"", "bootstrap.servers", brokers}}, group);
   const auto offsets = detail::group_offsets(rk.get(), group, 10000);
   const auto it = offsets.find({topic, partition});
   return it == offsets.end() ? -1 : it->second;

@@ -103,8 +103,7 @@ std::multiset<position> stamped_from(std::int64_t from_ms, std::int64_t base = k
 
 std::map<std::pair<std::string, std::int32_t>, std::int64_t> committed(const std::string& brokers,
                                                                        const std::string& group) {
-  auto rk = detail::make_client(RD_KAFKA_PRODUCER,
-                                detail::make_conf({{"", "bootstrap.servers", brokers}}));
+  auto rk = detail::make_group_client({{"", "bootstrap.servers", brokers}}, group);
   return detail::group_offsets(rk.get(), group, 10000);
 }
 

@@ -25,8 +25,8 @@ std::string name_members(const group_description& g) {
 
 std::vector<replay_row> run_replay(const replay_options& o) {
   const int tmo = static_cast<int>(o.timeout.count());
-  auto rk = make_client(RD_KAFKA_PRODUCER,
-                        make_conf({{"", "bootstrap.servers", o.brokers}, {"", "log_level", "0"}}));
+  auto rk =
+      make_group_client({{"", "bootstrap.servers", o.brokers}, {"", "log_level", "0"}}, o.group);
   check_brokers(rk.get(), o.brokers, tmo);
   const auto group = describe_group(rk.get(), o.group, tmo);
   if (!group.members.empty())

@@ -294,6 +294,11 @@ group_description describe_group(rd_kafka_t* rk, const std::string& group, int t
   return out;
 }
 
+handle_ptr make_group_client(property_list props, const std::string& group) {
+  props.push_back({"", "group.id", group});
+  return make_client(RD_KAFKA_CONSUMER, make_conf(props));
+}
+
 std::map<std::pair<std::string, std::int32_t>, std::int64_t> group_offsets(rd_kafka_t* rk,
                                                                            const std::string& group,
                                                                            int timeout_ms) {
@@ -384,8 +389,7 @@ void start_uncommitted_at(rd_kafka_t* consumer, rd_kafka_topic_partition_list_t*
 group_lag query_group_lag(const std::string& brokers, const std::string& group,
                           std::chrono::milliseconds timeout) {
   const int tmo = static_cast<int>(timeout.count());
-  property_list props{{"", "bootstrap.servers", brokers}, {"", "log_level", "0"}};
-  auto rk = make_client(RD_KAFKA_PRODUCER, make_conf(props));
+  auto rk = make_group_client({{"", "bootstrap.servers", brokers}, {"", "log_level", "0"}}, group);
 
   check_brokers(rk.get(), brokers, tmo);
 

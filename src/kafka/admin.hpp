@@ -94,8 +94,18 @@ struct group_description {
 /// members). Throws `kafka_exception`.
 group_description describe_group(rd_kafka_t* rk, const std::string& group, int timeout_ms);
 
+/// A client for the group calls below (`group_offsets`,
+/// `alter_group_offsets`) about `group`: a consumer handle with that
+/// `group.id` that never subscribes (so never joins). librdkafka 2.0.2
+/// answers a NOT_COORDINATOR (or a coordinator still loading, as on a
+/// freshly started broker) to these requests by re-querying the calling
+/// handle's own group coordinator, which a producer handle does not have:
+/// the process crashed (librdkafka #5040, still open).
+handle_ptr make_group_client(property_list props, const std::string& group);
+
 /// The group's committed offsets by (topic, partition), as a client outside
-/// the group reads them (ListConsumerGroupOffsets). Throws `kafka_exception`.
+/// the group reads them (ListConsumerGroupOffsets); `rk` from
+/// `make_group_client`. Throws `kafka_exception`.
 std::map<std::pair<std::string, std::int32_t>, std::int64_t> group_offsets(rd_kafka_t* rk,
                                                                            const std::string& group,
                                                                            int timeout_ms);
