@@ -76,8 +76,9 @@ std::int64_t partition_queue::past_markers() {
   // librdkafka serves a control record on the queue like a record but never
   // returns it: it only moves the consumer's position past it.
   if (rd_kafka_position(rk_, position_.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+  // No lock: `next_to_take_` is written on this (the actor's) thread, as by
+  // take(); wake_fetcher only reads it.
   const auto position = position_->elems[0].offset;
-  std::lock_guard lock(seek_mx_);
   if (position < 0 || position <= next_to_take_.load(std::memory_order_relaxed)) return -1;
   next_to_take_.store(position, std::memory_order_relaxed);
   return position;
