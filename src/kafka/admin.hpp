@@ -98,9 +98,10 @@ group_description describe_group(rd_kafka_t* rk, const std::string& group, int t
 /// `alter_group_offsets`) about `group`: a consumer handle with that
 /// `group.id` that never subscribes (so never joins). librdkafka 2.0.2
 /// answers a NOT_COORDINATOR (or a coordinator still loading, as on a
-/// freshly started broker) to these requests by re-querying the calling
-/// handle's own group coordinator, which a producer handle does not have:
-/// the process crashed (librdkafka #5040, still open).
+/// freshly started broker) to ListConsumerGroupOffsets by re-querying the
+/// calling handle's own group coordinator, which a producer handle does not
+/// have: the process crashed (librdkafka #5040, still open).
+/// AlterConsumerGroupOffsets checks for one first; it shares the handle.
 handle_ptr make_group_client(property_list props, const std::string& group);
 
 /// The group's committed offsets by (topic, partition), as a client outside
