@@ -12,7 +12,7 @@ namespace kactor::detail {
 partition_actor::partition_actor(caf::actor_config& ac, partition_actor_config cfg)
     : caf::event_based_actor(ac),
       cfg_(std::move(cfg)),
-      bound_(cfg_.max_poll_records, cfg_.resume_below, cfg_.pause_after),
+      bound_(cfg_.max_poll_records, cfg_.resume_below, cfg_.pause_after, cfg_.in_flight_share),
       backoff_(cfg_.policy.backoff_base, cfg_.policy.backoff_max),
       ctx_(this, cfg_),
       record_msg_(caf::make_message(event{})),
@@ -134,8 +134,7 @@ void partition_actor::on_stop() {
     tracker_->end(failing_.entry);
     failing_ = {};
   }
-  bound_.on_dropped(buffer_.size());
-  buffer_.clear();
+  drop_buffer();
   // Outputs of records the committed transaction does not cover: the
   // next owner handles those records again; so are the stores' writes.
   drop_deferred();
@@ -204,16 +203,18 @@ void partition_actor::take() {
   if (auto room = bound_.room(); room > 0) {
     const auto before = buffer_.size();
     if (auto n = cfg_.source->take(room, buffer_); n > 0) {
+      std::size_t bytes = 0;
       for (auto i = before; i < buffer_.size(); ++i) {
         auto& slot = buffer_[i];
         slot.taken_at = now;
+        bytes += slot_bytes(slot);
         if (!slot.markers && lanes_without_first_ >> slot.lane & 1) {
           lanes_without_first_ &= ~(std::uint64_t{1} << slot.lane);
           auto& first = counters(slot.lane).first_offset;
           if (first.load(std::memory_order_relaxed) < 0) first.store(slot.ev.offset().value());
         }
       }
-      bound_.on_taken(n);
+      bound_.on_taken(n, bytes);
     }
   }
   // Held at a transaction barrier, the actor waits for the commit, not for a
@@ -227,6 +228,13 @@ void partition_actor::take() {
     counters().pauses.fetch_add(1, std::memory_order_relaxed);
   }
   publish();
+}
+
+void partition_actor::drop_buffer() {
+  std::size_t bytes = 0;
+  for (const auto& slot : buffer_) bytes += slot_bytes(slot);
+  bound_.on_dropped(buffer_.size(), bytes);
+  buffer_.clear();
 }
 
 void partition_actor::schedule() {
@@ -250,17 +258,18 @@ void partition_actor::process_slice() {
     wait_for_room();
     return;
   }
-  std::size_t done = 0;
+  std::size_t done = 0, done_bytes = 0;
   bool late = false;
   while (!buffer_.empty() && !stopping() && !waiting(partition_wait::retry) && !held()) {
     if (!handle(buffer_.front())) break;  // failed: retry after a backoff
+    done_bytes += slot_bytes(buffer_.front());
     buffer_.pop_front();
     ++done;
     if ((late = clock_type::now() >= deadline)) break;
   }
   if (done == 0) return;
   bound_.on_slice_ended(late && !buffer_.empty());
-  if (bound_.on_finished(done) == mailbox_bound::action::resume) {
+  if (bound_.on_finished(done, done_bytes) == mailbox_bound::action::resume) {
     cfg_.source->resume();
     counters().resumes.fetch_add(1, std::memory_order_relaxed);
   }

@@ -6,6 +6,7 @@
 // is partition_actor.cpp, the failure path (retries, dead letters)
 // partition_failures.cpp, the exactly_once participant partition_transaction.cpp.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -66,6 +67,10 @@ struct partition_actor_config {
   std::size_t max_poll_records = 500;
   std::size_t resume_below = 0;
   std::chrono::milliseconds pause_after{0};
+  /// The bytes the actor's held records may take (its agent's
+  /// `in_flight_budget::share`, which outlives the actor); null: no bound
+  /// but `max_poll_records`.
+  const std::atomic<std::size_t>* in_flight_share = nullptr;
   supervision_policy policy;
   /// The agent's dead-letter actor (protocol: `dead_letter_actor`).
   dead_letter_actor dead_letters;

@@ -28,6 +28,7 @@
 
 #include "actors/deferred_outputs.hpp"
 #include "actors/delivery_tracker.hpp"
+#include "actors/in_flight_budget.hpp"
 #include "actors/mailbox_bound.hpp"
 #include "actors/partition_actor.hpp"
 #include "actors/request_table.hpp"
@@ -213,6 +214,12 @@ class partition_actor final : public caf::event_based_actor {
   /// Once restored: the stores' changelog records become this actor's emits.
   void bind_stores();
   void take();
+  /// What a held record counts against the actor's in-flight share.
+  static std::size_t slot_bytes(const record_slot& slot) {
+    return held_bytes(slot.ev.key().size(), slot.ev.value().size());
+  }
+  /// Drops the records held, unfinished (a revocation, a rewind).
+  void drop_buffer();
   void schedule();
   void process_slice();
   /// Runs the handler on `slot`; false when the record failed and waits for a

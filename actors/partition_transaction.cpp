@@ -96,8 +96,7 @@ void partition_actor::drop_deferred() {
 }
 
 void partition_actor::rewind(const task_rewind& order) {
-  bound_.on_dropped(buffer_.size());
-  buffer_.clear();
+  drop_buffer();
   drop_deferred();
   if (failing_.entry) {
     tracker_->end(failing_.entry);

@@ -12,6 +12,7 @@
 #include <kactor/log.hpp>
 
 #include "actors/errc.hpp"
+#include "actors/in_flight_budget.hpp"
 #include "src/group/consumer_group.hpp"
 #include "src/group/ports.hpp"
 #include "src/group/store_setup.hpp"
@@ -280,8 +281,10 @@ void runtime::start() {
     int partitions = 0;
     for (const auto& t : d.agents[i].cfg.topics)
       if (auto it = counts.find(t); it != counts.end()) partitions += it->second;
-    const auto limits = divide_prefetch_budget(
-        static_cast<std::uint64_t>(d.agents[i].cfg.prefetch_budget_mb) << 20, partitions);
+    // An eighth bounds the records the actors hold (`in_flight_budget`,
+    // divided by the group over the tasks it holds); librdkafka gets the rest.
+    const auto budget = static_cast<std::uint64_t>(d.agents[i].cfg.prefetch_budget_mb) << 20;
+    const auto limits = divide_prefetch_budget(budget - in_flight_part(budget), partitions);
     auto defaults = consumer_defaults;
     defaults.push_back(
         {"", "queued.max.messages.kbytes", std::to_string(limits.queued_max_kbytes)});

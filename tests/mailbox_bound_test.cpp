@@ -93,3 +93,54 @@ TEST(mailbox_bound, dropping_records_frees_room_without_resuming) {
   EXPECT_EQ(b.in_flight(), 0u);
   EXPECT_EQ(b.room(), 4u);
 }
+
+TEST(mailbox_bound, a_byte_share_bounds_the_room_by_the_last_records_size) {
+  std::atomic<std::size_t> share{1000};
+  mailbox_bound b(100, 0, {}, &share);
+  EXPECT_EQ(b.room(), 1u) << "no record size known yet: one record";
+  b.on_taken(1, 100);
+  EXPECT_EQ(b.room(), 9u) << "900 bytes left at 100 a record";
+  b.on_taken(9, 900);
+  EXPECT_EQ(b.room(), 0u) << "at the share";
+  EXPECT_EQ(b.on_finished(2, 200), action::none);
+  EXPECT_EQ(b.room(), 2u);
+  EXPECT_EQ(b.in_flight_bytes(), 800u);
+}
+
+TEST(mailbox_bound, under_its_share_an_actor_takes_at_least_one_record) {
+  std::atomic<std::size_t> share{1000};
+  mailbox_bound b(100, 0, {}, &share);
+  b.on_taken(1, 900);
+  EXPECT_EQ(b.room(), 1u) << "100 bytes left, records of 900: still one";
+  b.on_taken(1, 900);
+  EXPECT_EQ(b.room(), 0u);
+}
+
+TEST(mailbox_bound, the_count_still_bounds_small_records) {
+  std::atomic<std::size_t> share{1 << 20};
+  mailbox_bound b(10, 0, {}, &share);
+  b.on_taken(1, 10);
+  EXPECT_EQ(b.room(), 9u);
+}
+
+TEST(mailbox_bound, the_room_follows_a_re_divided_share) {
+  std::atomic<std::size_t> share{1000};
+  mailbox_bound b(100, 0, {}, &share);
+  b.on_taken(5, 500);
+  EXPECT_EQ(b.room(), 5u);
+  share = 400;  // the group took on more tasks
+  EXPECT_EQ(b.room(), 0u) << "over the smaller share: nothing more until under it";
+  b.on_finished(2, 200);
+  EXPECT_EQ(b.room(), 1u);
+  share = 4000;
+  EXPECT_EQ(b.room(), 37u);
+}
+
+TEST(mailbox_bound, full_by_bytes_pauses_and_resumes_under_half_the_share) {
+  std::atomic<std::size_t> share{1000};
+  mailbox_bound b(100, 0, {}, &share);
+  b.on_taken(10, 1000);
+  EXPECT_EQ(b.evaluate(true, 0s), action::pause);
+  EXPECT_EQ(b.on_finished(5, 500), action::none) << "half the share held: not under it";
+  EXPECT_EQ(b.on_finished(1, 100), action::resume);
+}

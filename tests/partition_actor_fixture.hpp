@@ -120,6 +120,8 @@ struct fixture : ::testing::Test, test_scheduler {
   std::vector<std::int64_t> handled;
   supervision_policy policy;
   std::chrono::milliseconds pause_after{0};
+  /// The actor's byte share (null: bounded by count alone).
+  const std::atomic<std::size_t>* in_flight_share = nullptr;
   dead_letter_actor dead_letters;
   /// Shared by the actors spawned, as by one partition's successive actors.
   std::shared_ptr<poison_map> poison = std::make_shared<poison_map>();
@@ -165,6 +167,7 @@ struct fixture : ::testing::Test, test_scheduler {
     pc.max_poll_records = capacity;
     pc.resume_below = resume_below;
     pc.pause_after = pause_after;
+    pc.in_flight_share = in_flight_share;
     pc.factory = f ? std::move(f) : [this](context&) -> caf::behavior {
       return {[this](const event& e) { handled.push_back(e.offset().value()); }};
     };

@@ -4,6 +4,8 @@
 
 #include "tests/partition_actor_fixture.hpp"
 
+#include "actors/in_flight_budget.hpp"
+
 namespace {
 
 using namespace kactor;
@@ -40,6 +42,42 @@ TEST_F(fixture, takes_again_by_itself_when_room_frees_and_resumes_below_the_low_
   EXPECT_EQ(counters->processed.load(), 25u);
   EXPECT_FALSE(source->paused);
   EXPECT_EQ(source->stored.back(), 25);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+TEST_F(fixture, holds_no_more_than_its_byte_share_and_more_once_the_share_grows) {
+  // Keys and values "k10".."k59", "v10".."v59": held_bytes(3, 3) each.
+  const std::size_t record = held_bytes(3, 3);
+  in_flight_budget budget(2 * 4 * record);
+  budget.divide(2);  // four records a task
+  in_flight_share = &budget.share();
+  auto a = spawn(60, 100, 0);
+  source->next = 10;
+  caf::anon_send(a, wake_atom::value);
+  for (int i = 0; i < 20; ++i) step();
+  ASSERT_GT(handled.size(), 5u);
+  EXPECT_LE(counters->max_in_flight.load(), 4u) << "the share, not max_poll_records, bounds";
+  budget.divide(1);  // the group gave up the other task: the share doubles
+  sched->run();
+  EXPECT_GE(counters->max_in_flight.load(), 7u) << "takes up to the larger share";
+  EXPECT_LE(counters->max_in_flight.load(), 8u);
+  std::vector<std::int64_t> expected;
+  for (int i = 10; i < 60; ++i) expected.push_back(i);
+  EXPECT_EQ(handled, expected) << "every record once, in order";
+  EXPECT_EQ(counters->in_flight.load(), 0u);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+TEST_F(fixture, a_record_larger_than_the_share_still_passes_one_at_a_time) {
+  in_flight_budget budget(10);
+  in_flight_share = &budget.share();
+  auto a = spawn(5, 100, 0);
+  caf::anon_send(a, wake_atom::value);
+  sched->run();
+  EXPECT_EQ(handled, (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(counters->max_in_flight.load(), 1u);
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   sched->run();
 }

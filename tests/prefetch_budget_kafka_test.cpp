@@ -11,6 +11,10 @@
 // new alike: a partition whose first fetch comes last (a fetch response
 // carries ~50 of the 256) had handled 32-70 of 750 in those runs.
 //
+// The records each partition's actor holds stay within its share of the
+// budget's in-flight part (with the 32 MiB budget that share, 13 records of
+// 1 KB, binds below max_poll_records' 20).
+//
 // Memory is not kept near the budget: each partition may hold one fetch (up
 // to 1 MiB) beyond its share, and librdkafka 2.0.2 hands out records that
 // point into the fetch response they came in, so a record still held keeps
@@ -24,6 +28,7 @@
 
 #include <gtest/gtest.h>
 
+#include "actors/in_flight_budget.hpp"
 #include "tests/test_support.hpp"
 
 namespace {
@@ -33,12 +38,14 @@ using namespace kactor;
 constexpr int kPartitions = 256;
 constexpr int kPerPartition = 1500;
 constexpr std::size_t kValueBytes = 1000;  // 256 x 1500 x 1000 B: a 384 MB backlog
+constexpr std::size_t kMaxPollRecords = 20;
 
 /// What `drain` saw.
 struct run_result {
   double peak_growth_mb = 0;
   std::vector<std::uint64_t> handled;  // per partition, at the end
   std::vector<std::uint64_t> at_half;  // per partition, when half was handled
+  std::size_t most_held = 0;           // the most records any partition's actor held
   bool done = false;
 };
 
@@ -55,7 +62,7 @@ run_result drain(const std::string& brokers, const std::string& topic, std::size
   rt.agent("slow")
       .consume(topic)
       .group(test::unique_name("budget"))
-      .max_poll_records(20)
+      .max_poll_records(kMaxPollRecords)
       .prefetch_budget(budget_mb)
       .on([&](const event& e, context&) {
         // 50 us per record: the backlog takes ~10 s to drain on two workers
@@ -76,6 +83,8 @@ run_result drain(const std::string& brokers, const std::string& topic, std::size
   out.done =
       test::eventually([&] { return rt.stats().finished() >= total; }, std::chrono::seconds(240));
   out.peak_growth_mb = test::rss_mb("VmHWM") - before;
+  for (const auto& agent : rt.stats().agents)
+    for (const auto& p : agent.partitions) out.most_held = std::max(out.most_held, p.max_in_flight);
   rt.stop();
   return out;
 }
@@ -100,6 +109,13 @@ double drain_checked(const std::string& brokers, const std::string& topic, std::
   for (int p = 0; p < kPartitions; ++p)
     EXPECT_EQ(r.handled[static_cast<std::size_t>(p)], static_cast<std::uint64_t>(kPerPartition))
         << "partition " << p << ", budget " << budget_mb << " MiB";
+  // One member holds all 256 tasks: each holds its 256th of the in-flight
+  // part, by the records' bytes, and one record more at most.
+  const auto held_share = detail::in_flight_part(std::uint64_t{budget_mb} << 20) / kPartitions;
+  const auto by_share =
+      static_cast<std::size_t>(held_share / detail::held_bytes(1, kValueBytes)) + 1;
+  EXPECT_LE(r.most_held, std::min(kMaxPollRecords, by_share))
+      << "records held by one actor, budget " << budget_mb << " MiB";
   EXPECT_EQ(r.at_half.size(), static_cast<std::size_t>(kPartitions));
   if (r.at_half.empty()) return r.peak_growth_mb;
   auto sorted = r.at_half;
@@ -110,9 +126,10 @@ double drain_checked(const std::string& brokers, const std::string& topic, std::
   EXPECT_GE(slowest, share / 64) << "a partition starved, budget " << budget_mb << " MiB";
   std::printf(
       "budget %zu MiB: peak RSS growth %.0f MB; at half the backlog the slowest partition had "
-      "handled %llu of its even share %llu, the tenth percentile %llu\n",
+      "handled %llu of its even share %llu, the tenth percentile %llu; one actor held at most %zu "
+      "records\n",
       budget_mb, r.peak_growth_mb, static_cast<unsigned long long>(slowest),
-      static_cast<unsigned long long>(share), static_cast<unsigned long long>(tenth));
+      static_cast<unsigned long long>(share), static_cast<unsigned long long>(tenth), r.most_held);
   return r.peak_growth_mb;
 }
 

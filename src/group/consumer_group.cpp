@@ -21,6 +21,7 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
     : sys_(sys),
       def_(std::move(def)),
       producer_(&producer),
+      in_flight_(in_flight_part(static_cast<std::uint64_t>(def_.cfg.prefetch_budget_mb) << 20)),
       checkpoint_interval_(
           std::max<std::chrono::milliseconds>(commit_interval, std::chrono::seconds(1))),
       cooperative_(def_.cfg.assignor == assignor_kind::cooperative_sticky),
@@ -290,6 +291,7 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
     pc.max_poll_records = def_.cfg.max_poll_records;
     pc.resume_below = def_.cfg.resume_below;
     pc.pause_after = def_.cfg.pause_after;
+    pc.in_flight_share = &in_flight_.share();
     pc.policy = def_.cfg.supervision;
     pc.dead_letters = dead_letters_;
     pc.tick_every = def_.tick_every;
@@ -349,6 +351,7 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
                  });
     assigned_[tp] = std::move(task);
   }
+  in_flight_.divide(assigned_.size());
   rd_kafka_error_t* error = nullptr;
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
   if (cooperative_)
@@ -440,6 +443,7 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts, bool commit_
     }
     assigned_.erase(tp);
   }
+  in_flight_.divide(assigned_.size());
   if (cooperative_) {
     if (auto* error = rd_kafka_incremental_unassign(rk_.get(), given.get())) {
       error_ptr guard{error};

@@ -19,6 +19,7 @@
 #include <kactor/runtime.hpp>
 
 #include "actors/dead_letter_actor.hpp"
+#include "actors/in_flight_budget.hpp"
 #include "actors/partition_actor.hpp"
 #include "actors/retry_policy.hpp"
 #include "actors/supervisor.hpp"
@@ -192,6 +193,9 @@ class consumer_group {
   /// The actors' way into `producer_`.
   std::unique_ptr<producer_sink> sink_;
   std::shared_ptr<transaction_control> txn_;  // exactly_once only
+  /// The records the actors hold, as a part of the agent's prefetch budget:
+  /// divided over the tasks held on every assignment change.
+  in_flight_budget in_flight_;
   std::map<std::pair<topic_partition, kactor::offset>, failed_record> failed_records_;
   std::atomic<std::uint64_t> transactions_committed_{0};
   std::atomic<std::uint64_t> transactions_aborted_{0};

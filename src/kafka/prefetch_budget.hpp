@@ -29,7 +29,9 @@ struct prefetch_limits {
 /// of 100 bytes, was prefetched at once.
 constexpr std::uint64_t record_overhead_bytes = 256;
 
-/// Divides `budget_bytes` over `partitions` partitions.
+/// Divides `budget_bytes` (librdkafka's part of an agent's budget; the
+/// runtime keeps `in_flight_part` for the records actors hold) over
+/// `partitions` partitions.
 ///
 /// A fetch response takes a sixteenth of the budget (at least 16 MiB, at
 /// most librdkafka's 50 MiB default); the rest is divided into the
