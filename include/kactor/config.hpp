@@ -131,17 +131,21 @@ struct agent_config {
   /// whose records only wait for its turn among many partitions on the
   /// workers, would only slow it down. 0 pauses as soon as the actor is full.
   std::chrono::milliseconds pause_after{100};
-  /// MiB of records librdkafka may prefetch for this agent, over all the
-  /// partitions of its topics at start: a 16th bounds a fetch response
-  /// (`fetch.max.bytes`, 16–50 MiB) and each partition's share of the rest
-  /// bounds its queue, by bytes and by count (`queued.max.messages.kbytes`,
-  /// `queued.min.messages`; set any of them in `kafka` to override). The
-  /// share is the same whatever the agent holds (librdkafka 2.0.2 reads the
-  /// settings once), so prefetch stays within the budget for any assignment;
-  /// partitions added to a topic later add their share on top. A fetch still
-  /// takes whole record batches (up to 1 MiB per partition), so each
-  /// partition may hold one fetch beyond its share, and records taken by
-  /// partition actors (up to `max_poll_records` each) come on top
+  /// MiB of records this agent may prefetch and hold. An eighth bounds the
+  /// records its partition actors hold (key, value and ~256 bytes each),
+  /// divided evenly over the tasks the member holds and divided again on
+  /// every assignment change; an actor takes within both its share and
+  /// `max_poll_records`, and always one record while under its share. The
+  /// rest is librdkafka's, divided over all the partitions of the agent's
+  /// topics at start: a 16th bounds a fetch response (`fetch.max.bytes`,
+  /// 16–50 MiB) and each partition's share of the rest bounds its queue, by
+  /// bytes and by count (`queued.max.messages.kbytes`, `queued.min.messages`;
+  /// set any of them in `kafka` to override). That share is the same whatever
+  /// the agent holds (librdkafka 2.0.2 reads the settings once), so prefetch
+  /// stays within the budget for any assignment; partitions added to a topic
+  /// later add their share on top. A fetch still takes whole record batches
+  /// (up to 1 MiB per partition), so each partition may hold one fetch beyond
+  /// its share, and held records keep the fetch responses they came in alive
   /// (docs/design.md, "Memory under lag").
   std::size_t prefetch_budget_mb = 256;
   /// A paused partition resumes when its actor holds fewer records than this;

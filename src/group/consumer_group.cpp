@@ -444,6 +444,9 @@ void consumer_group::revoke(rd_kafka_topic_partition_list_t* parts, bool commit_
     assigned_.erase(tp);
   }
   in_flight_.divide(assigned_.size());
+  // The share grew: an actor full at the old one takes again now, not once
+  // it finishes a record (one in a retry's backoff may not for a while).
+  for (auto& [tp, task] : assigned_) wake_hook::wake(task->hook.get());
   if (cooperative_) {
     if (auto* error = rd_kafka_incremental_unassign(rk_.get(), given.get())) {
       error_ptr guard{error};
