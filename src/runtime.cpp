@@ -168,6 +168,17 @@ runtime::runtime(runtime_config cfg) : impl_(std::make_unique<impl>()) {
   // the rest). One message per turn: after each slice the actor goes to the
   // back of its worker's queue.
   d.sys_cfg.set("scheduler.max-throughput", std::size_t{1});
+  // An idle CAF 0.17 worker polls its queue 500 times with a 50 us sleep
+  // each before it waits on its condition variable: ~25 ms and 1000 context
+  // switches per idle stretch, which a worker waiting on the broker (many
+  // partitions, few records each) has over and over. Ten such polls, then
+  // the wait; its timeout, after which the worker tries to steal (jobs an
+  // actor enqueues on its own worker wake no other), goes from 10 ms to 1 ms.
+  // At 256 partitions CPU per record fell 3-23 % (benchmarks/RESULTS.md,
+  // 2026-12-02).
+  d.sys_cfg.set("work-stealing.moderate-poll-attempts", std::size_t{10});
+  d.sys_cfg.set("work-stealing.relaxed-sleep-duration",
+                caf::timespan{std::chrono::milliseconds(1)});
   d.sys_cfg.set("logger.verbosity", caf::atom("quiet"));
   // (CAF 0.17.6's add_error_category<T> does not compile: its renderer has
   // the old signature.)
