@@ -49,9 +49,11 @@ struct chaos : ::testing::Test {
                                            "consumer.heartbeat.interval.ms=500"};
 
   /// A worker process; its stats go to "<in>.<name>.json", its log next to
-  /// it ("<in>.<name>.<start>.log").
+  /// it ("<in>.<name>.<start>.log"); `env` ("NAME=value") is added to its
+  /// environment.
   std::unique_ptr<test::child_process> worker(const std::string& name,
-                                              std::vector<std::string> extra = {}) {
+                                              std::vector<std::string> extra = {},
+                                              std::vector<std::string> env = {}) {
     std::vector<std::string> argv{std::getenv("KACTOR_EOS_WORKER_EXE"),
                                   "--brokers",
                                   brokers,
@@ -67,7 +69,7 @@ struct chaos : ::testing::Test {
     argv.insert(argv.end(), extra.begin(), extra.end());
     // One log per start: a restarted worker's log does not replace its predecessor's.
     logs_.push_back(dir + "/" + in + "." + name + "." + std::to_string(++starts_[name]) + ".log");
-    return std::make_unique<test::child_process>(argv, logs_.back());
+    return std::make_unique<test::child_process>(argv, logs_.back(), env);
   }
 
   /// Whether the latest start of worker `name` has joined its group.
@@ -219,6 +221,37 @@ TEST_F(chaos, ten_sigkills_inside_open_transactions_leave_every_output_exactly_o
   ASSERT_TRUE(test::eventually([&] { return joined("w0") && joined("w1"); }));
   for (auto& w : workers) w->signal(SIGTERM);
   for (auto& w : workers) EXPECT_EQ(w->wait(std::chrono::seconds(60)), 0);
+  test::expect_matches_oracle(input, read_output_through_end_markers());
+}
+
+// A cooperative rebalance takes partitions from a member in two steps: it
+// revokes them, then rejoins so that the next assignment gives them to
+// another. A static member that dies between the two and comes back within
+// its session is given, without a rebalance, what the coordinator stored for
+// it: its share without the revoked partitions, which then belong to no one.
+TEST_F(chaos, a_static_member_killed_inside_a_cooperative_rebalance_strands_no_partition) {
+  // A long session: the restart always lands in it, so no expiry rebalances.
+  client_settings = {"--set", "consumer.session.timeout.ms=30000", "--set",
+                     "consumer.heartbeat.interval.ms=500"};
+  const auto input = test::sequenced(12000, kKeys);
+  auto w0 = worker("w0", {"--instance", "w0"}, {"KACTOR_FAILPOINTS=revoke_in_rebalance"});
+  ASSERT_TRUE(test::eventually([&] { return assigned("w0") == kPartitions; }));
+  // w1's join makes w0 revoke half of its partitions; it dies revoking them.
+  auto w1 = worker("w1", {"--instance", "w1"});
+  ASSERT_EQ(w0->wait(std::chrono::seconds(60)), 137) << "w0 died inside the revocation";
+  w0 = worker("w0", {"--instance", "w0"});
+  ASSERT_TRUE(test::eventually([&] { return joined("w0"); }));
+  // Only partitions someone holds get through.
+  test::produce_all(brokers, in, input);
+  ASSERT_TRUE(test::eventually([&] { return group_done(); }, std::chrono::seconds(60)))
+      << "partitions held by w0: " << assigned("w0") << ", by w1: " << assigned("w1");
+  std::set<int> all = held("w0");
+  for (int p : held("w1")) EXPECT_TRUE(all.insert(p).second) << "partition " << p << " twice";
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kPartitions));
+  w0->signal(SIGTERM);
+  w1->signal(SIGTERM);
+  EXPECT_EQ(w0->wait(std::chrono::seconds(60)), 0);
+  EXPECT_EQ(w1->wait(std::chrono::seconds(60)), 0);
   test::expect_matches_oracle(input, read_output_through_end_markers());
 }
 

@@ -152,7 +152,11 @@ struct agent_config {
   /// 0 means `max_poll_records / 2`.
   std::size_t resume_below = 0;
   assignor_kind assignor = assignor_kind::cooperative_sticky;
-  /// Static membership (`group.instance.id`) when not empty.
+  /// Static membership (`group.instance.id`) when not empty. With the
+  /// cooperative assignor, a member restarted within its session after dying
+  /// inside a rebalance may find partitions assigned to no one; the agent
+  /// then forces a rebalance with a short-lived member of its own (logged at
+  /// warning; docs/design.md, "Stranded partitions").
   std::string group_instance_id;
   /// librdkafka consumer properties for this agent only.
   std::map<std::string, std::string> kafka;

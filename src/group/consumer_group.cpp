@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 #include <kactor/log.hpp>
 
+#include "actors/failpoint.hpp"
 #include "src/group/store_setup.hpp"
 #include "src/kafka/admin.hpp"
 
@@ -46,6 +47,9 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
     props.push_back(
         property{"", "auto.commit.interval.ms", std::to_string(commit_interval.count())});
   append(props, where + ".kafka", def_.cfg.kafka);
+  if (cooperative_ && !def_.cfg.group_instance_id.empty())
+    for (const auto& p : props)
+      if (p.name != "group.instance.id") watch_props_.push_back(p);
   // A stop reads the member's JoinGroup and SyncGroup state from librdkafka's
   // cgrp debug lines (src/group/leave.cpp); they reach the log only if the
   // user asked for debug lines.
@@ -122,11 +126,10 @@ std::string consumer_group::dlq_topic(const agent_config& cfg) {
 void consumer_group::start() {
   // Co-partitioned inputs: the group assigns the first input's partitions;
   // each brings partition p of the other inputs with it (assign()).
-  const std::size_t subscribed = co_partitioned_ ? 1 : def_.cfg.topics.size();
-  auto topics = make_tpl(static_cast<int>(subscribed));
-  for (std::size_t i = 0; i < subscribed; ++i)
-    rd_kafka_topic_partition_list_add(topics.get(), def_.cfg.topics[i].c_str(),
-                                      RD_KAFKA_PARTITION_UA);
+  const auto subscribed = subscribed_topics();
+  auto topics = make_tpl(static_cast<int>(subscribed.size()));
+  for (const auto& t : subscribed)
+    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
   started_at_ = std::chrono::steady_clock::now();
   if (auto err = rd_kafka_subscribe(rk_.get(), topics.get()))
     throw kafka_exception(make_error(err, "agent " + def_.cfg.name + ": subscribe"));
@@ -201,7 +204,9 @@ void consumer_group::run() {
               "leaving group {} after an escalation (on_escalation: leave_group): its "
               "partitions move to the group's other members; this agent stays out until restarted",
               group_id(def_.cfg));
+  if (stranded_watch_) stranded_watch_->request_stop();
   close_consumer();
+  stranded_watch_.reset();
   assigned_.clear();
 }
 
@@ -215,6 +220,9 @@ void consumer_group::on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
   } else if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     self->assign(parts);
   } else {
+    // A member that dies here, inside a rebalance, leaves its revoked
+    // partitions to a rejoin it never makes (exactly_once_chaos_test).
+    failpoint("revoke_in_rebalance");
     const auto from = std::chrono::steady_clock::now();
     self->revoke(parts);
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -240,23 +248,11 @@ std::shared_ptr<partition_counters> consumer_group::counters_for(const topic_par
   return c;
 }
 
-std::vector<topic_partition> consumer_group::task_inputs(const topic_partition& tp) const {
-  if (!co_partitioned_) return {tp};
-  std::vector<topic_partition> inputs;
-  for (const auto& t : def_.cfg.topics) inputs.push_back({t, tp.partition});
-  return inputs;
-}
-
-tpl_ptr consumer_group::with_co_partitions(const rd_kafka_topic_partition_list_t* parts) const {
-  auto out = make_tpl(parts->cnt * static_cast<int>(co_partitioned_ ? def_.cfg.topics.size() : 1));
-  for (int i = 0; i < parts->cnt; ++i)
-    for (const auto& in : task_inputs(to_tp(parts->elems[i])))
-      rd_kafka_topic_partition_list_add(out.get(), in.topic.c_str(), in.partition.value());
-  return out;
-}
-
 void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
-  if (!joined_.exchange(true))
+  if (!joined_.exchange(true)) {
+    if (!watch_props_.empty())
+      stranded_watch_ = std::make_unique<stranded_partition_watch>(
+          def_.cfg.name, group_id(def_.cfg), watch_props_, subscribed_topics());
     log_about(log_level::info, {def_.cfg.name},
               "joined group {} {} ms after start (a group's first join waits for the "
               "coordinator: group.initial.rebalance.delay.ms on a broker, a fixed 3000 ms on the "
@@ -265,6 +261,7 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
               std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - started_at_)
                   .count());
+  }
   caf::scoped_actor self{sys_};
   // What the consumer is given: every assigned partition and, for
   // co-partitioned inputs, partition p of each other input with it.

@@ -25,6 +25,7 @@
 #include "actors/supervisor.hpp"
 #include "src/group/ports.hpp"
 #include "src/group/restorer.hpp"
+#include "src/group/stranded_partitions.hpp"
 #include "src/group/task_stores.hpp"
 #include "src/kafka/handles.hpp"
 #include "src/kafka/join_watch.hpp"
@@ -102,6 +103,9 @@ class consumer_group {
     /// The task's state stores (null if the agent has none).
     std::shared_ptr<task_stores> stores;
   };
+  /// The topics the consumer subscribes to: with co-partitioned inputs the
+  /// first only (the group assigns it; the others follow), otherwise all.
+  std::vector<std::string> subscribed_topics() const;
   /// The inputs of the task the assigned partition `tp` starts: with
   /// co-partitioned inputs, partition p of each; otherwise `tp` alone.
   std::vector<topic_partition> task_inputs(const topic_partition& tp) const;
@@ -255,6 +259,11 @@ class consumer_group {
   std::atomic<std::int64_t> revoke_max_us_{0};
   /// Set by the first assignment (of any partitions): the member joined.
   std::atomic<bool> joined_{false};
+  /// A static member of a cooperative group: the consumer's properties
+  /// without its instance id, for `stranded_watch_` (otherwise empty).
+  property_list watch_props_;
+  /// From the first assignment until the group thread ends.
+  std::unique_ptr<stranded_partition_watch> stranded_watch_;
   std::chrono::steady_clock::time_point started_at_{};
   mutable std::mutex missing_mx_;
   std::vector<std::string> missing_topics_;

@@ -1,7 +1,8 @@
 // Group thread: the agent's input topics as the cluster has them. Topics
 // missing at start are looked for every second; a consumed topic deleted
 // while running is noticed from librdkafka's error events and reported once;
-// co-partitioned inputs are checked to keep their partition counts.
+// co-partitioned inputs are checked to keep their partition counts; which
+// topics the consumer subscribes to, and which inputs a task reads.
 
 #include "src/group/consumer_group.hpp"
 
@@ -125,6 +126,26 @@ void consumer_group::check_co_partitioning() {
             "{}; partitions beyond the smallest count are not read together with their "
             "counterparts. Make the counts equal and restart the agent",
             *why);
+}
+
+std::vector<std::string> consumer_group::subscribed_topics() const {
+  const auto& t = def_.cfg.topics;
+  return co_partitioned_ ? std::vector<std::string>{t.front()} : t;
+}
+
+std::vector<topic_partition> consumer_group::task_inputs(const topic_partition& tp) const {
+  if (!co_partitioned_) return {tp};
+  std::vector<topic_partition> inputs;
+  for (const auto& t : def_.cfg.topics) inputs.push_back({t, tp.partition});
+  return inputs;
+}
+
+tpl_ptr consumer_group::with_co_partitions(const rd_kafka_topic_partition_list_t* parts) const {
+  auto out = make_tpl(parts->cnt * static_cast<int>(co_partitioned_ ? def_.cfg.topics.size() : 1));
+  for (int i = 0; i < parts->cnt; ++i)
+    for (const auto& in : task_inputs(to_tp(parts->elems[i])))
+      rd_kafka_topic_partition_list_add(out.get(), in.topic.c_str(), in.partition.value());
+  return out;
 }
 
 }  // namespace kactor::detail
