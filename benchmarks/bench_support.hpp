@@ -201,6 +201,21 @@ inline double broker_cpu_s() {
   return detail::process_cpu_seconds(std::atoi(pid));
 }
 
+/// Waits until the broker (KACTOR_BROKER_PID; nothing without) has used
+/// under a tenth of a core over 250 ms, for at most 30 s. A case timed right
+/// after the input was produced otherwise paid for the broker's work on it:
+/// at 256 partitions whichever case ran first cost the broker 1.8-2.5x the
+/// CPU per record of the one after it (benchmarks/RESULTS.md, 2026-12-02).
+inline void settle_broker() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (double before = broker_cpu_s(); !std::isnan(before);) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));  // the window measured
+    const double now = broker_cpu_s();
+    if (now - before < 0.025 || std::chrono::steady_clock::now() >= deadline) return;
+    before = now;
+  }
+}
+
 /// The broker's CPU from construction until `report`, which sets the
 /// `broker_cpu_us_per_record` counter (nothing without KACTOR_BROKER_PID).
 class broker_cpu {
@@ -340,6 +355,7 @@ inline void copy_with_kactor(benchmark::State& state, const bench::cluster& cl,
       ctx.emit(out, e.key(), e.value());
       handled.add(e.partition());
     });
+    settle_broker();
     const broker_cpu broker;
     const auto start = instant::now();
     rt.start();
@@ -394,6 +410,7 @@ inline void copy_with_librdkafka(benchmark::State& state, const cluster& cl, con
                                  const std::string& out, rates& result) {
   using namespace kactor::detail;
   for (auto _ : state) {
+    settle_broker();
     const broker_cpu broker;
     const auto start = instant::now();
     auto consumer =

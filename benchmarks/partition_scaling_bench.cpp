@@ -91,6 +91,7 @@ void copy_with_kafka_streams(benchmark::State& state, const bench::cluster& cl,
       state.SkipWithError("no end offsets for the Kafka Streams output topic");
       break;
     }
+    bench::settle_broker();
     const bench::broker_cpu broker;
     const auto start = std::chrono::steady_clock::now();
     test::child_process jvm({script, "run", cl.brokers(), in.name, out, test::unique_name("ks")},
