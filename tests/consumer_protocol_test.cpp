@@ -95,6 +95,9 @@ TEST(consumer_protocol, refuses_bytes_that_are_not_the_consumer_protocol) {
     EXPECT_FALSE(subscription_owned_partitions(whole.data(), cut)) << "cut at " << cut;
   const auto huge_count = writer{}.i16(1).i32(1000000).bytes;
   EXPECT_FALSE(assignment_partitions(huge_count.data(), huge_count.size()));
+  const auto negative_user_data =
+      writer{}.i16(1).i32(1).str("in").i32(-2).parts({{"in", {0}}}).bytes;
+  EXPECT_FALSE(subscription_owned_partitions(negative_user_data.data(), negative_user_data.size()));
   const auto negative_string = writer{}.i16(1).i32(1).i16(-5).bytes;
   EXPECT_FALSE(subscription_owned_partitions(negative_string.data(), negative_string.size()));
 }

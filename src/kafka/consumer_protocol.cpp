@@ -33,9 +33,10 @@ class reader {
     return s;
   }
 
-  /// Skips a nullable byte array.
+  /// Skips a nullable byte array (length -1 for null).
   void skip_bytes() {
     const auto n = integer(4);
+    if (n < -1) fail();
     if (n > 0 && need(n)) p_ += n;
   }
 
