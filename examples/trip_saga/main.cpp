@@ -168,9 +168,17 @@ int main(int argc, char** argv) {
                 if (sagas.compensated(id, "hotel")) after_failure(id);
               }
             },
-            [&ctx, after_failure](const kactor::timer& t) {
+            [&ctx, report](const kactor::timer& t) {
+              // A timeout may come for a saga already over (a step awaited
+              // when another failed): report only a change it made.
               kactor::saga_log sagas(ctx);
-              if (sagas.on_timer(t)) after_failure(t.key.substr(0, t.key.find('\0')));
+              const auto id = t.key.substr(0, t.key.find('\0'));
+              const auto before = sagas.get(id);
+              if (!sagas.on_timer(t)) return;
+              const auto after = sagas.get(id);
+              if (after && after->status == kactor::saga_status::rolled_back &&
+                  (!before || before->status != kactor::saga_status::rolled_back))
+                report(id, "rolled_back", after->reason);
             },
         };
       });
