@@ -216,17 +216,29 @@ inline void settle_broker() {
   }
 }
 
-/// The broker's CPU from construction until `report`, which sets the
-/// `broker_cpu_us_per_record` counter (nothing without KACTOR_BROKER_PID).
+/// Major page faults the broker's process took so far (KACTOR_BROKER_PID), or -1.
+inline long long broker_major_faults() {
+  const char* pid = std::getenv("KACTOR_BROKER_PID");
+  if (!pid || !*pid) return -1;
+  return detail::process_major_faults(std::atoi(pid));
+}
+
+/// The broker's CPU and major page faults from construction until `report`,
+/// which sets the `broker_cpu_us_per_record` and `broker_major_faults`
+/// counters (nothing without KACTOR_BROKER_PID). Faults should be 0 in a
+/// timed case (see `warm_output_topic`).
 class broker_cpu {
  public:
   void report(benchmark::State& state, std::int64_t records) const {
     if (const double used = broker_cpu_s() - start_; !std::isnan(used))
       state.counters["broker_cpu_us_per_record"] = used * 1e6 / static_cast<double>(records);
+    if (const auto faults = broker_major_faults(); faults >= 0 && faults_ >= 0)
+      state.counters["broker_major_faults"] = static_cast<double>(faults - faults_);
   }
 
  private:
   double start_ = broker_cpu_s();
+  long long faults_ = broker_major_faults();
 };
 
 using test::reset_peak_rss;
@@ -466,6 +478,38 @@ inline void copy_with_librdkafka(benchmark::State& state, const cluster& cl, con
     state.counters["empty_polls"] = static_cast<double>(empty_polls);
     state.counters["first_record_ms"] =
         std::chrono::duration<double, std::milli>(first.wall - start.wall).count();
+  }
+}
+
+/// Makes the broker create the first index entries of every partition of
+/// `topic` (`partitions` partitions, just created) before a case writes to it.
+///
+/// A partition's log segment gets its first offset and time index entries
+/// with the first batch appended after 4 KiB of batches. Those indexes are
+/// sparse 10 MiB files the broker maps, so that first entry is a major page
+/// fault, and the kernel's readahead zero-fills up to `read_ahead_kb` of the
+/// file with it: 8 MiB on this machine's disk, about 2.5 ms of the broker's
+/// CPU per fault. A copy through 256 fresh partitions took 300-470 such
+/// faults and cost the broker 2-7 us per record, against 0.5-0.9 us with the
+/// same partitions warm, for kactor and the plain loop alike
+/// (benchmarks/RESULTS.md, 2026-12-02). A deployment pays it once per 1 GiB
+/// segment; the cases measure copying, so the topic is warmed first: two
+/// flushed rounds of one 5 KiB record to every partition.
+inline void warm_output_topic(const std::string& brokers, const std::string& topic,
+                              int partitions) {
+  using namespace kactor::detail;
+  std::int64_t failures = 0;
+  auto producer = counting_producer({{"", "bootstrap.servers", brokers}}, &failures);
+  const std::string value(5 * 1024, 'w');
+  for (int round = 0; round < 2; ++round) {
+    for (int p = 0; p < partitions; ++p)
+      if (const auto err = rd_kafka_producev(
+              producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(p),
+              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_END))
+        throw kafka_exception(make_error(err, "warm " + topic));
+    if (rd_kafka_flush(producer.get(), 60000) != RD_KAFKA_RESP_ERR_NO_ERROR || failures > 0)
+      throw std::runtime_error("warm " + topic + ": not every record delivered in 60 s");
   }
 }
 

@@ -40,6 +40,12 @@ double process_cpu_seconds(int pid) {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+long long process_major_faults(int pid) {
+  // Field 12 (majflt) is at 9 counting from field 3.
+  const auto f = stat_fields(pid);
+  return f.size() < 10 ? -1 : std::stoll(f[9]);
+}
+
 child_process::child_process(const std::vector<std::string>& argv, const std::string& log_path,
                              const std::vector<std::string>& env) {
   std::vector<char*> args;

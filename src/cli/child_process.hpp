@@ -12,6 +12,11 @@ namespace kactor::detail {
 /// /proc/<pid>/stat; NaN if it cannot be read.
 double process_cpu_seconds(int pid);
 
+/// The major page faults process `pid` took so far (faults that had to read a
+/// page in, or zero-fill one with its readahead), from /proc/<pid>/stat; -1
+/// if it cannot be read.
+long long process_major_faults(int pid);
+
 /// A child process (fork + exec), killed with SIGKILL if still running when
 /// destroyed. Its stdout and stderr go to `log_path`. Not thread-safe: one
 /// thread owns it and reaps it.
