@@ -21,7 +21,7 @@
 //                     (/proc/self/clear_refs), and rss_growth_mb, that peak
 //                     minus the RSS before: what the run itself needed.
 //
-//   KACTOR_BROKERS=127.0.0.1:9092 partition_scaling_bench [--records=1000000]
+//   KACTOR_BROKERS=127.0.0.1:9092 partition_scaling_bench [--records=2000000]
 //     [--min-partitions=8] [--max-partitions=1024]
 //
 // With KACTOR_KSTREAMS=scripts/kstreams.sh, Kafka Streams 4.1.1 (two stream
@@ -136,7 +136,7 @@ void copy_with_kafka_streams(benchmark::State& state, const bench::cluster& cl,
 
 int main(int argc, char** argv) {
   const auto records =
-      bench::take_int_flag(argc, argv, "--records", "KACTOR_BENCH_RECORDS", 1000000);
+      bench::take_int_flag(argc, argv, "--records", "KACTOR_BENCH_RECORDS", 2000000);
   const auto min_partitions =
       bench::take_int_flag(argc, argv, "--min-partitions", "KACTOR_BENCH_MIN_PARTITIONS", 8);
   const auto max_partitions =
