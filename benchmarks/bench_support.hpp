@@ -84,13 +84,15 @@ class cluster {
                       : "real broker " + brokers_ + " (KACTOR_BROKERS)";
   }
 
-  /// Creates a topic: with the Admin API on a real broker; on the mock
-  /// cluster through its owner, the only way to get more than one partition.
-  void create_topic(const std::string& name, int partitions) const {
+  /// Creates a topic: with the Admin API on a real broker, with topic
+  /// `configs`; on the mock cluster through its owner, the only way to get
+  /// more than one partition (the configs are not applied there).
+  void create_topic(const std::string& name, int partitions,
+                    const std::map<std::string, std::string>& configs = {}) const {
     if (owner_)
       owner_->create_topic(name, partitions);
     else
-      test::create_topic(brokers_, name, partitions);
+      test::create_topic(brokers_, name, partitions, configs);
   }
 
  private:
@@ -481,20 +483,31 @@ inline void copy_with_librdkafka(benchmark::State& state, const cluster& cl, con
   }
 }
 
+/// Topic configs that keep a partition's index files at 256 KiB (the
+/// broker's default is 10 MiB), so a fresh partition's first index entry
+/// zero-fills at most that much (see `warm_output_topic`). A segment then
+/// rolls after ~21800 index entries, one per 4 KiB of batches or more.
+inline std::map<std::string, std::string> small_index_configs() {
+  return {{"segment.index.bytes", "262144"}};
+}
+
 /// Makes the broker create the first index entries of every partition of
 /// `topic` (`partitions` partitions, just created) before a case writes to it.
 ///
 /// A partition's log segment gets its first offset and time index entries
 /// with the first batch appended after 4 KiB of batches. Those indexes are
-/// sparse 10 MiB files the broker maps, so that first entry is a major page
-/// fault, and the kernel's readahead zero-fills up to `read_ahead_kb` of the
-/// file with it: 8 MiB on this machine's disk, about 2.5 ms of the broker's
-/// CPU per fault. A copy through 256 fresh partitions took 300-470 such
-/// faults and cost the broker 2-7 us per record, against 0.5-0.9 us with the
-/// same partitions warm, for kactor and the plain loop alike
-/// (benchmarks/RESULTS.md, 2026-12-02). A deployment pays it once per 1 GiB
+/// sparse files the broker maps (10 MiB each by default), so that first
+/// entry is a major page fault, and the kernel's readahead zero-fills up to
+/// `read_ahead_kb` of the file with it: 8 MiB on this machine's disk, about
+/// 2.5 ms of the broker's CPU per fault. A copy through 256 fresh partitions
+/// took 300-470 such faults and cost the broker 2-7 us per record, against
+/// 0.5-0.9 us with the same partitions warm, for kactor and the plain loop
+/// alike (benchmarks/RESULTS.md, 2026-12-02). A deployment pays it once per
 /// segment; the cases measure copying, so the topic is warmed first: two
-/// flushed rounds of one 5 KiB record to every partition.
+/// flushed rounds of one 5 KiB record to every partition. Warming 10 MiB
+/// indexes of thousands of partitions reads ahead more than the page cache
+/// holds, so the warmed pages were evicted again: give such topics
+/// `small_index_configs`.
 inline void warm_output_topic(const std::string& brokers, const std::string& topic,
                               int partitions) {
   using namespace kactor::detail;
@@ -514,12 +527,14 @@ inline void warm_output_topic(const std::string& brokers, const std::string& top
 }
 
 /// Produces `records` 100-byte records keyed over 1000 keys to a new
-/// `partitions`-partition topic, in chunks to keep memory flat.
-inline input_topic produce_input(const cluster& cl, std::int64_t records, int partitions) {
+/// `partitions`-partition topic (with topic `configs`), in chunks to keep
+/// memory flat.
+inline input_topic produce_input(const cluster& cl, std::int64_t records, int partitions,
+                                 const std::map<std::string, std::string>& configs = {}) {
   input_topic in;
   in.name = test::unique_name("bench-in");
   in.records = records;
-  cl.create_topic(in.name, partitions);
+  cl.create_topic(in.name, partitions, configs);
   constexpr std::int64_t chunk_size = 100000;
   for (std::int64_t from = 0; from < records; from += chunk_size) {
     std::vector<std::pair<std::string, std::string>> chunk;
