@@ -25,7 +25,8 @@ const char* to_string(saga_status s) noexcept {
 namespace {
 
 // A stored saga: a version byte, the status, then length-prefixed fields.
-constexpr char format_version = 1;
+// Version 1 had no expected steps.
+constexpr char format_version = 2;
 
 void put_len(std::string& out, std::size_t n) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(n >> shift));
@@ -51,6 +52,8 @@ std::string encode(const saga_state& s) {
   }
   put_len(out, s.awaiting.size());
   for (const auto& a : s.awaiting) put_field(out, a);
+  put_len(out, s.expected.size());
+  for (const auto& e : s.expected) put_field(out, e);
   return out;
 }
 
@@ -86,7 +89,8 @@ class decoder {
 
 saga_state decode(std::string_view id, std::string_view bytes) {
   decoder in(bytes, id);
-  if (in.byte() != format_version)
+  const auto version = in.byte();
+  if (version != 1 && version != format_version)
     throw irrecoverable_error("saga '" + std::string(id) + "': stored in an unknown format");
   saga_state s;
   s.id = std::string(id);
@@ -106,6 +110,8 @@ saga_state decode(std::string_view id, std::string_view bytes) {
     s.confirmed.push_back(std::move(step));
   }
   for (auto n = in.len(); n > 0; --n) s.awaiting.push_back(in.field());
+  if (version >= 2)
+    for (auto n = in.len(); n > 0; --n) s.expected.push_back(in.field());
   return s;
 }
 
@@ -115,6 +121,14 @@ std::string timer_key(std::string_view id, std::string_view step) {
   k.push_back('\0');
   k.append(step);
   return k;
+}
+
+/// Removes `step` from `steps`; whether it was there.
+bool erase_step(std::vector<std::string>& steps, std::string_view step) {
+  const auto it = std::find(steps.begin(), steps.end(), step);
+  if (it == steps.end()) return false;
+  steps.erase(it);
+  return true;
 }
 
 }  // namespace
@@ -156,6 +170,7 @@ bool saga_log::confirm(std::string_view id, std::string_view step, const compens
     put(*s);
     return false;
   }
+  erase_step(s->expected, step);
   put(*s);
   ctx_->cancel(timer_name_, timer_key(id, step));
   return true;
@@ -167,7 +182,16 @@ void saga_log::expect(std::string_view id, std::string_view step,
   if (!s || s->status != saga_status::running) return;
   for (const auto& c : s->confirmed)
     if (c.name == step) return;
+  if (std::find(s->expected.begin(), s->expected.end(), step) == s->expected.end()) {
+    s->expected.emplace_back(step);
+    put(*s);
+  }
   ctx_->schedule(timer_name_, timer_key(id, step), timeout);
+}
+
+void saga_log::cancel_expected(saga_state& s) {
+  for (const auto& step : s.expected) ctx_->cancel(timer_name_, timer_key(s.id, step));
+  s.expected.clear();
 }
 
 bool saga_log::fail(std::string_view id, std::string_view reason,
@@ -180,6 +204,7 @@ bool saga_log::fail(std::string_view id, std::string_view reason,
     s->awaiting.push_back(it->name);
   }
   s->status = s->awaiting.empty() ? saga_status::rolled_back : saga_status::compensating;
+  cancel_expected(*s);
   put(*s);
   if (s->status == saga_status::compensating && compensation_timeout.count() > 0)
     ctx_->schedule(timer_name_, timer_key(id, {}), compensation_timeout);
@@ -189,9 +214,7 @@ bool saga_log::fail(std::string_view id, std::string_view reason,
 bool saga_log::compensated(std::string_view id, std::string_view step) {
   auto s = get(id);
   if (!s) return false;
-  const auto it = std::find(s->awaiting.begin(), s->awaiting.end(), step);
-  if (it == s->awaiting.end()) return false;
-  s->awaiting.erase(it);
+  if (!erase_step(s->awaiting, step)) return false;
   const bool done = s->awaiting.empty() && s->status == saga_status::compensating;
   if (done) {
     s->status = saga_status::rolled_back;
@@ -205,28 +228,35 @@ bool saga_log::complete(std::string_view id) {
   auto s = get(id);
   if (!s || s->status != saga_status::running) return false;
   s->status = saga_status::completed;
+  cancel_expected(*s);
   put(*s);
   return true;
 }
 
-bool saga_log::on_timer(const timer& t) {
-  if (t.name != timer_name_) return false;
+std::optional<saga_state> saga_log::on_timer(const timer& t) {
+  if (t.name != timer_name_) return std::nullopt;
   const auto nul = t.key.find('\0');
-  if (nul == std::string::npos) return true;  // not one this log wrote
+  if (nul == std::string::npos) return std::nullopt;  // not one this log wrote
   const std::string_view id(t.key.data(), nul);
   const auto step = std::string_view(t.key).substr(nul + 1);
-  if (!step.empty()) {
-    fail(id, "step " + std::string(step) + " timed out");
-    return true;
-  }
   auto s = get(id);
-  if (s && s->status == saga_status::compensating) {
-    s->status = saga_status::failed;
-    s->reason += "; compensation of " + std::to_string(s->awaiting.size()) +
-                 " step(s) not confirmed in time";
-    put(*s);
+  if (!s) return std::nullopt;
+  if (!step.empty()) {
+    // A running saga awaits every step it has not confirmed (one stored
+    // before `expected` was kept has an empty list).
+    const bool confirmed = std::any_of(s->confirmed.begin(), s->confirmed.end(),
+                                       [&](const saga_state::step& c) { return c.name == step; });
+    if (s->status != saga_status::running || confirmed) return std::nullopt;
+    if (erase_step(s->expected, step)) put(*s);  // fired: nothing to cancel
+    fail(id, "step " + std::string(step) + " timed out");
+    return get(id);
   }
-  return true;
+  if (s->status != saga_status::compensating) return std::nullopt;
+  s->status = saga_status::failed;
+  s->reason +=
+      "; compensation of " + std::to_string(s->awaiting.size()) + " step(s) not confirmed in time";
+  put(*s);
+  return s;
 }
 
 }  // namespace kactor

@@ -130,10 +130,14 @@ TEST(saga, a_step_timeout_fails_the_saga_and_a_confirmation_cancels_it) {
   sagas.confirm("t1", "flight", undo("flight"));
   EXPECT_EQ(ctx.timers.size(), 1u) << "the confirmed step's timeout is cancelled";
   EXPECT_FALSE(sagas.on_timer(timer{"mine", "x", 0, {}})) << "the behaviour's own timer";
-  EXPECT_TRUE(sagas.on_timer(ctx.fire(std::string("t1\0hotel", 8))));
+  const auto moved = sagas.on_timer(ctx.fire(std::string("t1\0hotel", 8)));
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->id, "t1");
+  EXPECT_EQ(moved->status, saga_status::compensating);
   const auto s = sagas.get("t1");
   EXPECT_EQ(s->status, saga_status::compensating);
   EXPECT_EQ(s->reason, "step hotel timed out");
+  EXPECT_TRUE(s->expected.empty());
   EXPECT_EQ(ctx.emitted, (std::vector<std::string>{"flight.cancel/t1=undo flight"}));
 }
 
@@ -143,13 +147,73 @@ TEST(saga, compensations_not_confirmed_in_time_leave_it_failed) {
   sagas.begin("t1");
   sagas.confirm("t1", "flight", undo("flight"));
   sagas.fail("t1", "hotel refused", 30s);
-  EXPECT_TRUE(sagas.on_timer(ctx.fire(std::string("t1\0", 3))));
+  const auto moved = sagas.on_timer(ctx.fire(std::string("t1\0", 3)));
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->status, saga_status::failed);
   const auto s = sagas.get("t1");
   EXPECT_EQ(s->status, saga_status::failed);
   EXPECT_EQ(s->awaiting, std::vector<std::string>{"flight"});
   // Compensated in the end: awaited no more, the outcome stands.
   EXPECT_FALSE(sagas.compensated("t1", "flight"));
   EXPECT_EQ(sagas.get("t1")->status, saga_status::failed);
+}
+
+TEST(saga, failing_or_completing_a_saga_cancels_the_step_timeouts_it_awaited) {
+  fake_context ctx;
+  saga_log sagas(ctx);
+  sagas.begin("t1");
+  sagas.expect("t1", "flight", 5s);
+  sagas.expect("t1", "hotel", 10s);
+  sagas.confirm("t1", "flight", undo("flight"));
+  ASSERT_EQ(sagas.get("t1")->expected, std::vector<std::string>{"hotel"});
+  sagas.fail("t1", "car refused");
+  EXPECT_TRUE(ctx.timers.empty()) << "the hotel's timeout is cancelled";
+  EXPECT_TRUE(sagas.get("t1")->expected.empty());
+  sagas.begin("t2");
+  sagas.expect("t2", "car", 5s);
+  sagas.complete("t2");
+  EXPECT_TRUE(ctx.timers.empty()) << "the car's timeout is cancelled";
+}
+
+TEST(saga, a_timeout_its_saga_no_longer_awaits_moves_nothing) {
+  // The trip_saga example once reported a rolled-back trip twice: a step
+  // timeout still scheduled when the saga failed fired 60 s later, and
+  // on_timer said it had moved the saga.
+  fake_context ctx;
+  saga_log sagas(ctx);
+  const std::string name = "kactor.saga.sagas";
+  sagas.begin("t1");
+  sagas.fail("t1", "hotel refused");
+  const auto stored = ctx.store.data;
+  EXPECT_FALSE(sagas.on_timer(timer{name, std::string("t1\0hotel", 8), 0, {}}))
+      << "the saga is over";
+  EXPECT_FALSE(sagas.on_timer(timer{name, std::string("t1\0", 3), 0, {}}))
+      << "nothing to compensate any more";
+  EXPECT_EQ(ctx.store.data, stored);
+  EXPECT_EQ(sagas.get("t1")->reason, "hotel refused");
+  sagas.begin("t2");
+  sagas.confirm("t2", "flight", undo("flight"));
+  EXPECT_FALSE(sagas.on_timer(timer{name, std::string("t2\0flight", 9), 0, {}}))
+      << "the step was confirmed";
+  EXPECT_EQ(sagas.get("t2")->status, saga_status::running);
+  EXPECT_FALSE(sagas.on_timer(timer{name, std::string("nobody\0car", 10), 0, {}}));
+  EXPECT_TRUE(ctx.emitted.empty());
+}
+
+TEST(saga, a_saga_stored_before_expected_steps_were_kept_still_times_out) {
+  fake_context ctx;
+  saga_log sagas(ctx);
+  // Version 1: status running, data "d", no reason, no confirmed step, none awaited.
+  ctx.store.data["t1"] = std::string{1, 0, 0, 0, 0, 1, 'd', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  const auto old = sagas.get("t1");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->data, "d");
+  EXPECT_EQ(old->status, saga_status::running);
+  EXPECT_TRUE(old->expected.empty());
+  const auto moved = sagas.on_timer(timer{"kactor.saga.sagas", std::string("t1\0hotel", 8), 0, {}});
+  ASSERT_TRUE(moved) << "its step was never confirmed";
+  EXPECT_EQ(moved->status, saga_status::rolled_back);
+  EXPECT_EQ(moved->reason, "step hotel timed out");
 }
 
 TEST(saga, a_step_confirmed_after_the_failure_is_undone_at_once) {

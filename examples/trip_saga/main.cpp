@@ -169,16 +169,11 @@ int main(int argc, char** argv) {
               }
             },
             [&ctx, report](const kactor::timer& t) {
-              // A timeout may come for a saga already over (a step awaited
-              // when another failed): report only a change it made.
-              kactor::saga_log sagas(ctx);
-              const auto id = t.key.substr(0, t.key.find('\0'));
-              const auto before = sagas.get(id);
-              if (!sagas.on_timer(t)) return;
-              const auto after = sagas.get(id);
-              if (after && after->status == kactor::saga_status::rolled_back &&
-                  (!before || before->status != kactor::saga_status::rolled_back))
-                report(id, "rolled_back", after->reason);
+              // The saga a step timeout moved on; nothing for one it no
+              // longer awaits.
+              const auto s = kactor::saga_log(ctx).on_timer(t);
+              if (s && s->status == kactor::saga_status::rolled_back)
+                report(s->id, "rolled_back", s->reason);
             },
         };
       });

@@ -50,6 +50,9 @@ struct saga_state {
   std::vector<step> confirmed;
   /// Compensating: the steps whose compensation is not confirmed yet.
   std::vector<std::string> awaiting;
+  /// Running: the steps `expect`ed and not confirmed yet, each with its
+  /// timeout scheduled. Failing or completing the saga cancels those timeouts.
+  std::vector<std::string> expected;
   /// Why it failed (empty while it did not).
   std::string reason;
 };
@@ -83,7 +86,8 @@ class saga_log {
 
   /// `step` of running saga `id` must be confirmed within `timeout`, or the
   /// saga fails ("step <step> timed out"). A durable timer: the behaviour
-  /// hands its timers to `on_timer`.
+  /// hands its timers to `on_timer`. Confirming the step, or failing or
+  /// completing the saga first, cancels it.
   void expect(std::string_view id, std::string_view step, std::chrono::milliseconds timeout);
 
   /// Fails running saga `id` for `reason`: emits the compensations of its
@@ -102,11 +106,19 @@ class saga_log {
   bool complete(std::string_view id);
 
   /// A timer of this log (a step's or a compensation's timeout) moves its
-  /// saga on; returns false for any other timer (the behaviour's own).
-  bool on_timer(const timer& t);
+  /// saga on: returns the saga in its new state (`compensating` or
+  /// `rolled_back` after a step timeout, `failed` after a compensation
+  /// timeout). Nothing for any other timer (the behaviour's own: dispatch on
+  /// `timer::name` first), and nothing, changing nothing, for a timeout its
+  /// saga no longer awaits: its step confirmed, or the saga over. This log
+  /// cancels such timeouts, but a saga stored by kactor before it kept
+  /// `expected` may still have some.
+  std::optional<saga_state> on_timer(const timer& t);
 
  private:
   void put(const saga_state& s);
+  /// Cancels the timeouts of `s`'s expected steps and forgets them.
+  void cancel_expected(saga_state& s);
   context* ctx_;
   kv_store* kv_;
   std::string timer_name_;
