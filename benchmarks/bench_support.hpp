@@ -498,11 +498,11 @@ inline std::map<std::string, std::string> small_index_configs() {
 /// with the first batch appended after 4 KiB of batches. Those indexes are
 /// sparse files the broker maps (10 MiB each by default), so that first
 /// entry is a major page fault, and the kernel's readahead zero-fills up to
-/// `read_ahead_kb` of the file with it: 8 MiB on this machine's disk, about
-/// 2.5 ms of the broker's CPU per fault. A copy through 256 fresh partitions
-/// took 300-470 such faults and cost the broker 2-7 us per record, against
-/// 0.5-0.9 us with the same partitions warm, for kactor and the plain loop
-/// alike (benchmarks/RESULTS.md, 2026-12-02). A deployment pays it once per
+/// `read_ahead_kb` of the file with it: 8 MiB on this machine's disk, 2-15 ms
+/// of the broker's CPU per fault in those runs. Copies through 256 fresh
+/// partitions took 166-438 such faults and cost the broker 1.6-6.9 us per
+/// record, against 0.5-0.9 us with the same partitions warm, for kactor and
+/// the plain loop alike (benchmarks/RESULTS.md, 2026-12-02). A deployment pays it once per
 /// segment; the cases measure copying, so the topic is warmed first: two
 /// flushed rounds of one 5 KiB record to every partition. Warming 10 MiB
 /// indexes of thousands of partitions reads ahead more than the page cache

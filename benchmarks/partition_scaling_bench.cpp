@@ -7,7 +7,7 @@
 // `--records` 100-byte records over 1000 keys, and output topics with as many
 // partitions, warmed before any case, all with 256 KiB index files
 // (bench_support's warm_output_topic: on this machine the broker's first
-// index entry of a fresh partition cost it ~2.5 ms with 10 MiB ones).
+// index entry of a fresh partition cost it 2-15 ms with 10 MiB ones).
 // Cases per count: kactor at_least_once, kactor exactly_once
 // (100 ms transactions), the raw loop. Timed as in throughput_bench: from the
 // first input record in hand until the last output is acknowledged (kactor:
