@@ -31,8 +31,8 @@ void expect_limits(const kactor::detail::prefetch_limits& l, int kbytes, int rec
 }
 
 TEST(prefetch_budget, few_partitions_keep_the_defaults) {
-  // 256 MiB over 8 partitions: 30 MiB each, more than the defaults allow.
-  expect_limits(divide_prefetch_budget(256 * MiB, 8), 4096, 61440, 16 * MiB);
+  // 256 MiB over 8 partitions: 31.5 MiB each, more than the defaults allow.
+  expect_limits(divide_prefetch_budget(256 * MiB, 8), 4096, 64512, 4 * MiB);
 }
 
 TEST(prefetch_budget, many_partitions_share_the_queues_and_keep_whole_batch_fetches) {
@@ -42,23 +42,24 @@ TEST(prefetch_budget, many_partitions_share_the_queues_and_keep_whole_batch_fetc
     EXPECT_GT(worst_case(l, partitions), 200 * MiB) << "the budget is used: " << partitions;
     // A fetch still takes a whole batch of each partition it names.
     EXPECT_EQ(l.max_partition_fetch_bytes, 1048576) << partitions;
-    EXPECT_EQ(l.fetch_max_bytes, 16 * MiB) << partitions;
+    EXPECT_EQ(l.fetch_max_bytes, 4 * MiB) << partitions;
   }
-  expect_limits(divide_prefetch_budget(256 * MiB, 256), 480, 1920, 16 * MiB);
+  expect_limits(divide_prefetch_budget(256 * MiB, 256), 504, 2016, 4 * MiB);
 }
 
 TEST(prefetch_budget, the_response_grows_with_the_budget_within_bounds) {
-  EXPECT_EQ(divide_prefetch_budget(32 * MiB, 256).fetch_max_bytes, 16 * MiB);
-  EXPECT_EQ(divide_prefetch_budget(512 * MiB, 256).fetch_max_bytes, 32 * MiB);
+  EXPECT_EQ(divide_prefetch_budget(32 * MiB, 256).fetch_max_bytes, 4 * MiB);
+  EXPECT_EQ(divide_prefetch_budget(512 * MiB, 256).fetch_max_bytes, 8 * MiB);
+  EXPECT_EQ(divide_prefetch_budget(2048 * MiB, 256).fetch_max_bytes, 32 * MiB);
   EXPECT_EQ(divide_prefetch_budget(4096 * MiB, 256).fetch_max_bytes, 50 * MiB);
 }
 
 TEST(prefetch_budget, a_tiny_budget_still_fetches_whole_batches) {
-  expect_limits(divide_prefetch_budget(1 * MiB, 100000), 1, 100, 16 * MiB);
+  expect_limits(divide_prefetch_budget(1 * MiB, 100000), 1, 100, 4 * MiB);
 }
 
 TEST(prefetch_budget, no_known_partition_keeps_the_queue_defaults) {
-  expect_limits(divide_prefetch_budget(256 * MiB, 0), 4096, 100000, 16 * MiB);
+  expect_limits(divide_prefetch_budget(256 * MiB, 0), 4096, 100000, 4 * MiB);
 }
 
 }  // namespace

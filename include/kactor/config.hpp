@@ -137,8 +137,8 @@ struct agent_config {
   /// every assignment change; an actor takes within both its share and
   /// `max_poll_records`, and always one record while under its share. The
   /// rest is librdkafka's, divided over all the partitions of the agent's
-  /// topics at start: a 16th bounds a fetch response (`fetch.max.bytes`,
-  /// 16–50 MiB) and each partition's share of the rest bounds its queue, by
+  /// topics at start: a 64th bounds a fetch response (`fetch.max.bytes`,
+  /// 4–50 MiB) and each partition's share of the rest bounds its queue, by
   /// bytes and by count (`queued.max.messages.kbytes`, `queued.min.messages`;
   /// set any of them in `kafka` to override). That share is the same whatever
   /// the agent holds (librdkafka 2.0.2 reads the settings once), so prefetch

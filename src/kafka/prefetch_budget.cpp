@@ -7,7 +7,7 @@ namespace kactor::detail {
 prefetch_limits divide_prefetch_budget(std::uint64_t budget_bytes, int partitions) {
   prefetch_limits out;
   constexpr std::uint64_t MiB = 1024 * 1024;
-  const auto fetch = std::clamp<std::uint64_t>(budget_bytes / 16, 16 * MiB,
+  const auto fetch = std::clamp<std::uint64_t>(budget_bytes / 64, 4 * MiB,
                                                static_cast<std::uint64_t>(out.fetch_max_bytes));
   out.fetch_max_bytes = static_cast<int>(fetch);
   if (partitions < 1) return out;

@@ -33,8 +33,8 @@ constexpr std::uint64_t record_overhead_bytes = 256;
 /// runtime keeps `in_flight_part` for the records actors hold) over
 /// `partitions` partitions.
 ///
-/// A fetch response takes a sixteenth of the budget (at least 16 MiB, at
-/// most librdkafka's 50 MiB default); the rest is divided into the
+/// A fetch response takes a 64th of the budget (at least 4 MiB, at most
+/// librdkafka's 50 MiB default); the rest is divided into the
 /// partitions' queues, half by bytes (at least 1 kB, at most kactor's
 /// 4096 kB default each) and half by count at `record_overhead_bytes` per
 /// record (at least 100, at most librdkafka's 100000).
@@ -47,9 +47,12 @@ constexpr std::uint64_t record_overhead_bytes = 256;
 /// to one partition's queue limit. With both, every fetch carried a single
 /// partition's batch and a backlog was read one partition after another
 /// (issue 15: at 256 partitions, 150 had handled nothing when a quarter of
-/// the backlog was done). A 16 MiB response takes at least sixteen such
-/// batches: with 4 MiB, 256 partitions behind 1 MB batches still waited up
-/// to seconds for their first fetch when the broker was short of CPU.
+/// the backlog was done). A 4 MiB response takes at least four such
+/// batches, and no more: librdkafka 2.0.2 gives every record a reference to
+/// the whole response it came in, so one record still queued or held keeps
+/// the response alive. Copying 2M records through 1024 partitions, the
+/// process grew by 312-393 MB with 16 MiB responses and by 59-90 MB with
+/// 4 MiB ones, and was faster (benchmarks/RESULTS.md, 2026-12-02).
 ///
 /// librdkafka 2.0.2 reads these settings once, when the consumer is made: the
 /// division is over every partition the agent may be assigned (all of its
