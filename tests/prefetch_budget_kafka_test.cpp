@@ -8,9 +8,8 @@
 // (before fetches took whole batches, most partitions had handled nothing
 // at that point behind 1 MB batches; issue 15). An eighth for every
 // partition, asserted before, failed about one run in three, old code and
-// new alike: a partition whose first fetch comes last (a 16 MiB fetch
-// response, as they were then, carried ~50 of the 256 partitions' 16 KiB
-// batches) had handled 32-70 of 750 in those runs.
+// new alike: a partition whose first fetch comes last (a fetch response,
+// 16 MiB then, carried ~50 of the 256) had handled 32-70 of 750 in those runs.
 //
 // The records each partition's actor holds stay within its share of the
 // budget's in-flight part (with the 32 MiB budget that share, 13 records of
