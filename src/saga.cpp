@@ -123,6 +123,12 @@ std::string timer_key(std::string_view id, std::string_view step) {
   return k;
 }
 
+/// Whether `s` confirmed `step`.
+bool is_confirmed(const saga_state& s, std::string_view step) {
+  return std::any_of(s.confirmed.begin(), s.confirmed.end(),
+                     [&](const saga_state::step& c) { return c.name == step; });
+}
+
 /// Removes `step` from `steps`; whether it was there.
 bool erase_step(std::vector<std::string>& steps, std::string_view step) {
   const auto it = std::find(steps.begin(), steps.end(), step);
@@ -158,9 +164,7 @@ std::optional<saga_state> saga_log::get(std::string_view id) {
 bool saga_log::confirm(std::string_view id, std::string_view step, const compensation& undo) {
   auto s = get(id);
   if (!s || s->status == saga_status::completed) return false;
-  const auto known = std::any_of(s->confirmed.begin(), s->confirmed.end(),
-                                 [&](const saga_state::step& c) { return c.name == step; });
-  if (known) return s->status == saga_status::running;
+  if (is_confirmed(*s, step)) return s->status == saga_status::running;
   s->confirmed.push_back({std::string(step), undo});
   if (s->status != saga_status::running) {
     // Confirmed after the saga failed: undone at once, and awaited.
@@ -179,9 +183,7 @@ bool saga_log::confirm(std::string_view id, std::string_view step, const compens
 void saga_log::expect(std::string_view id, std::string_view step,
                       std::chrono::milliseconds timeout) {
   auto s = get(id);
-  if (!s || s->status != saga_status::running) return;
-  for (const auto& c : s->confirmed)
-    if (c.name == step) return;
+  if (!s || s->status != saga_status::running || is_confirmed(*s, step)) return;
   if (std::find(s->expected.begin(), s->expected.end(), step) == s->expected.end()) {
     s->expected.emplace_back(step);
     put(*s);
@@ -244,10 +246,9 @@ std::optional<saga_state> saga_log::on_timer(const timer& t) {
   if (!step.empty()) {
     // A running saga awaits every step it has not confirmed (one stored
     // before `expected` was kept has an empty list).
-    const bool confirmed = std::any_of(s->confirmed.begin(), s->confirmed.end(),
-                                       [&](const saga_state::step& c) { return c.name == step; });
-    if (s->status != saga_status::running || confirmed) return std::nullopt;
-    if (erase_step(s->expected, step)) put(*s);  // fired: nothing to cancel
+    if (s->status != saga_status::running || is_confirmed(*s, step)) return std::nullopt;
+    // fail() cancels and forgets every expected step, this one included (a
+    // handler may cancel the timer it was called for).
     fail(id, "step " + std::string(step) + " timed out");
     return get(id);
   }
