@@ -193,14 +193,19 @@ struct instant {
   }
 };
 
+/// The broker's process id from KACTOR_BROKER_PID, or 0 when it is not set.
+inline int broker_pid() {
+  const char* pid = std::getenv("KACTOR_BROKER_PID");
+  return pid && *pid ? std::atoi(pid) : 0;
+}
+
 /// CPU seconds the broker's process has used, from /proc, when
 /// KACTOR_BROKER_PID names it (scripts/kafka.sh writes DIR/broker.pid); NaN
 /// otherwise. On a machine the broker shares, the broker's CPU per record
 /// plus kactor's is what bounds records/s.
 inline double broker_cpu_s() {
-  const char* pid = std::getenv("KACTOR_BROKER_PID");
-  if (!pid || !*pid) return std::nan("");
-  return detail::process_cpu_seconds(std::atoi(pid));
+  const int pid = broker_pid();
+  return pid > 0 ? detail::process_cpu_seconds(pid) : std::nan("");
 }
 
 /// Waits until the broker (KACTOR_BROKER_PID; nothing without) has used
@@ -220,9 +225,8 @@ inline void settle_broker() {
 
 /// Major page faults the broker's process took so far (KACTOR_BROKER_PID), or -1.
 inline long long broker_major_faults() {
-  const char* pid = std::getenv("KACTOR_BROKER_PID");
-  if (!pid || !*pid) return -1;
-  return detail::process_major_faults(std::atoi(pid));
+  const int pid = broker_pid();
+  return pid > 0 ? detail::process_major_faults(pid) : -1;
 }
 
 /// The broker's CPU and major page faults from construction until `report`,
