@@ -1,24 +1,25 @@
 // An agent's prefetch budget on the real broker: 256 partitions with a
 // backlog far larger than any budget and a slow handler. Drained with the
 // default budget over a backlog written in librdkafka's ~1 MB batches, and
-// with a huge and a tiny budget over one written in 16 KiB batches: in every
-// run each partition's records are all handled, once each, and no partition
-// starves: when half the backlog is handled, nine partitions in ten have
-// handled at least an eighth of their even share and every one a 64th
-// (before fetches took whole batches, most partitions had handled nothing
-// at that point behind 1 MB batches; issue 15). An eighth for every
-// partition, asserted before, failed about one run in three, old code and
-// new alike: a partition whose first fetch comes last (a fetch response,
-// 16 MiB then, carried ~50 of the 256) had handled 32-70 of 750 in those runs.
+// with a tiny and a huge budget over one written in 16 KiB batches. In every
+// run:
+// - each partition's records are all handled, once each;
+// - the process's RSS grows by less than the budget (issue 15; before the
+//   fetch gate it grew by 558 MiB with the default budget, 377 MiB with 32 MiB);
+// - the records each partition's actor holds stay within its share of the
+//   budget's in-flight part (with the 32 MiB budget that share, 13 records of
+//   1 KB, binds below max_poll_records' 20);
+// - no partition starves: when three quarters of the backlog are handled,
+//   every partition has handled at least a quarter of its even share and
+//   nine in ten at least half.
 //
-// The records each partition's actor holds stay within its share of the
-// budget's in-flight part (with the 32 MiB budget that share, 13 records of
-// 1 KB, binds below max_poll_records' 20).
-//
-// Memory is not kept near the budget: each partition may hold one fetch (up
-// to 1 MiB) beyond its share, and librdkafka 2.0.2 hands out records that
-// point into the fetch response they came in, so a record still held keeps
-// its whole response alive (docs/design.md, "Memory under lag").
+// Three quarters, not half: within the default and the tiny budget the
+// partitions fetch in turns of one fetch each (src/kafka/fetch_gate.hpp; 110
+// and 12 at a time), and a partition's turn brings ~1000 of its 1500 records,
+// so when half the backlog is handled the last in line have not had their
+// first turn (0 handled, measured). Until 2026-12-02 the test asserted at
+// half: nine partitions in ten an eighth of the even share and every one a
+// 64th, without a bound on memory.
 
 #include <kactor/kactor.hpp>
 
@@ -43,9 +44,10 @@ constexpr std::size_t kMaxPollRecords = 20;
 /// What `drain` saw.
 struct run_result {
   double peak_growth_mb = 0;
-  std::vector<std::uint64_t> handled;  // per partition, at the end
-  std::vector<std::uint64_t> at_half;  // per partition, when half was handled
-  std::size_t most_held = 0;           // the most records any partition's actor held
+  std::vector<std::uint64_t> handled;            // per partition, at the end
+  std::vector<std::uint64_t> at_three_quarters;  // per partition, when 3/4 were handled
+  std::vector<std::uint64_t> first_at;           // per partition: records handled before its first
+  std::size_t most_held = 0;                     // the most records any partition's actor held
   bool done = false;
 };
 
@@ -58,6 +60,7 @@ run_result drain(const std::string& brokers, const std::string& topic, std::size
   std::mutex mx;
   run_result out;
   out.handled.assign(kPartitions, 0);
+  out.first_at.assign(kPartitions, 0);
   std::uint64_t total_handled = 0;
   rt.agent("slow")
       .consume(topic)
@@ -72,9 +75,10 @@ run_result drain(const std::string& brokers, const std::string& topic, std::size
         while (std::chrono::steady_clock::now() < until) {
         }
         std::lock_guard lock(mx);
-        ++out.handled[static_cast<std::size_t>(e.partition().value())];
-        if (++total_handled == std::uint64_t{kPartitions} * kPerPartition / 2)
-          out.at_half = out.handled;
+        const auto p = static_cast<std::size_t>(e.partition().value());
+        if (out.handled[p]++ == 0) out.first_at[p] = total_handled;
+        if (++total_handled == std::uint64_t{kPartitions} * kPerPartition * 3 / 4)
+          out.at_three_quarters = out.handled;
       });
   test::reset_peak_rss();
   const double before = test::rss_mb("VmRSS");
@@ -102,7 +106,7 @@ std::string backlog(const std::string& brokers, const detail::property_list& pro
 }
 
 /// Drains `topic` with `budget_mb`: every record handled once, and no
-/// partition starved. Returns the peak RSS growth in MB.
+/// partition starved, within the budget. Returns the peak RSS growth in MiB.
 double drain_checked(const std::string& brokers, const std::string& topic, std::size_t budget_mb) {
   const auto r = drain(brokers, topic, budget_mb);
   EXPECT_TRUE(r.done) << "every record handled, budget " << budget_mb << " MiB";
@@ -116,20 +120,26 @@ double drain_checked(const std::string& brokers, const std::string& topic, std::
       static_cast<std::size_t>(held_share / detail::held_bytes(1, kValueBytes)) + 1;
   EXPECT_LE(r.most_held, std::min(kMaxPollRecords, by_share))
       << "records held by one actor, budget " << budget_mb << " MiB";
-  EXPECT_EQ(r.at_half.size(), static_cast<std::size_t>(kPartitions));
-  if (r.at_half.empty()) return r.peak_growth_mb;
-  auto sorted = r.at_half;
+  EXPECT_LT(r.peak_growth_mb, static_cast<double>(budget_mb))
+      << "RSS growth in MiB, budget " << budget_mb << " MiB";
+  EXPECT_EQ(r.at_three_quarters.size(), static_cast<std::size_t>(kPartitions));
+  if (r.at_three_quarters.empty()) return r.peak_growth_mb;
+  auto sorted = r.at_three_quarters;
   std::sort(sorted.begin(), sorted.end());
   const auto slowest = sorted.front(), tenth = sorted[sorted.size() / 10];
-  constexpr std::uint64_t share = kPerPartition / 2;
-  EXPECT_GE(tenth, share / 8) << "partitions fell behind, budget " << budget_mb << " MiB";
-  EXPECT_GE(slowest, share / 64) << "a partition starved, budget " << budget_mb << " MiB";
+  constexpr std::uint64_t share = kPerPartition * 3 / 4;
+  EXPECT_GE(tenth, share / 2) << "partitions fell behind, budget " << budget_mb << " MiB";
+  EXPECT_GE(slowest, share / 4) << "a partition starved, budget " << budget_mb << " MiB";
+  const auto last_start = *std::max_element(r.first_at.begin(), r.first_at.end());
   std::printf(
-      "budget %zu MiB: peak RSS growth %.0f MB; at half the backlog the slowest partition had "
-      "handled %llu of its even share %llu, the tenth percentile %llu; one actor held at most %zu "
-      "records\n",
+      "budget %zu MiB: peak RSS growth %.0f MiB; at three quarters of the backlog the slowest "
+      "partition had handled %llu of its even share %llu, the tenth percentile %llu; the last "
+      "partition to start handled its first record after %llu of %llu; one actor held at most "
+      "%zu records\n",
       budget_mb, r.peak_growth_mb, static_cast<unsigned long long>(slowest),
-      static_cast<unsigned long long>(share), static_cast<unsigned long long>(tenth), r.most_held);
+      static_cast<unsigned long long>(share), static_cast<unsigned long long>(tenth),
+      static_cast<unsigned long long>(last_start),
+      static_cast<unsigned long long>(std::uint64_t{kPartitions} * kPerPartition), r.most_held);
   return r.peak_growth_mb;
 }
 
@@ -144,16 +154,15 @@ TEST(prefetch_budget_kafka, no_partition_starves_behind_whole_megabyte_batches) 
 }
 
 TEST(prefetch_budget_kafka, a_tiny_and_a_huge_budget_drain_every_partition_fairly) {
-  // Batches of 16 KiB, as a Java producer writes by default. The peak RSS
-  // growths are printed, not compared: what every partition may hold beyond
-  // its share (one fetch, up to 1 MiB: 256 MB here) dominates both runs.
+  // Batches of 16 KiB, as a Java producer writes by default. The tiny budget
+  // first: memory the huge one's run leaves to malloc would hide its growth.
   const auto brokers = test::kafka_bootstrap();
   ASSERT_FALSE(brokers.empty()) << "KACTOR_KAFKA_DIR is not set";
   const auto topic = backlog(brokers, {{"", "batch.size", "16384"}});
-  RecordProperty("peak_rss_growth_mb_budget_4096",
-                 static_cast<int>(drain_checked(brokers, topic, 4096)));
   RecordProperty("peak_rss_growth_mb_budget_32",
                  static_cast<int>(drain_checked(brokers, topic, 32)));
+  RecordProperty("peak_rss_growth_mb_budget_4096",
+                 static_cast<int>(drain_checked(brokers, topic, 4096)));
   test::delete_topic(brokers, topic);
 }
 

@@ -58,6 +58,26 @@ TEST(prefetch_budget, a_tiny_budget_still_fetches_whole_batches) {
   expect_limits(divide_prefetch_budget(1 * MiB, 100000), 1, 100, 4 * MiB);
 }
 
+TEST(prefetch_budget, partitions_take_turns_where_two_fetches_each_do_not_fit) {
+  // 256 MiB: 252 MiB of queues after the 4 MiB response, 126 times 2 MiB.
+  EXPECT_EQ(divide_prefetch_budget(256 * MiB, 8).fetch_slots, 0) << "all fetch at once";
+  EXPECT_EQ(divide_prefetch_budget(256 * MiB, 126).fetch_slots, 0);
+  EXPECT_EQ(divide_prefetch_budget(256 * MiB, 127).fetch_slots, 126);
+  EXPECT_EQ(divide_prefetch_budget(256 * MiB, 1024).fetch_slots, 126);
+  EXPECT_EQ(divide_prefetch_budget(32 * MiB, 256).fetch_slots, 14);
+  // A budget large enough for every partition's two fetches lifts the gate.
+  EXPECT_EQ(divide_prefetch_budget(4096 * MiB, 1024).fetch_slots, 0);
+  EXPECT_EQ(divide_prefetch_budget(1 * MiB, 100000).fetch_slots, 1) << "one at a time";
+  for (int partitions : {127, 256, 1024, 4096}) {
+    const auto l = divide_prefetch_budget(256 * MiB, partitions);
+    const auto fetching_worst =
+        static_cast<std::uint64_t>(l.fetch_slots) *
+        (static_cast<std::uint64_t>(l.queued_max_kbytes) * 1024 + l.max_partition_fetch_bytes);
+    EXPECT_LE(fetching_worst + static_cast<std::uint64_t>(l.fetch_max_bytes), 256 * MiB)
+        << partitions << " partitions: the fetching ones' queues, each one fetch over its share";
+  }
+}
+
 TEST(prefetch_budget, no_known_partition_keeps_the_queue_defaults) {
   expect_limits(divide_prefetch_budget(256 * MiB, 0), 4096, 100000, 4 * MiB);
 }

@@ -30,6 +30,11 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
       stores_(std::move(stores)) {
   const std::string where = "agents." + def_.cfg.name;
   if (stores_) restorer_ = std::make_unique<restorer>(def_.cfg.name, props);
+  if (def_.fetch_slots > 0) {
+    gate_ = std::make_unique<fetch_gate>(def_.fetch_slots);
+    // A partition that reached its end gives its turn to a waiting one.
+    props.push_back(property{"", "enable.partition.eof", "true"});
+  }
   props.push_back(property{where, "group.id", group_id(def_.cfg)});
   props.push_back(property{where, "partition.assignment.strategy", to_string(def_.cfg.assignor)});
   if (!def_.cfg.group_instance_id.empty())
@@ -271,7 +276,7 @@ void consumer_group::assign(rd_kafka_topic_partition_list_t* parts) {
   if (start_from_ms_) start_uncommitted(given.get());
   for (int i = 0; i < parts->cnt; ++i) {
     auto tp = to_tp(parts->elems[i]);
-    auto task = std::make_unique<assigned_task>(rk_.get(), task_inputs(tp));
+    auto task = std::make_unique<assigned_task>(rk_.get(), task_inputs(tp), gate_.get());
     partition_spec spec;
     auto& pc = spec.cfg;
     for (const auto& in : task->inputs) {

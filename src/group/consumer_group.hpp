@@ -27,6 +27,7 @@
 #include "src/group/restorer.hpp"
 #include "src/group/stranded_partitions.hpp"
 #include "src/group/task_stores.hpp"
+#include "src/kafka/fetch_gate.hpp"
 #include "src/kafka/handles.hpp"
 #include "src/kafka/join_watch.hpp"
 #include "src/kafka/partition_queue.hpp"
@@ -38,6 +39,9 @@ struct agent_definition {
   agent_config cfg;
   behavior_factory factory;
   std::chrono::milliseconds tick_every{0};
+  /// How many of its partitions may fetch at once (`fetch_gate`, sized by
+  /// `divide_prefetch_budget`); 0: all of them.
+  std::size_t fetch_slots = 0;
 };
 
 class consumer_group {
@@ -92,8 +96,10 @@ class consumer_group {
  private:
   /// An assigned task: its inputs' queues, and its stores.
   struct assigned_task {
-    assigned_task(rd_kafka_t* rk, std::vector<topic_partition> tps) : inputs(std::move(tps)) {
-      for (const auto& tp : inputs) queues.push_back(std::make_unique<partition_queue>(rk, tp));
+    assigned_task(rd_kafka_t* rk, std::vector<topic_partition> tps, fetch_gate* gate)
+        : inputs(std::move(tps)) {
+      for (const auto& tp : inputs)
+        queues.push_back(std::make_unique<partition_queue>(rk, tp, gate));
     }
     /// Lane i's input partition and its queue.
     std::vector<topic_partition> inputs;
@@ -248,6 +254,9 @@ class consumer_group {
   /// Group thread, rebalance callback: `start_from` for the partitions of
   /// `given` the group has not committed (see start_uncommitted_at).
   void start_uncommitted(rd_kafka_topic_partition_list_t* given);
+  /// Which partitions fetch now, when not all may (null: all may). Declared
+  /// before the tasks, so it outlives their queues, its members.
+  std::unique_ptr<fetch_gate> gate_;
   /// Assigned tasks, by their first input.
   std::map<topic_partition, std::unique_ptr<assigned_task>> assigned_;
   mutable std::mutex counters_mx_;

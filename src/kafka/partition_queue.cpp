@@ -34,21 +34,25 @@ constexpr header_reader librdkafka_headers{&last_header, &all_headers};
 
 }  // namespace
 
-partition_queue::partition_queue(rd_kafka_t* rk, const topic_partition& tp)
+partition_queue::partition_queue(rd_kafka_t* rk, const topic_partition& tp, fetch_gate* gate)
     : rk_(rk),
       queue_(rd_kafka_queue_get_partition(rk, tp.topic.c_str(), tp.partition.value())),
       topic_(tp.topic),
       partition_(tp.partition),
       rkt_(rd_kafka_topic_new(rk, tp.topic.c_str(), nullptr)),
       tpl_(make_tpl(1)),
-      position_(make_tpl(1)) {
+      position_(make_tpl(1)),
+      gate_(gate) {
   // Served by the partition's actor, not by the consumer's poll.
   rd_kafka_queue_forward(queue_.get(), nullptr);
   rd_kafka_topic_partition_list_add(tpl_.get(), topic_.c_str(), partition_.value());
   rd_kafka_topic_partition_list_add(position_.get(), topic_.c_str(), partition_.value());
+  if (gate_) gate_->join(*this);
 }
 
 partition_queue::~partition_queue() {
+  if (gate_) gate_->leave(*this);
+  drop_staged();
   if (notify_) rd_kafka_queue_cb_event_enable(queue_.get(), nullptr, nullptr);
 }
 
@@ -105,17 +109,86 @@ bool partition_queue::to_event(const rd_kafka_message_t& msg, event& ev) const {
 }
 
 bool partition_queue::has_backlog() const {
-  return rd_kafka_queue_length(queue_.get()) > 0;
+  return !staged_.empty() || rd_kafka_queue_length(queue_.get()) > 0;
 }
 
-void partition_queue::pause() {
+void partition_queue::pause_partition() {
   if (auto err = rd_kafka_pause_partitions(rk_, tpl_.get()))
     log_about(log_level::warn, about(), "pause: {}", rd_kafka_err2str(err));
 }
 
-void partition_queue::resume() {
+void partition_queue::resume_partition() {
   if (auto err = rd_kafka_resume_partitions(rk_, tpl_.get()))
     log_about(log_level::warn, about(), "resume: {}", rd_kafka_err2str(err));
+}
+
+void partition_queue::pause() {
+  wants_ = false;
+  if (gate_)
+    gate_->update(*this, false, !staged_.empty());
+  else
+    pause_partition();
+}
+
+void partition_queue::resume() {
+  wants_ = true;
+  if (gate_)
+    gate_->update(*this, true, !staged_.empty());
+  else
+    resume_partition();
+}
+
+bool partition_queue::fetch(bool on) {
+  if (!on) {
+    pause_partition();
+    return true;
+  }
+  std::lock_guard lock(seek_mx_);
+  resume_partition();
+  // A resume alone can leave librdkafka's fetcher idle for up to a second
+  // (resume_at); a partition never fetched has no offset to seek to, and
+  // starts as librdkafka's assignment says.
+  return seek_in_place();
+}
+
+bool partition_queue::nudge() {
+  std::lock_guard lock(seek_mx_);
+  return seek_in_place();
+}
+
+bool partition_queue::seek_in_place() {
+  const auto next = next_to_take_.load(std::memory_order_relaxed);
+  if (next < 0) return false;
+  // Timeout 0: queued to librdkafka's main thread, behind the resume.
+  if (auto err = seek_locked(next, 0))
+    log_about(log_level::warn, about(), "seek to {}: {}", next, rd_kafka_error_string(err.get()));
+  return true;
+}
+
+void partition_queue::after_take(std::size_t taken, bool end) {
+  if (taken > 0 || end) caught_up(end);
+  if (!fetching() || !gate_->contended() || (taken == 0 && !end)) return;
+  stage();
+  gate_->end_turn(*this, !staged_.empty());
+}
+
+void partition_queue::stage() {
+  if (batch_.size() < 256) batch_.resize(256);
+  std::int64_t next = -1;
+  for (;;) {
+    const auto n = consume(batch_.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!batch_[i]->err) next = batch_[i]->offset + 1;
+      staged_.push_back(batch_[i]);
+    }
+    if (n < batch_.size()) break;
+  }
+  if (next >= 0) next_to_take_.store(next, std::memory_order_relaxed);
+}
+
+void partition_queue::drop_staged() {
+  for (auto* msg : staged_) rd_kafka_message_destroy(msg);
+  staged_.clear();
 }
 
 error_ptr partition_queue::seek_locked(std::int64_t next, int timeout_ms) {
@@ -125,6 +198,7 @@ error_ptr partition_queue::seek_locked(std::int64_t next, int timeout_ms) {
 }
 
 void partition_queue::seek(kactor::offset next) {
+  drop_staged();
   {
     std::lock_guard lock(seek_mx_);
     next_to_take_.store(next.value(), std::memory_order_relaxed);
@@ -136,21 +210,23 @@ void partition_queue::seek(kactor::offset next) {
 }
 
 void partition_queue::resume_at(kactor::offset next) {
-  std::lock_guard lock(seek_mx_);
-  next_to_take_.store(next.value(), std::memory_order_relaxed);
-  resume();
-  if (auto err = seek_locked(next.value(), 10000))
-    log_about(log_level::warn, about(), "resume at {}: {}", next.value(),
-              rd_kafka_error_string(err.get()));
+  drop_staged();
+  {
+    std::lock_guard lock(seek_mx_);
+    next_to_take_.store(next.value(), std::memory_order_relaxed);
+    if (!gate_) resume_partition();
+    if (auto err = seek_locked(next.value(), 10000))
+      log_about(log_level::warn, about(), "resume at {}: {}", next.value(),
+                rd_kafka_error_string(err.get()));
+  }
+  // With a gate: fetching, the seek woke the fetcher; waiting, the gate's
+  // resume seeks again in the partition's turn.
+  if (gate_) resume();
 }
 
 void partition_queue::wake_fetcher() {
   std::lock_guard lock(seek_mx_);
-  const auto next = next_to_take_.load(std::memory_order_relaxed);
-  if (next < 0) return;
-  // Timeout 0: queued to librdkafka's main thread, behind any earlier seek.
-  if (auto err = seek_locked(next, 0))
-    log_about(log_level::warn, about(), "wake at {}: {}", next, rd_kafka_error_string(err.get()));
+  seek_in_place();
 }
 
 void partition_queue::store(kactor::offset next) {

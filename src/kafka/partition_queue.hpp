@@ -1,12 +1,13 @@
 #pragma once
 // The librdkafka side of one assigned partition: its own queue (not
 // forwarded to the consumer's), its records as events, pause and resume,
-// seek, and offset store. src/group/ adapts it to the partition actor's
-// `partition_source`.
+// seek, offset store, and its turns at the consumer's fetch gate.
+// src/group/ adapts it to the partition actor's `partition_source`.
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +18,7 @@
 #include <kactor/log.hpp>
 #include <kactor/types.hpp>
 
+#include "src/kafka/fetch_gate.hpp"
 #include "src/kafka/handles.hpp"
 
 namespace kactor::detail {
@@ -27,13 +29,22 @@ using opaque_message = std::unique_ptr<void, void (*)(void*)>;
 
 /// Threads: `take`, `has_backlog`, `pause`, `resume`, `seek` and `store` run
 /// on the partition's actor (one at a time); `wake_fetcher` on the group
-/// thread; the `on_records` callback runs on a librdkafka thread. The
-/// consumer `rk` outlives the queue.
-class partition_queue {
+/// thread; the `on_records` callback runs on a librdkafka thread; the gate
+/// starts and stops fetching from whichever thread moved it. The consumer
+/// `rk` and the gate outlive the queue.
+///
+/// With a gate the partition fetches only in its turns (`fetch_gate`): it
+/// joins the gate when made, and a turn ends at the first take that finds
+/// records (or the partition's end, which needs `enable.partition.eof`)
+/// while another partition waits. The queue then takes from librdkafka
+/// every record already fetched, since stopping would discard them, and
+/// hands them out before it gives up its slot.
+class partition_queue final : public fetch_gate::member {
  public:
-  partition_queue(rd_kafka_t* rk, const topic_partition& tp);
-  /// Stops the callbacks before the queue goes away.
-  ~partition_queue();
+  /// `gate`: the consumer's fetch gate, or null (the partition always fetches).
+  partition_queue(rd_kafka_t* rk, const topic_partition& tp, fetch_gate* gate = nullptr);
+  /// Leaves the gate and stops the callbacks before the queue goes away.
+  ~partition_queue() override;
   partition_queue(const partition_queue&) = delete;
   partition_queue& operator=(const partition_queue&) = delete;
 
@@ -50,6 +61,7 @@ class partition_queue {
   /// (or markers) were passed.
   template <class F, class M>
   std::size_t take(std::size_t max, F&& each, M&& markers) {
+    if (!staged_.empty()) return take_staged(max, each);
     if (batch_.size() < max) batch_.resize(max);
     const auto n = consume(max);
     if (n == 0) {
@@ -61,15 +73,17 @@ class partition_queue {
     }
     std::size_t taken = 0;
     std::int64_t next = -1;
+    bool end = false;
     for (std::size_t i = 0; i < n; ++i) {
-      message_ptr msg{batch_[i]};
-      event ev;
-      if (!to_event(*msg, ev)) continue;
-      next = msg->offset + 1;
-      each(ev, opaque_message{msg.release(), &destroy_message});
-      ++taken;
+      end = batch_[i]->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
+      const auto offset = batch_[i]->offset;
+      if (pass(batch_[i], each)) {
+        next = offset + 1;
+        ++taken;
+      }
     }
     if (next >= 0) next_to_take_.store(next, std::memory_order_relaxed);
+    if (gate_) after_take(taken, end);
     return taken;
   }
 
@@ -80,6 +94,7 @@ class partition_queue {
   }
   /// Whether more records are already waiting.
   bool has_backlog() const;
+  /// Pauses (resumes) the partition; with a gate, resuming waits for a turn.
   void pause();
   void resume();
   /// Makes `next` the next record fetched, and resumes the partition.
@@ -103,7 +118,45 @@ class partition_queue {
  private:
   /// This partition as a log line's subject.
   log_subject about() const { return {{}, topic_, partition_.value()}; }
+  /// The gate starts or stops the partition's fetching: resume and seek to
+  /// the next record (the seek wakes librdkafka's fetcher), or pause.
+  bool fetch(bool on) override;
+  bool nudge() override;
+  void pause_partition();
+  void resume_partition();
+  /// Passes `raw` to `each` as an event, or destroys it (a consumer error or
+  /// the partition's end). Whether it was a record.
+  template <class F>
+  bool pass(rd_kafka_message_t* raw, F& each) {
+    message_ptr msg{raw};
+    event ev;
+    if (!to_event(*msg, ev)) return false;
+    each(ev, opaque_message{msg.release(), &destroy_message});
+    return true;
+  }
+  /// Hands out up to `max` records taken at a turn's end; the last one
+  /// gives the gate its slot back.
+  template <class F>
+  std::size_t take_staged(std::size_t max, F& each) {
+    std::size_t taken = 0;
+    while (taken < max && !staged_.empty()) {
+      auto* msg = staged_.front();
+      staged_.pop_front();
+      taken += pass(msg, each) ? 1 : 0;
+    }
+    if (staged_.empty()) gate_->update(*this, wants_, false);
+    return taken;
+  }
+  /// With a gate, after a take that found `taken` records or the
+  /// partition's `end`: ends the turn if another partition waits.
+  void after_take(std::size_t taken, bool end);
+  /// Takes every record librdkafka holds for the partition into `staged_`.
+  void stage();
+  void drop_staged();
   static void on_event(rd_kafka_t*, void* opaque);
+  /// Seeks, without waiting, to the next record to take (the caller holds
+  /// `seek_mx_`), which wakes librdkafka's fetcher; false if none is known.
+  bool seek_in_place();
   /// Seeks to `next` (the caller holds `seek_mx_`); null on success.
   error_ptr seek_locked(std::int64_t next, int timeout_ms);
   static void destroy_message(void* msg);
@@ -126,9 +179,16 @@ class partition_queue {
   /// pause and resume from the group thread.
   tpl_ptr position_;
   std::vector<rd_kafka_message_t*> batch_;
+  fetch_gate* gate_;
+  /// Gate only, the actor's: the records taken from librdkafka at a turn's
+  /// end, not yet handed out; and whether the actor wants the partition
+  /// fetched (not paused).
+  std::deque<rd_kafka_message_t*> staged_;
+  bool wants_ = true;
   void (*notify_)(void*) = nullptr;
   void* notify_opaque_ = nullptr;
-  /// The offset after the last record taken, or the last seek's; -1: none yet.
+  /// The offset after the last record taken from librdkafka (staged ones
+  /// too), or the last seek's; -1: none yet.
   std::atomic<std::int64_t> next_to_take_{-1};
   /// Orders `seek` (actor) and `wake_fetcher` (group thread) seeks.
   std::mutex seek_mx_;

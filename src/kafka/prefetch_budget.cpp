@@ -19,6 +19,9 @@ prefetch_limits divide_prefetch_budget(std::uint64_t budget_bytes, int partition
       static_cast<int>(std::clamp<std::uint64_t>(half / 1024, 1, out.queued_max_kbytes));
   out.queued_max_records = static_cast<int>(
       std::clamp<std::uint64_t>(half / record_overhead_bytes, 100, out.queued_max_records));
+  const auto slots =
+      std::max<std::uint64_t>(1, queued / (2 * prefetch_limits::max_partition_fetch_bytes));
+  if (slots < static_cast<std::uint64_t>(partitions)) out.fetch_slots = static_cast<int>(slots);
   return out;
 }
 

@@ -21,6 +21,8 @@ struct prefetch_limits {
   /// `fetch.max.bytes`: the most one fetch response carries over all
   /// partitions (librdkafka keeps one fetch in flight per broker).
   int fetch_max_bytes = 52428800;
+  /// How many partitions may fetch at once (`fetch_gate`); 0: all of them.
+  int fetch_slots = 0;
 };
 
 /// What librdkafka 2.0.2 keeps per queued record besides its key and value
@@ -53,6 +55,12 @@ constexpr std::uint64_t record_overhead_bytes = 256;
 /// the response alive. Copying 2M records through 1024 partitions, the
 /// process grew by 312-393 MB with 16 MiB responses and by 59-90 MB with
 /// 4 MiB ones, and was faster (benchmarks/RESULTS.md, 2026-12-02).
+///
+/// A fetching partition may hold its queue's share and one fetch beyond it:
+/// under two fetches, since a share is under one fetch whenever partitions
+/// must take turns. So as many partitions fetch at once as two fetches
+/// (2 MiB) fit in the queues' part, at least one; if that is every partition
+/// (the budget is large enough), all fetch at once and none waits.
 ///
 /// librdkafka 2.0.2 reads these settings once, when the consumer is made: the
 /// division is over every partition the agent may be assigned (all of its
