@@ -357,7 +357,12 @@ void partition_actor::wait_for_room() {
 
 bool partition_actor::held() const {
   return waiting(partition_wait::barrier) || waiting(partition_wait::room) || handing_over() ||
-         txn_holds() || (deferring() && deferred_.bytes() >= cfg_.max_deferred_bytes);
+         txn_holds() || (deferring() && deferred_.bytes() >= deferred_limit());
+}
+
+std::size_t partition_actor::deferred_limit() const {
+  if (!cfg_.in_flight_share) return cfg_.max_deferred_bytes;
+  return std::min(cfg_.max_deferred_bytes, cfg_.in_flight_share->load(std::memory_order_relaxed));
 }
 
 void partition_actor::on_acked() {

@@ -90,7 +90,8 @@ struct partition_actor_config {
   /// exactly_once: bytes (topics, keys, values, headers) of outputs the actor
   /// may keep while a commit runs before it stands still until the release.
   /// As much as librdkafka prefetches per partition (queued.max.messages.kbytes
-  /// = 4096), so a commit that outlasts the prefetch holds handling, not less.
+  /// = 4096), so a commit that outlasts the prefetch holds handling, not less;
+  /// bounded again by `in_flight_share` when that is smaller (many tasks).
   std::size_t max_deferred_bytes = std::size_t{4} << 20;
   /// Timers (agent_config::timers): the lane of the internal topic through
   /// which due timers come back, and (requests) of the reply topic; -1:

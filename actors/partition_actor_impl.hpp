@@ -233,6 +233,11 @@ class partition_actor final : public caf::event_based_actor {
   /// Held, it does not pause its partition: librdkafka 2.0.2 would drop the
   /// prefetched records and fetch them again.
   bool held() const;
+  /// exactly_once: the bytes of outputs the actor keeps during a commit
+  /// before it stands still: `max_deferred_bytes`, or its in-flight share
+  /// if smaller, so that what the actors keep does not grow with the tasks
+  /// held either.
+  std::size_t deferred_limit() const;
   void on_acked();
   void store_progress();
   /// Stores the tracker's next offset of every lane set in `lanes` (bits).

@@ -11,6 +11,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <optional>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -87,6 +88,9 @@ struct supervisor_fixture : ::testing::Test, test::supervised {
   supervision_policy policy;
   std::shared_ptr<transaction_control> txn;  // set before assign() for exactly_once
   std::size_t max_deferred_bytes = std::size_t{4} << 20;
+  /// The actor's in-flight share, if set before assign().
+  std::optional<std::size_t> in_flight_share;
+  std::atomic<std::size_t> share{0};
   std::chrono::milliseconds pause_after{0};
   std::chrono::microseconds slice{2000};
   std::set<std::int64_t> failing;   // offsets whose handler throws
@@ -123,6 +127,10 @@ struct supervisor_fixture : ::testing::Test, test::supervised {
     spec.cfg.policy = policy;
     spec.cfg.txn = txn;
     spec.cfg.max_deferred_bytes = max_deferred_bytes;
+    if (in_flight_share) {
+      share = *in_flight_share;
+      spec.cfg.in_flight_share = &share;
+    }
     spec.cfg.pause_after = pause_after;
     spec.cfg.slice = slice;
     spec.hook = &hook;
@@ -303,6 +311,20 @@ TEST_F(supervisor_fixture,
   records_arrive_during_a_commit(8);
   EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6})) << "held once two outputs are kept";
   EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4}));
+  caf::anon_send(sup, txn_release_atom::value);
+  sched->run();
+  EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(sink.values, (offsets{0, 1, 2, 3, 4, 5, 6, 7}));
+}
+
+TEST_F(supervisor_fixture, an_actor_keeps_outputs_within_its_in_flight_share_when_that_is_less) {
+  // An agent with many tasks: each task's share of the held records' budget
+  // bounds the outputs its actor keeps during a commit too (issue 15).
+  txn = std::make_shared<transaction_control>();
+  in_flight_share = 2 * deferred_outputs::entry_bytes + 3 + 2 * 2;  // two outputs
+  assign();
+  records_arrive_during_a_commit(8);
+  EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6})) << "held once two outputs are kept";
   caf::anon_send(sup, txn_release_atom::value);
   sched->run();
   EXPECT_EQ(handled, (offsets{0, 1, 2, 3, 4, 5, 6, 7}));
