@@ -22,18 +22,18 @@ class fake_partition final : public fetch_gate::member {
   bool unpaused = true;
   int calls = 0;
   /// It took records, so it knows where it stands and can wake the fetcher.
-  bool took = true;
+  bool knows_offset = true;
   int nudges = 0;
 
  protected:
   bool fetch(bool on) override {
     unpaused = on;
     ++calls;
-    return took;
+    return knows_offset;
   }
   bool nudge() override {
-    nudges += took ? 1 : 0;
-    return took;
+    nudges += knows_offset ? 1 : 0;
+    return knows_offset;
   }
 };
 
@@ -53,7 +53,7 @@ int unpaused(const std::vector<std::unique_ptr<fake_partition>>& ps) {
 }
 
 TEST(fetch_gate, lets_its_slots_fetch_and_pauses_the_rest) {
-  fetch_gate gate(2);
+  fetch_gate gate(2, {});
   auto ps = join(gate, 5);
   EXPECT_TRUE(ps[0]->unpaused);
   EXPECT_TRUE(ps[1]->unpaused);
@@ -64,7 +64,7 @@ TEST(fetch_gate, lets_its_slots_fetch_and_pauses_the_rest) {
 }
 
 TEST(fetch_gate, a_turn_ends_only_when_another_partition_waits) {
-  fetch_gate gate(2);
+  fetch_gate gate(2, {});
   auto ps = join(gate, 2);
   EXPECT_FALSE(gate.contended());
   EXPECT_FALSE(gate.end_turn(*ps[0], false));
@@ -72,7 +72,7 @@ TEST(fetch_gate, a_turn_ends_only_when_another_partition_waits) {
 }
 
 TEST(fetch_gate, turns_go_to_the_line_in_order_and_the_ended_turn_queues_behind_it) {
-  fetch_gate gate(1);
+  fetch_gate gate(1, {});
   auto ps = join(gate, 3);  // 0 fetches; 1, 2 wait
   ASSERT_TRUE(gate.end_turn(*ps[0], false));
   EXPECT_FALSE(ps[0]->unpaused);
@@ -85,7 +85,7 @@ TEST(fetch_gate, turns_go_to_the_line_in_order_and_the_ended_turn_queues_behind_
 }
 
 TEST(fetch_gate, a_partition_keeps_its_slot_until_it_handed_out_what_it_fetched) {
-  fetch_gate gate(1);
+  fetch_gate gate(1, {});
   auto ps = join(gate, 2);
   ASSERT_TRUE(gate.end_turn(*ps[0], true));  // it still holds records
   EXPECT_FALSE(ps[0]->unpaused);
@@ -96,46 +96,64 @@ TEST(fetch_gate, a_partition_keeps_its_slot_until_it_handed_out_what_it_fetched)
   EXPECT_EQ(gate.waiting_count(), 1u);
 }
 
-TEST(fetch_gate, a_caught_up_partition_gives_its_slot_to_one_that_asks) {
-  fetch_gate gate(1);
-  auto ps = join(gate, 1);
+TEST(fetch_gate, a_caught_up_partition_gives_its_slot_to_one_that_waits) {
+  // Its actor takes nothing more (no record comes): the group thread's
+  // rotation ends its turn.
+  fetch_gate gate(1, {});
+  auto ps = join(gate, 2);
+  gate.rotate();
+  EXPECT_TRUE(ps[0]->unpaused) << "not caught up: it keeps its turn";
   ps[0]->caught_up(true);
-  auto late = std::make_unique<fake_partition>();
-  gate.join(*late);
-  EXPECT_TRUE(late->unpaused);
+  gate.rotate();
+  EXPECT_TRUE(ps[1]->unpaused);
   EXPECT_FALSE(ps[0]->unpaused);
-  EXPECT_EQ(gate.waiting_count(), 1u);
+  EXPECT_EQ(gate.waiting_count(), 1u) << "0 waits behind";
 }
 
-TEST(fetch_gate, a_busy_partition_keeps_its_slot_when_another_asks) {
-  fetch_gate gate(1);
-  auto ps = join(gate, 1);
-  ps[0]->caught_up(false);
-  auto late = std::make_unique<fake_partition>();
-  gate.join(*late);
+TEST(fetch_gate, a_partition_whose_actor_stopped_taking_gives_its_slot_up) {
+  // A retry's backoff, say: the actor takes nothing, so no take ends the
+  // turn; the rotation does once it took nothing for the stall time.
+  fetch_gate busy(1, {}, std::chrono::hours(1));
+  auto ps = join(busy, 2);
+  ps[0]->took();
+  busy.rotate();
+  EXPECT_TRUE(ps[0]->unpaused) << "it took records within the stall time";
+  fetch_gate stalled(1, {}, {});
+  auto qs = join(stalled, 2);
+  stalled.rotate();
+  EXPECT_FALSE(qs[0]->unpaused);
+  EXPECT_TRUE(qs[1]->unpaused);
+}
+
+TEST(fetch_gate, a_turn_lasts_at_least_its_minimum) {
+  fetch_gate gate(1, std::chrono::hours(1));
+  auto ps = join(gate, 2);
+  ps[0]->caught_up(true);
+  EXPECT_FALSE(gate.end_turn(*ps[0], false));
+  gate.rotate();
   EXPECT_TRUE(ps[0]->unpaused);
-  EXPECT_FALSE(late->unpaused);
+  EXPECT_FALSE(ps[1]->unpaused);
 }
 
 TEST(fetch_gate, a_partition_that_cannot_wake_the_fetcher_has_one_in_line_wake_it) {
   // librdkafka 2.0.2: a resume alone leaves the fetcher asleep for up to a
   // second; a seek wakes it, but a partition that took nothing has no
   // offset to seek to.
-  fetch_gate gate(1);
+  fetch_gate gate(1, {});
   auto ps = join(gate, 3);
-  ps[1]->took = false;  // 1 waits and never took a record
-  ps[2]->took = false;
+  ps[1]->knows_offset = false;  // 1 waits and never took a record
+  ps[2]->knows_offset = false;
   ASSERT_TRUE(gate.end_turn(*ps[0], false));  // 1 starts; 0 goes behind 2
   EXPECT_TRUE(ps[1]->unpaused);
   EXPECT_EQ(ps[0]->nudges, 1) << "0 took records: its seek in place wakes the fetcher";
-  ps[1]->took = true;
+  ps[1]->knows_offset = true;
   ASSERT_TRUE(gate.end_turn(*ps[1], false));  // 2 starts, and cannot wake it
   EXPECT_EQ(ps[1]->nudges, 1) << "the latest in line, 1, woke it";
   EXPECT_EQ(ps[0]->nudges, 1);
 }
 
 TEST(fetch_gate, pausing_frees_the_slot_and_resuming_waits_for_a_turn) {
-  fetch_gate gate(1);
+  fetch_gate gate(1, {});
   auto ps = join(gate, 2);
   gate.update(*ps[0], false, false);  // its actor paused it
   EXPECT_FALSE(ps[0]->unpaused);
@@ -150,7 +168,7 @@ TEST(fetch_gate, pausing_frees_the_slot_and_resuming_waits_for_a_turn) {
 }
 
 TEST(fetch_gate, leaving_frees_a_slot_or_a_place_in_line) {
-  fetch_gate gate(1);
+  fetch_gate gate(1, {});
   auto ps = join(gate, 3);
   gate.leave(*ps[1]);  // waiting
   EXPECT_EQ(gate.waiting_count(), 1u);
@@ -162,19 +180,19 @@ TEST(fetch_gate, leaving_frees_a_slot_or_a_place_in_line) {
 }
 
 TEST(fetch_gate, never_lets_more_than_its_slots_fetch_and_every_waiting_partition_gets_turns) {
-  // Random pauses, resumes, ended turns with and without held records, and
-  // partitions leaving and joining: at most `slots` fetch, the gate's
-  // count agrees with what the partitions were told, and when everyone
-  // only ends turns, each waiting partition fetches within a round.
+  // Random pauses, resumes, ended turns with and without held records,
+  // partitions catching up and rotations, and partitions leaving and joining: at most `slots`
+  // fetch, the gate's count agrees with what the partitions were told, and when everyone only ends
+  // turns, each waiting partition fetches within a round.
   constexpr int slots = 3, n = 10;
-  fetch_gate gate(slots);
+  fetch_gate gate(slots, {});
   auto ps = join(gate, n);
   std::vector<bool> holding(n, false);
   std::mt19937 rng(15);
   for (int step = 0; step < 20000; ++step) {
     const auto i = static_cast<std::size_t>(rng() % n);
     auto& p = *ps[i];
-    switch (rng() % 6) {
+    switch (rng() % 8) {
       case 0:
         gate.update(p, false, holding[i]);
         break;
@@ -190,6 +208,12 @@ TEST(fetch_gate, never_lets_more_than_its_slots_fetch_and_every_waiting_partitio
       case 4:
         holding[i] = false;
         gate.update(p, true, false);
+        break;
+      case 5:
+        p.caught_up(rng() % 2 == 0);
+        break;
+      case 6:
+        gate.rotate();
         break;
       default:
         gate.leave(p);

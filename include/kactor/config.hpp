@@ -145,8 +145,11 @@ struct agent_config {
   /// stays within the budget for any assignment; partitions added to a topic
   /// later add their share on top. A fetch still takes whole record batches
   /// (up to 1 MiB per partition), so each partition may hold one fetch beyond
-  /// its share, and held records keep the fetch responses they came in alive
-  /// (docs/design.md, "Memory under lag").
+  /// its share; where the queues' part cannot hold two fetches for every
+  /// partition (over 110 with the default), partitions take turns to fetch,
+  /// as many at once as it can (at least 100 ms each), which bounds what
+  /// they hold but delays waiting partitions. Held records keep the fetch
+  /// responses they came in alive (docs/design.md, "Memory under lag").
   std::size_t prefetch_budget_mb = 256;
   /// A paused partition resumes when its actor holds fewer records than this;
   /// 0 means `max_poll_records / 2`.

@@ -170,6 +170,8 @@ void consumer_group::run() {
         log_about(log_level::warn, {def_.cfg.name}, "consumer: {}",
                   rd_kafka_message_errstr(msg.get()));
     }
+    // Partitions that caught up give their fetch turns to waiting ones.
+    if (gate_) gate_->rotate();
     auto now = std::chrono::steady_clock::now();
     if (now - last_look >= std::chrono::seconds(1)) {
       last_look = now;

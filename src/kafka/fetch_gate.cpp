@@ -6,13 +6,20 @@
 namespace kactor::detail {
 
 void fetch_gate::set(member& m, state s) {
-  const bool was = m.state_ == state::fetching, is = s == state::fetching;
+  const auto before = m.state_;
   m.state_ = s;
+  if (holds(before) != holds(s)) {
+    if (holds(s))
+      holders_.push_back(&m);
+    else
+      holders_.erase(std::find(holders_.begin(), holders_.end(), &m));
+  }
+  const bool was = before == state::fetching, is = s == state::fetching;
   if (was == is) return;
-  if (is)
-    fetching_.push_back(&m);
-  else
-    fetching_.erase(std::find(fetching_.begin(), fetching_.end(), &m));
+  if (is) {
+    m.caught_up_.store(false, std::memory_order_relaxed);
+    m.turn_began_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  }
   m.fetching_.store(is, std::memory_order_relaxed);
   if (!m.fetch(is) && is) needs_wake_ = true;
 }
@@ -24,50 +31,28 @@ void fetch_gate::wake_fetcher() {
 }
 
 void fetch_gate::enter(member& m) {
-  if (held_ < slots_ && line_.empty()) {
-    ++held_;
+  if (holders_.size() < slots_ && line_.empty()) {
     set(m, state::fetching);
     return;
   }
   set(m, state::waiting);
   line_.push_back(&m);
   waiting_.store(line_.size(), std::memory_order_relaxed);
-  preempt_caught_up();
 }
 
 void fetch_gate::release(member& m) {
-  --held_;
   set(m, state::idle);
   if (m.wants_) enter(m);
   grant_free_slots();
 }
 
 void fetch_gate::grant_free_slots() {
-  while (held_ < slots_ && !line_.empty()) {
+  while (holders_.size() < slots_ && !line_.empty()) {
     auto* next = line_.front();
     line_.pop_front();
-    ++held_;
-    next->caught_up_.store(false, std::memory_order_relaxed);
     set(*next, state::fetching);
   }
   waiting_.store(line_.size(), std::memory_order_relaxed);
-}
-
-void fetch_gate::preempt_caught_up() {
-  if (line_.empty()) return;
-  for (auto* f : fetching_)
-    if (f->caught_up_.load(std::memory_order_relaxed)) {
-      // It has nothing fetched to drain: its slot goes to the line's first,
-      // and it waits behind the others (no further preemption from here).
-      --held_;
-      set(*f, state::idle);
-      if (f->wants_) {
-        f->state_ = state::waiting;
-        line_.push_back(f);
-      }
-      grant_free_slots();
-      return;
-    }
 }
 
 void fetch_gate::drop_from_line(member& m) {
@@ -78,45 +63,23 @@ void fetch_gate::drop_from_line(member& m) {
 void fetch_gate::join(member& m) {
   std::lock_guard lock(mx_);
   m.wants_ = true;
-  // librdkafka starts fetching an assigned partition by itself: say which
-  // it is to do, whatever the gate decides.
   m.state_ = state::idle;
-  m.fetching_.store(true, std::memory_order_relaxed);
-  if (held_ < slots_ && line_.empty()) {
-    ++held_;
-    m.state_ = state::fetching;
-    fetching_.push_back(&m);
-    m.fetch(true);  // librdkafka's assignment starts it
-    return;
-  }
-  m.fetching_.store(false, std::memory_order_relaxed);
-  m.fetch(false);
-  m.state_ = state::waiting;
-  line_.push_back(&m);
-  waiting_.store(line_.size(), std::memory_order_relaxed);
-  preempt_caught_up();
+  // librdkafka starts fetching an assigned partition by itself: one that
+  // waits is paused now, one that fetches is resumed (a no-op unless a
+  // pause of an earlier assignment is left).
+  if (holders_.size() >= slots_ || !line_.empty()) m.fetch(false);
+  enter(m);
   wake_fetcher();
 }
 
 void fetch_gate::leave(member& m) {
   std::lock_guard lock(mx_);
   m.wants_ = false;
-  switch (m.state_) {
-    case state::waiting:
-      drop_from_line(m);
-      break;
-    case state::fetching:
-      fetching_.erase(std::find(fetching_.begin(), fetching_.end(), &m));
-      [[fallthrough]];
-    case state::draining:
-      --held_;
-      grant_free_slots();
-      break;
-    default:
-      break;
-  }
+  if (m.state_ == state::waiting) drop_from_line(m);
+  if (holds(m.state_)) holders_.erase(std::find(holders_.begin(), holders_.end(), &m));
   m.state_ = state::outside;
   m.fetching_.store(false, std::memory_order_relaxed);
+  grant_free_slots();
   wake_fetcher();
 }
 
@@ -152,7 +115,7 @@ void fetch_gate::update(member& m, bool wants, bool holding) {
 
 bool fetch_gate::end_turn(member& m, bool holding) {
   std::lock_guard lock(mx_);
-  if (m.state_ != state::fetching || line_.empty()) return false;
+  if (m.state_ != state::fetching || line_.empty() || !turn_over(m)) return false;
   if (holding)
     set(m, state::draining);
   else
@@ -161,9 +124,29 @@ bool fetch_gate::end_turn(member& m, bool holding) {
   return true;
 }
 
+void fetch_gate::rotate() {
+  std::lock_guard lock(mx_);
+  if (line_.empty()) return;
+  const auto now = clock::now().time_since_epoch().count();
+  const auto holders = holders_;  // release() changes holders_
+  for (auto* h : holders) {
+    const auto active = std::max(h->turn_began_.load(std::memory_order_relaxed),
+                                 h->last_take_.load(std::memory_order_relaxed));
+    const bool stalled = now - active >= stall_.count();
+    const bool fetching = h->state_ == state::fetching;
+    if (!turn_over(*h)) continue;
+    if ((fetching && (stalled || h->caught_up_.load(std::memory_order_relaxed))) ||
+        (!fetching && stalled))
+      release(*h);  // to the line's end; its slot to the line's first
+  }
+  wake_fetcher();
+}
+
 std::size_t fetch_gate::fetching_count() const {
   std::lock_guard lock(mx_);
-  return fetching_.size();
+  return static_cast<std::size_t>(
+      std::count_if(holders_.begin(), holders_.end(),
+                    [](const member* m) { return m->state_ == state::fetching; }));
 }
 
 std::size_t fetch_gate::waiting_count() const {

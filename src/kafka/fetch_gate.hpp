@@ -4,6 +4,7 @@
 // that unit tests drive it; partition_queue is its member in production.
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <mutex>
@@ -21,15 +22,20 @@ namespace kactor::detail {
 /// A member holds a slot while it fetches and while it still holds records
 /// of its last fetch (it drains them paused). A member whose turn ends, or
 /// that asks to fetch while every slot is held, waits in line; slots go to
-/// the line in order. A turn ends when the member's actor takes records
-/// while others wait (`end_turn`): one fetch per turn. A member that has
-/// caught up with its partition gives its slot to a waiting one at once.
+/// the line in order. A turn lasts at least `min_turn`; after that it ends
+/// when the member's actor takes records while others wait (`end_turn`),
+/// or at the next `rotate` if the member caught up with its partition or
+/// its actor took nothing for `stall` (held in a retry's backoff, say):
+/// such a member is stopped, and librdkafka drops what it queued for it, to
+/// fetch it again in a later turn.
 ///
 /// Threads: any; one lock guards every member's gate state. `fetch` is
 /// called with that lock held, on the thread whose call changed the gate.
 /// The gate outlives its members.
 class fetch_gate {
  public:
+  using clock = std::chrono::steady_clock;
+
   /// A partition as the gate sees it.
   class member {
    public:
@@ -37,8 +43,13 @@ class fetch_gate {
     /// Whether the member fetches now (relaxed; a hint for its own thread).
     bool fetching() const { return fetching_.load(std::memory_order_relaxed); }
     /// Marks the member caught up with its partition (it took the end of
-    /// it) or not: a caught-up member gives its slot to a waiting one.
+    /// it) or not: `rotate` gives a caught-up member's slot to a waiting one.
     void caught_up(bool yes) { caught_up_.store(yes, std::memory_order_relaxed); }
+    /// Its actor took records now (from librdkafka or from what its last
+    /// turn left).
+    void took() {
+      last_take_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    }
 
    protected:
     /// Starts (true) or stops (false) fetching the partition. Called with
@@ -56,11 +67,18 @@ class fetch_gate {
     enum class state { outside, idle, waiting, fetching, draining };
     state state_ = state::outside;
     bool wants_ = false;
+    /// When its turn began (written under the lock) and when its actor last
+    /// took records, steady_clock ticks.
+    std::atomic<clock::rep> turn_began_{0};
+    std::atomic<clock::rep> last_take_{0};
     std::atomic<bool> fetching_{false};
     std::atomic<bool> caught_up_{false};
   };
 
-  explicit fetch_gate(std::size_t slots) : slots_(slots == 0 ? 1 : slots) {}
+  /// `min_turn` and `stall`: see the class comment; 0 in tests.
+  explicit fetch_gate(std::size_t slots, clock::duration min_turn = std::chrono::milliseconds(100),
+                      clock::duration stall = std::chrono::seconds(1))
+      : slots_(slots == 0 ? 1 : slots), min_turn_(min_turn), stall_(stall) {}
   fetch_gate(const fetch_gate&) = delete;
   fetch_gate& operator=(const fetch_gate&) = delete;
 
@@ -79,12 +97,22 @@ class fetch_gate {
   /// (false: paused); `holding`: it still holds records of an earlier fetch
   /// (it keeps its slot until it does not).
   void update(member& m, bool wants, bool holding);
-  /// Ends `m`'s turn if it fetches and another member waits: `m` stops
-  /// fetching and, unless `holding`, gives up its slot and waits in line
-  /// again. Whether the turn ended. The caller takes what librdkafka queued
-  /// for `m` before (stopping discards it) and calls `update` once it has
-  /// handed those records out.
+  /// Ends `m`'s turn if it fetches, its turn lasted `min_turn` and another
+  /// member waits: `m` stops fetching and, unless `holding`, gives up its
+  /// slot and waits in line again. Whether the turn ended. The caller takes
+  /// what librdkafka queued for `m` before (stopping discards it) and calls
+  /// `update` once it has handed those records out.
   bool end_turn(member& m, bool holding);
+  /// Ends the turns, `min_turn` or older, of caught-up and stalled members
+  /// if others wait. Their actors take nothing to end them, so the group
+  /// thread calls this on every pass of its loop (≤ 100 ms).
+  void rotate();
+  /// Whether `m`'s turn lasted `min_turn` (relaxed; any thread).
+  bool turn_over(const member& m) const {
+    return clock::now().time_since_epoch().count() -
+               m.turn_began_.load(std::memory_order_relaxed) >=
+           min_turn_.count();
+  }
 
   /// For tests and stats: members fetching now, and waiting.
   std::size_t fetching_count() const;
@@ -92,24 +120,26 @@ class fetch_gate {
 
  private:
   using state = member::state;
+  /// Whether a member in `s` holds a slot.
+  static bool holds(state s) { return s == state::fetching || s == state::draining; }
   void set(member& m, state s);
   /// Gives `m` a slot if one is free and nobody is ahead, else puts it in line.
   void enter(member& m);
   /// `m` gives up its slot; the slot goes to the line's first.
   void release(member& m);
   void grant_free_slots();
-  /// A caught-up fetching member makes room for the line's first, if any.
-  void preempt_caught_up();
   void drop_from_line(member& m);
   /// After a partition started without waking the fetcher: a waiting
   /// partition wakes it, the latest in line first (it took records).
   void wake_fetcher();
 
   const std::size_t slots_;
+  const clock::duration min_turn_;
+  const clock::duration stall_;
   mutable std::mutex mx_;
-  std::size_t held_ = 0;  // slots held: fetching and draining members
   std::deque<member*> line_;
-  std::vector<member*> fetching_;
+  /// The members holding a slot: fetching and draining ones.
+  std::vector<member*> holders_;
   std::atomic<std::size_t> waiting_{0};
   /// A partition started fetching but could not wake the fetcher itself.
   bool needs_wake_ = false;

@@ -166,8 +166,12 @@ bool partition_queue::seek_in_place() {
 }
 
 void partition_queue::after_take(std::size_t taken, bool end) {
+  if (taken > 0) took();
   if (taken > 0 || end) caught_up(end);
-  if (!fetching() || !gate_->contended() || (taken == 0 && !end)) return;
+  if (taken == 0 || !fetching() || !gate_->contended()) return;
+  // Stage only if the turn can end: staged records are not fetched again
+  // while they wait, but librdkafka fetches more for a partition that goes on.
+  if (!gate_->turn_over(*this)) return;
   stage();
   gate_->end_turn(*this, !staged_.empty());
 }

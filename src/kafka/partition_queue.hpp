@@ -34,11 +34,12 @@ using opaque_message = std::unique_ptr<void, void (*)(void*)>;
 /// `rk` and the gate outlive the queue.
 ///
 /// With a gate the partition fetches only in its turns (`fetch_gate`): it
-/// joins the gate when made, and a turn ends at the first take that finds
-/// records (or the partition's end, which needs `enable.partition.eof`)
-/// while another partition waits. The queue then takes from librdkafka
-/// every record already fetched, since stopping would discard them, and
-/// hands them out before it gives up its slot.
+/// joins the gate when made; a turn ends at the first take, past the gate's
+/// `min_turn`, that finds records while another partition waits. The queue
+/// then takes from librdkafka every record already fetched, since stopping
+/// would discard them, and hands them out before it gives up its slot. A
+/// take that finds the partition's end (`enable.partition.eof`) marks it
+/// caught up, for the gate's `rotate`.
 class partition_queue final : public fetch_gate::member {
  public:
   /// `gate`: the consumer's fetch gate, or null (the partition always fetches).
@@ -144,6 +145,7 @@ class partition_queue final : public fetch_gate::member {
       staged_.pop_front();
       taken += pass(msg, each) ? 1 : 0;
     }
+    if (taken > 0) took();
     if (staged_.empty()) gate_->update(*this, wants_, false);
     return taken;
   }
@@ -185,6 +187,7 @@ class partition_queue final : public fetch_gate::member {
   /// fetched (not paused).
   std::deque<rd_kafka_message_t*> staged_;
   bool wants_ = true;
+
   void (*notify_)(void*) = nullptr;
   void* notify_opaque_ = nullptr;
   /// The offset after the last record taken from librdkafka (staged ones
