@@ -83,7 +83,6 @@ class fetch_gate {
   fetch_gate(const fetch_gate&) = delete;
   fetch_gate& operator=(const fetch_gate&) = delete;
 
-  std::size_t slots() const { return slots_; }
   /// Whether a member waits for a slot (relaxed).
   bool contended() const { return waiting_.load(std::memory_order_relaxed) > 0; }
 

@@ -122,20 +122,14 @@ void partition_queue::resume_partition() {
     log_about(log_level::warn, about(), "resume: {}", rd_kafka_err2str(err));
 }
 
-void partition_queue::pause() {
-  wants_ = false;
+void partition_queue::want(bool fetched) {
+  wants_ = fetched;
   if (gate_)
-    gate_->update(*this, false, !staged_.empty());
+    gate_->update(*this, fetched, !staged_.empty());
+  else if (fetched)
+    resume_partition();
   else
     pause_partition();
-}
-
-void partition_queue::resume() {
-  wants_ = true;
-  if (gate_)
-    gate_->update(*this, true, !staged_.empty());
-  else
-    resume_partition();
 }
 
 bool partition_queue::fetch(bool on) {
@@ -143,20 +137,15 @@ bool partition_queue::fetch(bool on) {
     pause_partition();
     return true;
   }
-  std::lock_guard lock(seek_mx_);
   resume_partition();
   // A resume alone can leave librdkafka's fetcher idle for up to a second
   // (resume_at); a partition never fetched has no offset to seek to, and
   // starts as librdkafka's assignment says.
-  return seek_in_place();
+  return nudge();
 }
 
 bool partition_queue::nudge() {
   std::lock_guard lock(seek_mx_);
-  return seek_in_place();
-}
-
-bool partition_queue::seek_in_place() {
   const auto next = next_to_take_.load(std::memory_order_relaxed);
   if (next < 0) return false;
   // Timeout 0: queued to librdkafka's main thread, behind the resume.
@@ -229,8 +218,7 @@ void partition_queue::resume_at(kactor::offset next) {
 }
 
 void partition_queue::wake_fetcher() {
-  std::lock_guard lock(seek_mx_);
-  seek_in_place();
+  nudge();
 }
 
 void partition_queue::store(kactor::offset next) {

@@ -74,9 +74,9 @@ class partition_queue final : public fetch_gate::member {
     }
     std::size_t taken = 0;
     std::int64_t next = -1;
-    bool end = false;
+    // Once per take: the partition's end comes last, after its records.
+    const bool end = batch_[n - 1]->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
     for (std::size_t i = 0; i < n; ++i) {
-      end = batch_[i]->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
       const auto offset = batch_[i]->offset;
       if (pass(batch_[i], each)) {
         next = offset + 1;
@@ -96,8 +96,8 @@ class partition_queue final : public fetch_gate::member {
   /// Whether more records are already waiting.
   bool has_backlog() const;
   /// Pauses (resumes) the partition; with a gate, resuming waits for a turn.
-  void pause();
-  void resume();
+  void pause() { want(false); }
+  void resume() { want(true); }
   /// Makes `next` the next record fetched, and resumes the partition.
   void seek(kactor::offset next);
   /// Resumes the partition, then seeks it to `next`: the seek wakes the
@@ -122,7 +122,11 @@ class partition_queue final : public fetch_gate::member {
   /// The gate starts or stops the partition's fetching: resume and seek to
   /// the next record (the seek wakes librdkafka's fetcher), or pause.
   bool fetch(bool on) override;
+  /// Seeks, without waiting, to the next record to take, which wakes
+  /// librdkafka's fetcher; false if none is known.
   bool nudge() override;
+  /// `pause` and `resume`: through the gate, if there is one.
+  void want(bool fetched);
   void pause_partition();
   void resume_partition();
   /// Passes `raw` to `each` as an event, or destroys it (a consumer error or
@@ -156,9 +160,6 @@ class partition_queue final : public fetch_gate::member {
   void stage();
   void drop_staged();
   static void on_event(rd_kafka_t*, void* opaque);
-  /// Seeks, without waiting, to the next record to take (the caller holds
-  /// `seek_mx_`), which wakes librdkafka's fetcher; false if none is known.
-  bool seek_in_place();
   /// Seeks to `next` (the caller holds `seek_mx_`); null on success.
   error_ptr seek_locked(std::int64_t next, int timeout_ms);
   static void destroy_message(void* msg);
