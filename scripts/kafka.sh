@@ -12,7 +12,8 @@
 #                                              "<state> <partitions,...>" (TransactionsCommand)
 #
 # DIR holds server.properties, data/, server.log (log4j), broker.log (stdout/stderr),
-# broker.pid and bootstrap.txt. `rm -rf DIR` after stop for a fresh cluster.
+# broker.pid, heap.txt (the -Xmx a restart reuses) and bootstrap.txt.
+# `rm -rf DIR` after stop for a fresh cluster.
 # A second listener, SASL_PLAINTEXT with SCRAM-SHA-256, is at sasl_bootstrap.txt;
 # its one user is kactor-test, password kactor-test-secret (a throwaway for tests).
 # A third, SSL, is at ssl_bootstrap.txt: its certificate (for 127.0.0.1 and
@@ -186,8 +187,11 @@ start() {
   port=$(prop listeners | sed 's/^PLAINTEXT:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/')
   logpos=$(($(stat -c %s "$DIR/server.log" 2>/dev/null || echo 0) + 1))
   # KACTOR_KAFKA_HEAP: the broker's -Xmx (default 512m; partition_scaling_bench
-  # with thousands of partitions wants 2g).
-  nohup java "-Xmx${KACTOR_KAFKA_HEAP:-512m}" -Xms256m -XX:+UseSerialGC -Djava.awt.headless=true \
+  # with thousands of partitions wants 2g). A restart without it keeps the
+  # heap the broker had.
+  local heap=${KACTOR_KAFKA_HEAP:-$(cat "$DIR/heap.txt" 2>/dev/null || echo 512m)}
+  echo "$heap" >"$DIR/heap.txt"
+  nohup java "-Xmx$heap" -Xms256m -XX:+UseSerialGC -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$DIR/log4j.properties" \
     -cp "$LIB/*" kafka.Kafka "$DIR/server.properties" >>"$DIR/broker.log" 2>&1 </dev/null &
   pid=$!
@@ -269,7 +273,8 @@ case $cmd in
       fresh)
         stop
         rm -rf "$DIR/data" "$DIR/tls" "$DIR"/{server.properties,log4j.properties,tools-log4j.properties} \
-          "$DIR"/{server.log,broker.log,format.log,bootstrap.txt,sasl_bootstrap.txt,ssl_bootstrap.txt}
+          "$DIR"/{server.log,broker.log,format.log,bootstrap.txt,sasl_bootstrap.txt,ssl_bootstrap.txt} \
+          "$DIR/heap.txt"
         start
         ;;
       topic) [[ $# -eq 4 && $4 =~ ^[0-9]+$ ]] || usage; topic "$3" "$4" ;;
