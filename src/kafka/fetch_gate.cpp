@@ -65,10 +65,10 @@ void fetch_gate::join(member& m) {
   m.wants_ = true;
   m.state_ = state::idle;
   // librdkafka starts fetching an assigned partition by itself: one that
-  // waits is paused now, one that fetches is resumed (a no-op unless a
-  // pause of an earlier assignment is left).
-  if (holders_.size() >= slots_ || !line_.empty()) m.fetch(false);
+  // fetches is resumed (a no-op unless a pause of an earlier assignment is
+  // left), one that waits is paused now.
   enter(m);
+  if (m.state_ == state::waiting) m.fetch(false);
   wake_fetcher();
 }
 
@@ -98,11 +98,7 @@ void fetch_gate::update(member& m, bool wants, bool holding) {
       }
       break;
     case state::fetching:
-      if (wants) break;
-      if (holding)
-        set(m, state::draining);
-      else
-        release(m);
+      if (!wants) stop(m, holding);
       break;
     case state::draining:
       if (!holding) release(m);
@@ -116,12 +112,16 @@ void fetch_gate::update(member& m, bool wants, bool holding) {
 bool fetch_gate::end_turn(member& m, bool holding) {
   std::lock_guard lock(mx_);
   if (m.state_ != state::fetching || line_.empty() || !turn_over(m)) return false;
+  stop(m, holding);
+  wake_fetcher();
+  return true;
+}
+
+void fetch_gate::stop(member& m, bool holding) {
   if (holding)
     set(m, state::draining);
   else
-    release(m);  // to the line's end, behind those waiting
-  wake_fetcher();
-  return true;
+    release(m);  // to the line's end if it wants to fetch, behind those waiting
 }
 
 void fetch_gate::rotate() {
@@ -133,10 +133,9 @@ void fetch_gate::rotate() {
     const auto active = std::max(h->turn_began_.load(std::memory_order_relaxed),
                                  h->last_take_.load(std::memory_order_relaxed));
     const bool stalled = now - active >= stall_.count();
-    const bool fetching = h->state_ == state::fetching;
-    if (!turn_over(*h)) continue;
-    if ((fetching && (stalled || h->caught_up_.load(std::memory_order_relaxed))) ||
-        (!fetching && stalled))
+    const bool caught_up =
+        h->state_ == state::fetching && h->caught_up_.load(std::memory_order_relaxed);
+    if (turn_over(*h) && (stalled || caught_up))
       release(*h);  // to the line's end; its slot to the line's first
   }
   wake_fetcher();

@@ -127,6 +127,8 @@ class fetch_gate {
   void enter(member& m);
   /// `m` gives up its slot; the slot goes to the line's first.
   void release(member& m);
+  /// Stops a fetching `m`: it keeps its slot while `holding`, else releases it.
+  void stop(member& m, bool holding);
   void grant_free_slots();
   void drop_from_line(member& m);
   /// After a partition started without waking the fetcher: a waiting
