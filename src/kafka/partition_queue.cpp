@@ -72,6 +72,7 @@ void partition_queue::destroy_message(void* msg) {
 }
 
 std::size_t partition_queue::consume(std::size_t max) {
+  std::lock_guard lock(ops_mx_);
   const auto n = rd_kafka_consume_batch_queue(queue_.get(), 0, batch_.data(), max);
   return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
@@ -113,11 +114,21 @@ bool partition_queue::has_backlog() const {
 }
 
 void partition_queue::pause_partition() {
+  std::lock_guard lock(ops_mx_);
+  pause_locked();
+}
+
+void partition_queue::resume_partition() {
+  std::lock_guard lock(ops_mx_);
+  resume_locked();
+}
+
+void partition_queue::pause_locked() {
   if (auto err = rd_kafka_pause_partitions(rk_, tpl_.get()))
     log_about(log_level::warn, about(), "pause: {}", rd_kafka_err2str(err));
 }
 
-void partition_queue::resume_partition() {
+void partition_queue::resume_locked() {
   if (auto err = rd_kafka_resume_partitions(rk_, tpl_.get()))
     log_about(log_level::warn, about(), "resume: {}", rd_kafka_err2str(err));
 }
@@ -133,19 +144,24 @@ void partition_queue::want(bool fetched) {
 }
 
 bool partition_queue::fetch(bool on) {
+  std::lock_guard lock(ops_mx_);
   if (!on) {
-    pause_partition();
+    pause_locked();
     return true;
   }
-  resume_partition();
+  resume_locked();
   // A resume alone can leave librdkafka's fetcher idle for up to a second
   // (resume_at); a partition never fetched has no offset to seek to, and
   // starts as librdkafka's assignment says.
-  return nudge();
+  return nudge_locked();
 }
 
 bool partition_queue::nudge() {
-  std::lock_guard lock(seek_mx_);
+  std::lock_guard lock(ops_mx_);
+  return nudge_locked();
+}
+
+bool partition_queue::nudge_locked() {
   const auto next = next_to_take_.load(std::memory_order_relaxed);
   if (next < 0) return false;
   // Timeout 0: queued to librdkafka's main thread, behind the resume.
@@ -193,7 +209,7 @@ error_ptr partition_queue::seek_locked(std::int64_t next, int timeout_ms) {
 void partition_queue::seek(kactor::offset next) {
   drop_staged();
   {
-    std::lock_guard lock(seek_mx_);
+    std::lock_guard lock(ops_mx_);
     next_to_take_.store(next.value(), std::memory_order_relaxed);
     if (auto err = seek_locked(next.value(), 10000))
       log_about(log_level::error, about(), "rewind to {}: {}", next.value(),
@@ -205,9 +221,9 @@ void partition_queue::seek(kactor::offset next) {
 void partition_queue::resume_at(kactor::offset next) {
   drop_staged();
   {
-    std::lock_guard lock(seek_mx_);
+    std::lock_guard lock(ops_mx_);
     next_to_take_.store(next.value(), std::memory_order_relaxed);
-    if (!gate_) resume_partition();
+    if (!gate_) resume_locked();
     if (auto err = seek_locked(next.value(), 10000))
       log_about(log_level::warn, about(), "resume at {}: {}", next.value(),
                 rd_kafka_error_string(err.get()));

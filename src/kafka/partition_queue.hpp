@@ -31,7 +31,10 @@ using opaque_message = std::unique_ptr<void, void (*)(void*)>;
 /// on the partition's actor (one at a time); `wake_fetcher` on the group
 /// thread; the `on_records` callback runs on a librdkafka thread; the gate
 /// starts and stops fetching from whichever thread moved it. The consumer
-/// `rk` and the gate outlive the queue.
+/// `rk` and the gate outlive the queue. Its takes from librdkafka and its
+/// pauses, resumes and seeks hold one lock (`ops_mx_`): librdkafka 2.0.2's
+/// batch consume loses records when one of those runs for the partition on
+/// another thread meanwhile.
 ///
 /// With a gate the partition fetches only in its turns (`fetch_gate`): it
 /// joins the gate when made; a turn ends at the first take, past the gate's
@@ -111,7 +114,7 @@ class partition_queue final : public fetch_gate::member {
   /// partition, without waiting, to the offset after the last record taken
   /// (or the last `seek`'s); nothing if no record was taken yet. A record
   /// taken meanwhile is fetched again and dropped as a duplicate by the
-  /// partition's actor; a `seek` is never overtaken (both hold `seek_mx_`).
+  /// partition's actor; a `seek` is never overtaken (both hold `ops_mx_`).
   void wake_fetcher();
   /// Stores `next` as the offset the consumer commits.
   void store(kactor::offset next);
@@ -125,6 +128,11 @@ class partition_queue final : public fetch_gate::member {
   /// Seeks, without waiting, to the next record to take, which wakes
   /// librdkafka's fetcher; false if none is known.
   bool nudge() override;
+  /// `nudge`, `pause_partition` and `resume_partition` for a caller that
+  /// holds `ops_mx_`.
+  bool nudge_locked();
+  void pause_locked();
+  void resume_locked();
   /// `pause` and `resume`: through the gate, if there is one.
   void want(bool fetched);
   void pause_partition();
@@ -160,7 +168,7 @@ class partition_queue final : public fetch_gate::member {
   void stage();
   void drop_staged();
   static void on_event(rd_kafka_t*, void* opaque);
-  /// Seeks to `next` (the caller holds `seek_mx_`); null on success.
+  /// Seeks to `next` (the caller holds `ops_mx_`); null on success.
   error_ptr seek_locked(std::int64_t next, int timeout_ms);
   static void destroy_message(void* msg);
   std::size_t consume(std::size_t max);
@@ -194,8 +202,15 @@ class partition_queue final : public fetch_gate::member {
   /// The offset after the last record taken from librdkafka (staged ones
   /// too), or the last seek's; -1: none yet.
   std::atomic<std::int64_t> next_to_take_{-1};
-  /// Orders `seek` (actor) and `wake_fetcher` (group thread) seeks.
-  std::mutex seek_mx_;
+  /// Held around every batch consume, pause, resume and seek of the
+  /// partition, whatever the thread. librdkafka 2.0.2 (a known issue of
+  /// 2.0.0, fixed in 2.1.0) moves the consumer's position past a record as
+  /// it puts it in a batch; a pause, resume or seek that lands before the
+  /// batch returns drops the record from it, and the position stays past it:
+  /// a pause resumes there, and `past_markers` takes it for markers.
+  /// `scripts/probes/batch_consume_during_pause.c` shows it. Also orders
+  /// `seek` (actor) and `wake_fetcher` (group thread) seeks.
+  std::mutex ops_mx_;
 };
 
 }  // namespace kactor::detail
