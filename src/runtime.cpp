@@ -256,6 +256,7 @@ void runtime::start() {
     defaults.push_back({"", "fetch.max.bytes", std::to_string(limits.fetch_max_bytes)});
     defaults.push_back({"", "queued.min.messages", std::to_string(limits.queued_max_records)});
     d.agents[i].fetch_slots = static_cast<std::size_t>(limits.fetch_slots);
+    d.agents[i].fetch_queue_bytes = limits.queue_bytes;
     d.groups.push_back(std::make_unique<consumer_group>(
         *d.sys, d.agents[i], d.client_props(d.cfg.consumer, "consumer", defaults), *d.producer,
         d.client_props(d.cfg.producer, "producer"), d.cfg.commit_interval,

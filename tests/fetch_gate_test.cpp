@@ -1,12 +1,14 @@
 // The fetch gate: at most its slots' worth of partitions fetch at once, the
 // others wait in line and get their turns in order; a turn ends only when
 // someone waits, and a partition keeps its slot while it still hands out
-// records of its last fetch.
+// records of its last fetch. Given the queues' bytes, the slots follow what
+// the fetching partitions hold.
 
 #include "src/kafka/fetch_gate.hpp"
 
 #include <memory>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -24,6 +26,9 @@ class fake_partition final : public fetch_gate::member {
   /// It took records, so it knows where it stands and can wake the fetcher.
   bool knows_offset = true;
   int nudges = 0;
+  /// What librdkafka would queue for it.
+  std::uint64_t bytes = 0;
+  std::uint64_t queued_bytes() const override { return bytes; }
 
  protected:
   bool fetch(bool on) override {
@@ -179,20 +184,94 @@ TEST(fetch_gate, leaving_frees_a_slot_or_a_place_in_line) {
   EXPECT_EQ(gate.waiting_count(), 0u);
 }
 
-TEST(fetch_gate, never_lets_more_than_its_slots_fetch_and_every_waiting_partition_gets_turns) {
-  // Random pauses, resumes, ended turns with and without held records,
-  // partitions catching up and rotations, and partitions leaving and joining: at most `slots`
-  // fetch, the gate's count agrees with what the partitions were told, and when everyone only ends
-  // turns, each waiting partition fetches within a round.
-  constexpr int slots = 3, n = 10;
-  fetch_gate gate(slots, {});
+constexpr std::uint64_t MiB = 1024 * 1024;
+
+/// A gate of `slots` in the worst case, adapting to 64 MiB of queues.
+fetch_gate adapting(std::size_t slots) {
+  return fetch_gate(slots, {}, std::chrono::hours(1), 64 * MiB);
+}
+
+TEST(fetch_gate, given_the_queues_bytes_lets_every_partition_fetch_at_first) {
+  auto gate = adapting(2);
+  auto ps = join(gate, 8);
+  EXPECT_EQ(unpaused(ps), 8);
+  EXPECT_FALSE(gate.contended()) << "nobody waits, so no turn ends";
+  EXPECT_FALSE(gate.end_turn(*ps[0], false));
+  for (auto& p : ps) p->bytes = MiB;  // 8 MiB held: under a quarter
+  gate.adapt();
+  EXPECT_EQ(unpaused(ps), 8);
+}
+
+TEST(fetch_gate, stops_those_holding_most_when_a_quarter_of_the_queues_is_held) {
+  auto gate = adapting(2);
+  auto ps = join(gate, 8);
+  // Handlers turned slow: 4 MiB queued for 3, 4, 5 and 6; 512 KiB for the others.
+  for (std::size_t i = 0; i < 8; ++i) ps[i]->bytes = (i >= 3 && i <= 6) ? 4 * MiB : MiB / 2;
+  gate.adapt();  // 18 MiB held: over a quarter (16 MiB); three of 4 MiB stop, 6 is left (an eighth: 8)
+  EXPECT_EQ(gate.slots(), 5u);
+  EXPECT_EQ(unpaused(ps), 5) << "those holding most stop at once";
+  EXPECT_EQ(unpaused(ps) - (ps[3]->unpaused + ps[4]->unpaused + ps[5]->unpaused + ps[6]->unpaused),
+            4)
+      << "the ones holding 512 KiB go on";
+  EXPECT_EQ(gate.waiting_count(), 3u) << "and wait in line";
+  EXPECT_TRUE(gate.contended()) << "others wait: turns end";
+  ASSERT_TRUE(gate.end_turn(*ps[0], false));
+  EXPECT_FALSE(ps[0]->unpaused);
+  EXPECT_EQ(unpaused(ps), 5) << "0's slot went to the line's first";
+  for (auto& p : ps) p->bytes = 30 * MiB;
+  gate.adapt();
+  EXPECT_EQ(gate.slots(), 2u) << "never fewer than the worst case's slots";
+  EXPECT_EQ(unpaused(ps), 2);
+}
+
+TEST(fetch_gate, lets_twice_as_many_fetch_while_those_fetching_hold_under_a_sixteenth) {
+  auto gate = adapting(2);
+  auto ps = join(gate, 8);
+  for (auto& p : ps) p->bytes = 30 * MiB;
+  gate.adapt();
+  ASSERT_EQ(unpaused(ps), 2);
+  for (auto& p : ps) p->bytes = MiB;  // 2 MiB held: under a sixteenth (4 MiB)
+  gate.adapt();
+  EXPECT_EQ(gate.slots(), 4u);
+  EXPECT_EQ(unpaused(ps), 4);
+  gate.adapt();  // 4 MiB held: not under a sixteenth
+  EXPECT_EQ(gate.slots(), 4u);
+  for (auto& p : ps) p->bytes = MiB / 4;
+  gate.adapt();
+  EXPECT_EQ(unpaused(ps), 8);
+  EXPECT_EQ(gate.waiting_count(), 0u);
+  EXPECT_FALSE(gate.contended());
+}
+
+TEST(fetch_gate, without_the_queues_bytes_keeps_its_slots) {
+  fetch_gate gate(2, {});
+  auto ps = join(gate, 8);
+  for (auto& p : ps) p->bytes = 0;
+  gate.adapt();
+  EXPECT_EQ(gate.slots(), 2u);
+  EXPECT_EQ(unpaused(ps), 2);
+}
+
+/// Random pauses, resumes, ended turns with and without held records,
+/// partitions catching up, rotations, and partitions leaving and joining;
+/// with `adapt`, also partitions taking records, their queues' bytes
+/// changing and the slots adapting. No partition starts fetching beyond
+/// `slots()` (more may fetch after the slots shrank), never fewer
+/// than `base` slots, the gate's count agrees with what the partitions were
+/// told, and when everyone only ends turns, each waiting partition fetches
+/// within a round. Returns whether the slots ever grew and ever shrank.
+std::pair<bool, bool> walk(fetch_gate& gate, std::size_t base, bool adapt, unsigned seed) {
+  constexpr int n = 10;
   auto ps = join(gate, n);
   std::vector<bool> holding(n, false);
-  std::mt19937 rng(15);
+  std::mt19937 rng(seed);
+  bool grew = false, shrank = false;
   for (int step = 0; step < 20000; ++step) {
+    const auto slots = gate.slots();
+    const auto before = unpaused(ps);
     const auto i = static_cast<std::size_t>(rng() % n);
     auto& p = *ps[i];
-    switch (rng() % 8) {
+    switch (rng() % (adapt ? 10 : 8)) {
       case 0:
         gate.update(p, false, holding[i]);
         break;
@@ -215,16 +294,29 @@ TEST(fetch_gate, never_lets_more_than_its_slots_fetch_and_every_waiting_partitio
       case 6:
         gate.rotate();
         break;
-      default:
+      case 7:
         gate.leave(p);
         ps[i] = std::make_unique<fake_partition>();
         holding[i] = false;
         gate.join(*ps[i]);
         break;
+      case 8:
+        p.bytes = (rng() % 4 == 0 ? rng() % 32 : 0) * MiB;
+        break;
+      default:
+        gate.adapt();
+        break;
     }
-    ASSERT_LE(unpaused(ps), slots) << "step " << step;
-    ASSERT_EQ(static_cast<std::size_t>(unpaused(ps)), gate.fetching_count()) << "step " << step;
-    for (const auto& q : ps) ASSERT_EQ(q->unpaused, q->fetching()) << "step " << step;
+    grew = grew || gate.slots() > slots;
+    shrank = shrank || gate.slots() < slots;
+    // After adapt shrank the slots, more may fetch than there are slots
+    // until their turns end, but none starts then.
+    if (unpaused(ps) > before)
+      EXPECT_LE(static_cast<std::size_t>(unpaused(ps)), gate.slots()) << "step " << step;
+    EXPECT_GE(gate.slots(), base) << "step " << step;
+    EXPECT_EQ(static_cast<std::size_t>(unpaused(ps)), gate.fetching_count()) << "step " << step;
+    for (const auto& q : ps) EXPECT_EQ(q->unpaused, q->fetching()) << "step " << step;
+    if (::testing::Test::HasFailure()) break;
   }
   // Everyone wants to fetch and holds nothing: turns rotate through all.
   for (std::size_t i = 0; i < ps.size(); ++i) gate.update(*ps[i], true, false);
@@ -236,6 +328,17 @@ TEST(fetch_gate, never_lets_more_than_its_slots_fetch_and_every_waiting_partitio
         gate.end_turn(*ps[static_cast<std::size_t>(i)], false);
       }
   for (int i = 0; i < n; ++i) EXPECT_GE(turns[static_cast<std::size_t>(i)], 2) << "partition " << i;
+  return {grew, shrank};
+}
+
+TEST(fetch_gate, never_lets_more_than_its_slots_fetch_and_every_waiting_partition_gets_turns) {
+  fetch_gate gate(3, {});
+  EXPECT_EQ(walk(gate, 3, false, 15), std::make_pair(false, false));
+}
+
+TEST(fetch_gate, adapting_keeps_to_its_slots_never_below_the_worst_cases_and_gives_turns) {
+  auto gate = adapting(3);
+  EXPECT_EQ(walk(gate, 3, true, 16), std::make_pair(true, true)) << "grew, and shrank again";
 }
 
 }  // namespace

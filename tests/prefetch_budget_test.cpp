@@ -68,8 +68,15 @@ TEST(prefetch_budget, partitions_take_turns_where_two_fetches_each_do_not_fit) {
   // A budget large enough for every partition's two fetches lifts the gate.
   EXPECT_EQ(divide_prefetch_budget(4096 * MiB, 1024).fetch_slots, 0);
   EXPECT_EQ(divide_prefetch_budget(1 * MiB, 100000).fetch_slots, 1) << "one at a time";
+  // 28 MiB of queues hold seven 4 MiB responses, under 32: the gate keeps
+  // its slots; 128 MiB (32 responses) adapts; no gate, nothing to adapt.
+  EXPECT_EQ(divide_prefetch_budget(32 * MiB, 256).queue_bytes, 0u);
+  EXPECT_EQ(divide_prefetch_budget(132 * MiB, 256).queue_bytes, 128 * MiB);
+  EXPECT_EQ(divide_prefetch_budget(131 * MiB, 256).queue_bytes, 0u);
+  EXPECT_EQ(divide_prefetch_budget(256 * MiB, 8).queue_bytes, 0u);
   for (int partitions : {127, 256, 1024, 4096}) {
     const auto l = divide_prefetch_budget(256 * MiB, partitions);
+    EXPECT_EQ(l.queue_bytes, 252 * MiB) << partitions << ": the gate adapts to the queues' part";
     const auto fetching_worst =
         static_cast<std::uint64_t>(l.fetch_slots) *
         (static_cast<std::uint64_t>(l.queued_max_kbytes) * 1024 + l.max_partition_fetch_bytes);

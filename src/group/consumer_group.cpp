@@ -31,7 +31,8 @@ consumer_group::consumer_group(caf::actor_system& sys, agent_definition def, pro
   const std::string where = "agents." + def_.cfg.name;
   if (stores_) restorer_ = std::make_unique<restorer>(def_.cfg.name, props);
   if (def_.fetch_slots > 0) {
-    gate_ = std::make_unique<fetch_gate>(def_.fetch_slots);
+    gate_ = std::make_unique<fetch_gate>(def_.fetch_slots, std::chrono::milliseconds(100),
+                                         std::chrono::seconds(1), def_.fetch_queue_bytes);
     // A partition that reached its end gives its turn to a waiting one.
     props.push_back(property{"", "enable.partition.eof", "true"});
   }
@@ -161,7 +162,7 @@ void consumer_group::run() {
   const bool transactional = txn_ != nullptr;
   // The last transaction (exactly_once) or checkpoint round (at_least_once).
   auto last_cycle = std::chrono::steady_clock::now();
-  auto last_look = last_cycle, last_co_check = last_cycle;
+  auto last_look = last_cycle, last_co_check = last_cycle, last_adapt = last_cycle;
   std::uint64_t handled_at_cycle = 0;
   while (!stop_.load(std::memory_order_acquire) && !leave_.load(std::memory_order_acquire)) {
     if (auto* raw = rd_kafka_consumer_poll(rk_.get(), transactional ? 5 : 100)) {
@@ -170,9 +171,16 @@ void consumer_group::run() {
         log_about(log_level::warn, {def_.cfg.name}, "consumer: {}",
                   rd_kafka_message_errstr(msg.get()));
     }
-    // Partitions that caught up give their fetch turns to waiting ones.
-    if (gate_) gate_->rotate();
     auto now = std::chrono::steady_clock::now();
+    if (gate_) {
+      // Partitions that caught up give their fetch turns to waiting ones;
+      // the slots follow what the fetching partitions hold.
+      gate_->rotate();
+      if (now - last_adapt >= std::chrono::milliseconds(100)) {
+        last_adapt = now;
+        gate_->adapt();
+      }
+    }
     if (now - last_look >= std::chrono::seconds(1)) {
       last_look = now;
       look_for_missing_topics();

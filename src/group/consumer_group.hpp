@@ -42,6 +42,8 @@ struct agent_definition {
   /// How many of its partitions may fetch at once (`fetch_gate`, sized by
   /// `divide_prefetch_budget`); 0: all of them.
   std::size_t fetch_slots = 0;
+  /// What the fetching partitions may hold, bytes (`fetch_gate::adapt`).
+  std::uint64_t fetch_queue_bytes = 0;
 };
 
 class consumer_group {

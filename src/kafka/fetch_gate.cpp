@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include <kactor/log.hpp>
+
 namespace kactor::detail {
 
 void fetch_gate::set(member& m, state s) {
@@ -13,6 +15,7 @@ void fetch_gate::set(member& m, state s) {
       holders_.push_back(&m);
     else
       holders_.erase(std::find(holders_.begin(), holders_.end(), &m));
+    mark();
   }
   const bool was = before == state::fetching, is = s == state::fetching;
   if (was == is) return;
@@ -37,7 +40,7 @@ void fetch_gate::enter(member& m) {
   }
   set(m, state::waiting);
   line_.push_back(&m);
-  waiting_.store(line_.size(), std::memory_order_relaxed);
+  mark();
 }
 
 void fetch_gate::release(member& m) {
@@ -52,12 +55,12 @@ void fetch_gate::grant_free_slots() {
     line_.pop_front();
     set(*next, state::fetching);
   }
-  waiting_.store(line_.size(), std::memory_order_relaxed);
+  mark();
 }
 
 void fetch_gate::drop_from_line(member& m) {
   line_.erase(std::find(line_.begin(), line_.end(), &m));
-  waiting_.store(line_.size(), std::memory_order_relaxed);
+  mark();
 }
 
 void fetch_gate::join(member& m) {
@@ -78,6 +81,7 @@ void fetch_gate::leave(member& m) {
   if (m.state_ == state::waiting) drop_from_line(m);
   if (holds(m.state_)) holders_.erase(std::find(holders_.begin(), holders_.end(), &m));
   m.state_ = state::outside;
+  mark();
   m.fetching_.store(false, std::memory_order_relaxed);
   grant_free_slots();
   wake_fetcher();
@@ -111,7 +115,7 @@ void fetch_gate::update(member& m, bool wants, bool holding) {
 
 bool fetch_gate::end_turn(member& m, bool holding) {
   std::lock_guard lock(mx_);
-  if (m.state_ != state::fetching || line_.empty() || !turn_over(m)) return false;
+  if (m.state_ != state::fetching || !crowded() || !turn_over(m)) return false;
   stop(m, holding);
   wake_fetcher();
   return true;
@@ -126,7 +130,7 @@ void fetch_gate::stop(member& m, bool holding) {
 
 void fetch_gate::rotate() {
   std::lock_guard lock(mx_);
-  if (line_.empty()) return;
+  if (!crowded()) return;
   const auto now = clock::now().time_since_epoch().count();
   const auto holders = holders_;  // release() changes holders_
   for (auto* h : holders) {
@@ -139,6 +143,52 @@ void fetch_gate::rotate() {
       release(*h);  // to the line's end; its slot to the line's first
   }
   wake_fetcher();
+}
+
+void fetch_gate::adapt() {
+  std::lock_guard lock(mx_);
+  if (queue_bytes_ == 0) return;
+  std::uint64_t held = 0;
+  for (const auto* h : holders_) held += h->queued_bytes();
+  const auto before = slots_;
+  if (held > queue_bytes_ / 4) {
+    shrink(held);
+  } else if (held < queue_bytes_ / 16 && !line_.empty()) {
+    // Twice as many, holding as much each, stay under an eighth.
+    slots_ += std::min(slots_, line_.size());
+    grant_free_slots();
+    wake_fetcher();
+  }
+  mark();
+  if (slots_ != before)
+    log(log_level::debug, "fetch gate: {} partitions may fetch at once; those fetching held ~{} KiB",
+        slots_, held >> 10);
+}
+
+void fetch_gate::shrink(std::uint64_t held) {
+  std::vector<std::pair<std::uint64_t, member*>> fetching;
+  for (auto* h : holders_)
+    if (h->state_ == state::fetching) fetching.emplace_back(h->queued_bytes(), h);
+  std::sort(fetching.begin(), fetching.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  auto keep = holders_.size();
+  std::size_t stopped = 0;
+  for (; stopped < fetching.size() && held > queue_bytes_ / 8 && keep > base_; ++stopped, --keep)
+    held -= std::min(held, fetching[stopped].first);
+  slots_ = std::max(base_, std::min(slots_, keep));
+  // Not at their next take: a slow handler's partition takes seldom, and
+  // what it holds meanwhile is what the budget is about.
+  for (std::size_t i = 0; i < stopped; ++i) release(*fetching[i].second);
+  wake_fetcher();
+}
+
+void fetch_gate::mark() {
+  contended_.store(crowded(), std::memory_order_relaxed);
+}
+
+std::size_t fetch_gate::slots() const {
+  std::lock_guard lock(mx_);
+  return slots_;
 }
 
 std::size_t fetch_gate::fetching_count() const {

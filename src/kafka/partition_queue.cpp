@@ -2,6 +2,8 @@
 
 #include <kactor/log.hpp>
 
+#include "src/kafka/prefetch_budget.hpp"
+
 namespace kactor::detail {
 namespace {
 
@@ -170,8 +172,17 @@ bool partition_queue::nudge_locked() {
   return true;
 }
 
-void partition_queue::after_take(std::size_t taken, bool end) {
-  if (taken > 0) took();
+std::uint64_t partition_queue::queued_bytes() const {
+  const auto records = static_cast<std::uint64_t>(rd_kafka_queue_length(queue_.get())) +
+                       staged_count_.load(std::memory_order_relaxed);
+  return records * (mean_bytes_.load(std::memory_order_relaxed) + record_overhead_bytes);
+}
+
+void partition_queue::after_take(std::size_t taken, std::size_t bytes, bool end) {
+  if (taken > 0) {
+    mean_bytes_.store(bytes / taken, std::memory_order_relaxed);
+    took();
+  }
   if (taken > 0 || end) caught_up(end);
   if (taken == 0 || !fetching() || !gate_->contended()) return;
   // Stage only if the turn can end: staged records are not fetched again
@@ -193,11 +204,13 @@ void partition_queue::stage() {
     if (n < batch_.size()) break;
   }
   if (next >= 0) next_to_take_.store(next, std::memory_order_relaxed);
+  staged_count_.store(staged_.size(), std::memory_order_relaxed);
 }
 
 void partition_queue::drop_staged() {
   for (auto* msg : staged_) rd_kafka_message_destroy(msg);
   staged_.clear();
+  staged_count_.store(0, std::memory_order_relaxed);
 }
 
 error_ptr partition_queue::seek_locked(std::int64_t next, int timeout_ms) {

@@ -75,19 +75,21 @@ class partition_queue final : public fetch_gate::member {
       markers(kactor::offset{past - 1});
       return 1;
     }
-    std::size_t taken = 0;
+    std::size_t taken = 0, bytes = 0;
     std::int64_t next = -1;
     // Once per take: the partition's end comes last, after its records.
     const bool end = batch_[n - 1]->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
     for (std::size_t i = 0; i < n; ++i) {
       const auto offset = batch_[i]->offset;
+      const auto size = batch_[i]->len + batch_[i]->key_len;
       if (pass(batch_[i], each)) {
         next = offset + 1;
+        bytes += size;
         ++taken;
       }
     }
     if (next >= 0) next_to_take_.store(next, std::memory_order_relaxed);
-    if (gate_) after_take(taken, end);
+    if (gate_) after_take(taken, bytes, end);
     return taken;
   }
 
@@ -98,6 +100,9 @@ class partition_queue final : public fetch_gate::member {
   }
   /// Whether more records are already waiting.
   bool has_backlog() const;
+  /// The records librdkafka queues for the partition and those staged, at
+  /// the mean size of the last take's records plus `record_overhead_bytes`.
+  std::uint64_t queued_bytes() const override;
   /// Pauses (resumes) the partition; with a gate, resuming waits for a turn.
   void pause() { want(false); }
   void resume() { want(true); }
@@ -157,13 +162,15 @@ class partition_queue final : public fetch_gate::member {
       staged_.pop_front();
       taken += pass(msg, each) ? 1 : 0;
     }
+    staged_count_.store(staged_.size(), std::memory_order_relaxed);
     if (taken > 0) took();
     if (staged_.empty()) gate_->update(*this, wants_, false);
     return taken;
   }
-  /// With a gate, after a take that found `taken` records or the
-  /// partition's `end`: ends the turn if another partition waits.
-  void after_take(std::size_t taken, bool end);
+  /// With a gate, after a take that found `taken` records of `bytes` keys
+  /// and values, or the partition's `end`: ends the turn if another
+  /// partition waits.
+  void after_take(std::size_t taken, std::size_t bytes, bool end);
   /// Takes every record librdkafka holds for the partition into `staged_`.
   void stage();
   void drop_staged();
@@ -196,6 +203,10 @@ class partition_queue final : public fetch_gate::member {
   /// fetched (not paused).
   std::deque<rd_kafka_message_t*> staged_;
   bool wants_ = true;
+  /// For `queued_bytes` on the group thread: `staged_`'s size, and the mean
+  /// key and value bytes of the last take's records.
+  std::atomic<std::size_t> staged_count_{0};
+  std::atomic<std::size_t> mean_bytes_{0};
 
   void (*notify_)(void*) = nullptr;
   void* notify_opaque_ = nullptr;

@@ -21,7 +21,10 @@ prefetch_limits divide_prefetch_budget(std::uint64_t budget_bytes, int partition
       std::clamp<std::uint64_t>(half / record_overhead_bytes, 100, out.queued_max_records));
   const auto slots =
       std::max<std::uint64_t>(1, queued / (2 * prefetch_limits::max_partition_fetch_bytes));
-  if (slots < static_cast<std::uint64_t>(partitions)) out.fetch_slots = static_cast<int>(slots);
+  if (slots < static_cast<std::uint64_t>(partitions)) {
+    out.fetch_slots = static_cast<int>(slots);
+    if (queued >= adaptive_gate_responses * fetch) out.queue_bytes = queued;
+  }
   return out;
 }
 

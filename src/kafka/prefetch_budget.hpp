@@ -21,8 +21,14 @@ struct prefetch_limits {
   /// `fetch.max.bytes`: the most one fetch response carries over all
   /// partitions (librdkafka keeps one fetch in flight per broker).
   int fetch_max_bytes = 52428800;
-  /// How many partitions may fetch at once (`fetch_gate`); 0: all of them.
+  /// How many partitions may fetch at once (`fetch_gate`) in the worst
+  /// case; 0: all of them.
   int fetch_slots = 0;
+  /// With `fetch_slots`, the queues' part of the budget in bytes if it holds
+  /// `adaptive_gate_responses` fetch responses, else 0: what the gate lets
+  /// the fetching partitions hold as it adapts (`fetch_gate::adapt`); 0:
+  /// the gate keeps `fetch_slots`.
+  std::uint64_t queue_bytes = 0;
 };
 
 /// What librdkafka 2.0.2 keeps per queued record besides its key and value
@@ -30,6 +36,15 @@ struct prefetch_limits {
 /// benchmark's RSS grew by 310-410 MB whenever its whole input, 1M records
 /// of 100 bytes, was prefetched at once.
 constexpr std::uint64_t record_overhead_bytes = 256;
+
+/// The gate adapts only where the queues' part holds this many fetch
+/// responses. It looks every 100 ms, and starts with every partition
+/// fetching: until its first look, fetches land in whole responses, and
+/// records keep their responses alive after it stops partitions. With a
+/// 32 MiB budget (six 4 MiB responses in its queues' part) the slow handler
+/// of `prefetch_budget_kafka_test` grew the process by 43-50 MiB so
+/// (2026-12-02); with 256 MiB (55 responses), by 175-189 MiB.
+constexpr std::uint64_t adaptive_gate_responses = 32;
 
 /// Divides `budget_bytes` (librdkafka's part of an agent's budget; the
 /// runtime keeps `in_flight_part` for the records actors hold) over
