@@ -161,8 +161,9 @@ void fetch_gate::adapt() {
   }
   mark();
   if (slots_ != before)
-    log(log_level::debug, "fetch gate: {} partitions may fetch at once; those fetching held ~{} KiB",
-        slots_, held >> 10);
+    log(log_level::debug,
+        "fetch gate: {} partitions may fetch at once; those fetching held ~{} KiB", slots_,
+        held >> 10);
 }
 
 void fetch_gate::shrink(std::uint64_t held) {

@@ -118,14 +118,16 @@ class fetch_gate {
   /// (it keeps its slot until it does not).
   void update(member& m, bool wants, bool holding);
   /// Ends `m`'s turn if it fetches, its turn lasted `min_turn` and another
-  /// member waits or more hold slots than there are: `m` stops fetching and, unless `holding`, gives up its
-  /// slot and waits in line again. Whether the turn ended. The caller takes
-  /// what librdkafka queued for `m` before (stopping discards it) and calls
-  /// `update` once it has handed those records out.
+  /// member waits or more hold slots than there are: `m` stops fetching
+  /// and, unless `holding`, gives up its slot and waits in line again.
+  /// Whether the turn ended. The caller takes what librdkafka queued for
+  /// `m` before (stopping discards it) and calls `update` once it has
+  /// handed those records out.
   bool end_turn(member& m, bool holding);
   /// Ends the turns, `min_turn` or older, of caught-up and stalled members
-  /// if others wait or more hold slots than there are. Their actors take nothing to end them, so the group
-  /// thread calls this on every pass of its loop (≤ 100 ms).
+  /// if others wait or more hold slots than there are. Their actors take
+  /// nothing to end them, so the group thread calls this on every pass of
+  /// its loop (≤ 100 ms).
   void rotate();
   /// Sets the slots by what the fetching members hold (the sum of their
   /// `queued_bytes`). Over a quarter of `queue_bytes`, the slots shrink by

@@ -42,8 +42,8 @@ constexpr std::uint64_t record_overhead_bytes = 256;
 /// fetching: until its first look, fetches land in whole responses, and
 /// records keep their responses alive after it stops partitions. With a
 /// 32 MiB budget (six 4 MiB responses in its queues' part) the slow handler
-/// of `prefetch_budget_kafka_test` grew the process by 43-50 MiB so
-/// (2026-12-02); with 256 MiB (55 responses), by 175-189 MiB.
+/// of `prefetch_budget_kafka_test` grew the process by 43-50 MiB so; with
+/// 256 MiB (55 responses), by 174-200 MiB (15 runs, 2026-12-02).
 constexpr std::uint64_t adaptive_gate_responses = 32;
 
 /// Divides `budget_bytes` (librdkafka's part of an agent's budget; the
