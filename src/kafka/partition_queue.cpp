@@ -115,43 +115,28 @@ bool partition_queue::has_backlog() const {
   return !staged_.empty() || rd_kafka_queue_length(queue_.get()) > 0;
 }
 
-void partition_queue::pause_partition() {
-  std::lock_guard lock(ops_mx_);
-  pause_locked();
-}
-
-void partition_queue::resume_partition() {
-  std::lock_guard lock(ops_mx_);
-  resume_locked();
-}
-
-void partition_queue::pause_locked() {
-  if (auto err = rd_kafka_pause_partitions(rk_, tpl_.get()))
-    log_about(log_level::warn, about(), "pause: {}", rd_kafka_err2str(err));
-}
-
-void partition_queue::resume_locked() {
-  if (auto err = rd_kafka_resume_partitions(rk_, tpl_.get()))
-    log_about(log_level::warn, about(), "resume: {}", rd_kafka_err2str(err));
+void partition_queue::pause_locked(bool paused) {
+  auto err = paused ? rd_kafka_pause_partitions(rk_, tpl_.get())
+                    : rd_kafka_resume_partitions(rk_, tpl_.get());
+  if (err)
+    log_about(log_level::warn, about(), "{}: {}", paused ? "pause" : "resume",
+              rd_kafka_err2str(err));
 }
 
 void partition_queue::want(bool fetched) {
   wants_ = fetched;
-  if (gate_)
+  if (gate_) {
     gate_->update(*this, fetched, !staged_.empty());
-  else if (fetched)
-    resume_partition();
-  else
-    pause_partition();
+    return;
+  }
+  std::lock_guard lock(ops_mx_);
+  pause_locked(!fetched);
 }
 
 bool partition_queue::fetch(bool on) {
   std::lock_guard lock(ops_mx_);
-  if (!on) {
-    pause_locked();
-    return true;
-  }
-  resume_locked();
+  pause_locked(!on);
+  if (!on) return true;
   // A resume alone can leave librdkafka's fetcher idle for up to a second
   // (resume_at); a partition never fetched has no offset to seek to, and
   // starts as librdkafka's assignment says.
@@ -236,7 +221,7 @@ void partition_queue::resume_at(kactor::offset next) {
   {
     std::lock_guard lock(ops_mx_);
     next_to_take_.store(next.value(), std::memory_order_relaxed);
-    if (!gate_) resume_locked();
+    if (!gate_) pause_locked(false);
     if (auto err = seek_locked(next.value(), 10000))
       log_about(log_level::warn, about(), "resume at {}: {}", next.value(),
                 rd_kafka_error_string(err.get()));

@@ -133,15 +133,13 @@ class partition_queue final : public fetch_gate::member {
   /// Seeks, without waiting, to the next record to take, which wakes
   /// librdkafka's fetcher; false if none is known.
   bool nudge() override;
-  /// `nudge`, `pause_partition` and `resume_partition` for a caller that
-  /// holds `ops_mx_`.
+  /// `nudge` for a caller that holds `ops_mx_`.
   bool nudge_locked();
-  void pause_locked();
-  void resume_locked();
+  /// Pauses (true) or resumes the partition in librdkafka; the caller holds
+  /// `ops_mx_`.
+  void pause_locked(bool paused);
   /// `pause` and `resume`: through the gate, if there is one.
   void want(bool fetched);
-  void pause_partition();
-  void resume_partition();
   /// Passes `raw` to `each` as an event, or destroys it (a consumer error or
   /// the partition's end). Whether it was a record.
   template <class F>
