@@ -198,7 +198,8 @@ struct runtime_config {
   /// MiB shared by every state store of the process: one block cache, of
   /// which memtables may take half (RocksDB's WriteBufferManager).
   std::size_t state_memory_mb = 128;
-  /// Worker threads of the CAF scheduler; 0 lets CAF choose (one per core).
+  /// Worker threads of the CAF scheduler; 0 lets CAF 0.17 choose: one per
+  /// core, but at least 4.
   std::size_t worker_threads = 0;
   /// kactor's log (process-wide: see `configure_log`); stderr at info by default.
   log_config log;
