@@ -402,6 +402,11 @@ lane_offsets partition_actor::offsets(std::atomic<std::int64_t> partition_counte
 
 void partition_actor::maybe_finish_stop() {
   if (!stopping() || !stop_promise_.pending() || !tracker_->settled()) return;
+  // Reports that came after the caller's last advance, before `settled`,
+  // finished records it left unpopped; their outputs and store writes are in
+  // Kafka, so the answer must cover them, or the next owner handles them
+  // again onto a store restored with their writes.
+  store_progress();
   stop_promise_.deliver(offsets(&partition_counters::stored_offset));
   quit();
 }
