@@ -207,8 +207,9 @@ TEST(fetch_gate, stops_those_holding_most_when_a_quarter_of_the_queues_is_held) 
   auto ps = join(gate, 8);
   // Handlers turned slow: 4 MiB queued for 3, 4, 5 and 6; 512 KiB for the others.
   for (std::size_t i = 0; i < 8; ++i) ps[i]->bytes = (i >= 3 && i <= 6) ? 4 * MiB : MiB / 2;
-  gate.adapt();  // 18 MiB held: over a quarter (16 MiB); three of 4 MiB stop, 6 is left (an eighth:
-                 // 8)
+  // 18 MiB held: over a quarter (16 MiB). Three of 4 MiB stop and 6 is left,
+  // under an eighth (8 MiB).
+  gate.adapt();
   EXPECT_EQ(gate.slots(), 5u);
   EXPECT_EQ(unpaused(ps), 5) << "those holding most stop at once";
   EXPECT_EQ(unpaused(ps) - (ps[3]->unpaused + ps[4]->unpaused + ps[5]->unpaused + ps[6]->unpaused),
